@@ -1,0 +1,131 @@
+"""From ratings to predikat: expectation levels, the 3x3 matrix, and the distribution curve.
+
+1. Each axis (hasil kerja, perilaku kerja) is rated *di bawah / sesuai / di atas*
+   ekspektasi by two cut-offs on the rating (SD units).
+2. The PermenPANRB 6/2022 matrix (``data/tables/predikat_matrix.csv``) maps the pair to a
+   predikat: Sangat Baik, Baik, Butuh Perbaikan, Kurang/Misconduct, Sangat Kurang.
+3. The organisation's own predikat (Istimewa ... Sangat Kurang) follows from its
+   achievement, or is fixed by the policy.
+4. Optionally, the SE MenPANRB 03/2023 distribution curve for that organisation predikat is
+   enforced: the counts per predikat move as little as possible (earth mover's distance on
+   the ordered predikat, solved exactly as a small integer programme) to satisfy every rule,
+   and the employees who move are those at the boundaries, ranked by the composite score
+   (PP 30/2019 weights: SKP 70 / behaviour 30).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from simlib.domain import PREDIKAT
+from simlib.tables import CurveRule
+
+__all__ = [
+    "composite",
+    "curve_counts",
+    "enforce_curve",
+    "levels",
+    "org_predikat",
+    "predikat",
+]
+
+K = len(PREDIKAT)
+
+
+def levels(rating: np.ndarray, *, cutoff_below: float, cutoff_above: float) -> np.ndarray:
+    """0 = di bawah, 1 = sesuai, 2 = di atas ekspektasi."""
+    return (rating >= cutoff_below).astype(np.int8) + (rating > cutoff_above).astype(np.int8)
+
+
+def predikat(hasil_level: np.ndarray, perilaku_level: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Predikat codes (0 = Sangat Baik ... 4 = Sangat Kurang) from the two levels."""
+    return matrix[hasil_level, perilaku_level]
+
+
+def composite(hasil: np.ndarray, perilaku: np.ndarray, *, skp_weight: float) -> np.ndarray:
+    """Weighted score used to rank employees (PP 30/2019: SKP 70 % or 60 %)."""
+    return skp_weight * hasil + (1.0 - skp_weight) * perilaku
+
+
+def org_predikat(achievement: float, cutoffs: tuple[float, ...]) -> int:
+    """Organisation predikat code (0 = Istimewa ... 4 = Sangat Kurang) from achievement."""
+    return int(len(cutoffs) - np.searchsorted(np.asarray(cutoffs), achievement, side="right"))
+
+
+def curve_counts(
+    current: np.ndarray, rules: tuple[CurveRule, ...], *, tie_break: str
+) -> np.ndarray | None:
+    """Counts per predikat closest to ``current`` that satisfy every curve rule.
+
+    Closeness is the earth mover's distance on the ordered predikat (person-steps moved).
+    Among equally close solutions, ``tie_break`` prefers moving people toward higher
+    (better) or lower predikat. Returns ``None`` when the rules cannot all be met with
+    this many employees.
+    """
+    n = int(current.sum())
+    if not rules:
+        return current.copy()
+    # Variables: counts c[0..K-1], then d[0..K-2] >= |cumsum(c) - cumsum(current)|.
+    lower_tri = np.tril(np.ones((K - 1, K)))
+    cum_now = np.cumsum(current)[: K - 1]
+    eps = 0.5 / (K * n + 1)
+    sign = -1.0 if tie_break == "toward_higher" else 1.0
+    cost = np.concatenate([sign * eps * lower_tri.sum(axis=0), np.ones(K - 1)])
+    rows, lo, hi = [], [], []
+
+    def add(row: np.ndarray, low: float, high: float) -> None:
+        rows.append(row)
+        lo.append(low)
+        hi.append(high)
+
+    add(np.concatenate([np.ones(K), np.zeros(K - 1)]), n, n)
+    for k in range(K - 1):
+        dk = np.zeros(K - 1)
+        dk[k] = 1.0
+        add(np.concatenate([-lower_tri[k], dk]), -cum_now[k], np.inf)
+        add(np.concatenate([lower_tri[k], dk]), cum_now[k], np.inf)
+    for rule in rules:
+        row = np.zeros(K + K - 1)
+        row[list(rule.predikat)] = 1.0
+        low = max(np.ceil(rule.min_share * n - 1e-9), rule.min_count)
+        high = np.floor(rule.max_share * n + 1e-9)
+        if low > high:
+            return None
+        add(row, low, high)
+    result = milp(
+        cost,
+        constraints=LinearConstraint(np.array(rows), np.array(lo), np.array(hi)),
+        integrality=np.ones(2 * K - 1),
+        bounds=Bounds(0, np.inf),
+    )
+    if result.status != 0:
+        return None
+    return np.round(result.x[:K]).astype(np.int64)
+
+
+def enforce_curve(
+    codes: np.ndarray, score: np.ndarray, rules: tuple[CurveRule, ...], *, tie_break: str
+) -> tuple[np.ndarray, bool]:
+    """Move employees between predikat until the curve's rules hold.
+
+    Employees are ordered by current predikat (best first), then by ``score`` (highest
+    first), then by position; the new counts are laid over that order, so only people at
+    the boundaries of each predikat move, and always to a neighbouring one in rank.
+
+    Returns
+    -------
+    codes, feasible
+        The new predikat codes, and whether the rules could be met (if not, the codes are
+        returned unchanged).
+    """
+    current = np.bincount(codes, minlength=K)
+    target = curve_counts(current, rules, tie_break=tie_break)
+    if target is None:
+        return codes.copy(), False
+    if np.array_equal(target, current):
+        return codes.copy(), True
+    order = np.lexsort((np.arange(len(codes)), -score, codes))
+    out = np.empty_like(codes)
+    out[order] = np.repeat(np.arange(K, dtype=codes.dtype), target)
+    return out, True

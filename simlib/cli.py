@@ -1,0 +1,278 @@
+"""Command line: ``simlib run`` and ``simlib validate`` (also ``python -m simlib``).
+
+User errors (bad files, bad values) end with one line on stderr and exit status 2, with
+nothing written to the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from simlib.config import read_yaml
+from simlib.domain import PREDIKAT
+from simlib.errors import ConfigError
+from simlib.model import simulate
+from simlib.paths import DEFAULT_SCENARIO, POLICIES, REPORTS, ROOT
+from simlib.policy import (
+    Policy,
+    Variant,
+    apply_variant,
+    build_schedule,
+    load_policy,
+    load_policy_or_variant,
+)
+from simlib.provenance import code_version, file_sha256, package_versions, stable_hash
+from simlib.rundir import write_run
+from simlib.scenario import Scenario, load_scenario
+
+__all__ = ["main"]
+
+EXIT_USER_ERROR = 2
+PROGRESS_DELAY_S = 3.0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``simlib`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"simlib: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("simlib: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): not an error of the run.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simlib",
+        description="Kinerja Lab: simulate performance appraisal and pay in ASN agencies.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one scenario under a policy and write its tables")
+    run.add_argument(
+        "scenario",
+        nargs="?",
+        default=str(DEFAULT_SCENARIO),
+        help=f"scenario YAML (default: {DEFAULT_SCENARIO.relative_to(ROOT)})",
+    )
+    run.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a full policy (replaces the scenario's baseline; first only) or a variant "
+        "(override, applied in order; may take effect at a date). Repeatable.",
+    )
+    run.add_argument("--seed", type=_seed, default=1, help="root seed (default 1)")
+    run.add_argument("--replication", type=_seed, default=0, help="replication number")
+    run.add_argument("--out", metavar="DIR", help="output folder (default reports/<run id>)")
+    run.set_defaults(func=_cmd_run)
+
+    val = sub.add_parser("validate", help="check scenario, policy and variant files")
+    val.add_argument("files", nargs="+", metavar="FILE")
+    val.add_argument(
+        "--base",
+        metavar="POLICY",
+        default=str(POLICIES / "baseline_central.yaml"),
+        help="policy that variants are checked against (default: baseline_central.yaml)",
+    )
+    val.set_defaults(func=_cmd_validate)
+    return parser
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 0 to 2**63-1")
+    return value
+
+
+def resolve_inputs(
+    scenario_path: str | Path, policy_files: Sequence[str | Path] = ()
+) -> tuple[Scenario, Policy, tuple[Variant, ...]]:
+    """Load a scenario, its base policy and variants; everything validated."""
+    scenario = load_scenario(scenario_path)
+    loaded = [load_policy_or_variant(p) for p in policy_files]
+    base: Policy | None = None
+    variants: list[Variant] = []
+    for i, item in enumerate(loaded):
+        if isinstance(item, Policy):
+            if i != 0:
+                raise ConfigError(
+                    "a full policy may only be the first --policy; later files must be "
+                    "variants (with 'changes')",
+                    file=policy_files[i],
+                )
+            base = item
+        else:
+            variants.append(item)
+    if base is None:
+        path = scenario.resolve(scenario.baseline_policy)
+        try:
+            base = load_policy(path)
+        except ConfigError as exc:
+            if exc.message == "file not found":
+                raise ConfigError(
+                    f"baseline policy {scenario.baseline_policy!r} not found ({path})",
+                    file=scenario_path,
+                    path="baseline_policy",
+                ) from None
+            raise
+    return scenario, base, tuple(variants)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    scenario, base, variants = resolve_inputs(args.scenario, args.policy)
+    horizon = scenario.calendar.horizon_months
+    schedule = build_schedule(base, variants, month_of=scenario.month_of, horizon_months=horizon)
+    inputs = _input_files(args.scenario, scenario, base, variants)
+    resolved = {
+        "scenario": scenario.model_dump(mode="json", exclude={"docs", "source_file"}),
+        "policies": [
+            {"start_month": m, **p.model_dump(mode="json", exclude={"docs", "source_file"})}
+            for m, p in schedule.entries
+        ],
+    }
+    version = code_version()
+    digest = stable_hash({"inputs": resolved, "seed": args.seed, "rep": args.replication,
+                          "code": version["commit"]})  # fmt: skip
+    run_id = f"{Path(args.scenario).stem}-seed{args.seed}-{digest[:10]}"
+    out = Path(args.out) if args.out else REPORTS / run_id
+    loaded = time.perf_counter()
+
+    progress = _progress_bar(horizon)
+    try:
+        result = simulate(
+            scenario, schedule, seed=args.seed, replication=args.replication, progress=progress
+        )
+    finally:
+        progress.close()
+    simulated = time.perf_counter()
+    manifest = {
+        "run_id": run_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "command": "simlib run " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else []),
+        "seed": args.seed,
+        "replication": args.replication,
+        "inputs": inputs,
+        "resolved_inputs": resolved,
+        "inputs_sha256": digest,
+        "code_version": version,
+        "packages": package_versions(),
+        "timings_s": {"load": loaded - started, "simulate": simulated - loaded},
+        "meta": result.meta,
+    }
+    written = write_run(result, out, manifest=manifest)
+    print(_summary(result, scenario))
+    print(f"\nResults: {_display(written)}")
+    print("  outcomes.csv/.parquet (agency x period x metric), ledger (payments by month),")
+    print("  workforce (employees at the start), manifest.json (inputs, seed, code version)")
+    return 0
+
+
+def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> list[dict]:
+    files = [("scenario", scenario.source_file), ("policy", base.source_file)]
+    files += [("variant", v.source_file) for v in variants]
+    for spec in scenario.agencies:
+        if spec.org_csv:
+            files.append(("org_csv", str(scenario.resolve(spec.org_csv))))
+    return [{"role": role, "path": _display(Path(p)), "sha256": file_sha256(p)} for role, p in files]
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class _Progress:
+    """A tqdm bar that appears only when a run lasts more than a few seconds."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total, unit="month", desc="simulating", delay=PROGRESS_DELAY_S, leave=False
+        )
+
+    def __call__(self, month: int) -> None:
+        self.bar.update(month - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _progress_bar(total: int) -> _Progress:
+    return _Progress(total)
+
+
+def _summary(result, scenario: Scenario) -> str:
+    out = result.outcomes
+    years = out[out["period_kind"] == "year"]
+    if years.empty:
+        quarters = out[out["period_kind"] == "quarter"]
+        last = quarters["period"].iloc[-1]
+        table = quarters[quarters["period"] == last].pivot_table(
+            index="metric", columns="agency", values="value", sort=False
+        )
+        title = f"{scenario.name}: quarter {last}"
+    else:
+        last = years["period"].iloc[-1]
+        table = years[years["period"] == last].pivot_table(
+            index="metric", columns="agency", values="value", sort=False
+        )
+        title = f"{scenario.name}: year {last}"
+    rows = [
+        "mean_true_performance",
+        "rating_accuracy",
+        *(f"share_{p}" for p in PREDIKAT),
+        "tukin_paid_idr",
+        "budget_used_share",
+    ]
+    shown = table.loc[[r for r in rows if r in table.index]]
+    with pd.option_context("display.float_format", _fmt, "display.width", 120):
+        return f"{title} (seed {result.meta['seed']})\n{shown.to_string()}"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:.3f}"
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    base: Policy | None = None
+    for file in args.files:
+        raw = read_yaml(file)
+        if "agencies" in raw:
+            scenario = load_scenario(file)
+            print(f"ok  {file}: scenario {scenario.name!r}, {len(scenario.agencies)} agencies")
+            continue
+        item = load_policy_or_variant(file)
+        if isinstance(item, Policy):
+            print(f"ok  {file}: policy {item.name!r}")
+            continue
+        base = base or load_policy(args.base)
+        apply_variant(base, item)
+        when = f", effective {item.effective_date}" if item.effective_date else ""
+        print(f"ok  {file}: variant {item.name!r} ({len(item.changes)} changes{when})")
+    return 0

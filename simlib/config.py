@@ -1,0 +1,288 @@
+"""Reading parameter files: YAML with documented leaves, strict validation, one-line errors.
+
+Every scenario and policy file is YAML. A numeric parameter is written as a *documented
+leaf*::
+
+    noise_sd: {value: 0.75, unit: SD of true performance, source: "Viswesvaran et al. 1996"}
+
+``unit`` and ``source`` are required (``source`` is a citation or the word ``assumption``);
+an optional ``note`` may explain the choice. :func:`unwrap` strips the leaves to plain
+values and keeps their documentation in a side table keyed by dotted path, so the typed
+records stay plain and the provenance stays inspectable. Strings, booleans and dates may be
+written bare or as documented leaves.
+
+Records are pydantic v2 models that are frozen, reject unknown keys, do no type coercion
+(``"3"`` is not a number) and refuse NaN and infinity. :func:`validate` turns a pydantic
+error into a :class:`~simlib.errors.ConfigError` that names the file, the field path, the
+bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from simlib.errors import ConfigError
+
+__all__ = [
+    "LEAF_KEYS",
+    "Documented",
+    "Record",
+    "read_yaml",
+    "unwrap",
+    "validate",
+]
+
+LEAF_KEYS = frozenset({"value", "unit", "source", "note"})
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Record(BaseModel):
+    """Base of every parameter record: frozen, strict, no unknown keys, no NaN."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        validate_default=True,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Documented:
+    """The unit and source of one parameter, as written in its file."""
+
+    unit: str
+    source: str
+    note: str = ""
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping with ``yaml.safe_load``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, unreadable, not valid YAML or not a mapping.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("file not found", file=path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the file ({exc.__class__.__name__})", file=path) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise ConfigError(f"malformed YAML: {problem}", file=path, path=where) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"expected a mapping of keys to values at the top level, got {type(data).__name__}",
+            file=path,
+        )
+    return data
+
+
+def unwrap(
+    data: Any, *, require_documented: bool = True, prefix: str = ""
+) -> tuple[Any, dict[str, Documented]]:
+    """Strip documented leaves to plain values.
+
+    Parameters
+    ----------
+    data
+        A tree of mappings, lists and scalars as read from YAML.
+    require_documented
+        If true, a bare number (or list of numbers) is an error: every numeric parameter
+        must say its unit and source. Override files set this to false.
+    prefix
+        Dotted path of ``data`` inside its file, for error messages.
+
+    Returns
+    -------
+    plain, docs
+        The tree with leaves replaced by their values (lists become tuples), and the
+        documentation of each documented leaf keyed by dotted path.
+    """
+    docs: dict[str, Documented] = {}
+    plain = _unwrap(data, prefix, docs, require_documented)
+    return plain, docs
+
+
+def _unwrap(node: Any, path: str, docs: dict[str, Documented], strict: bool) -> Any:
+    if isinstance(node, Mapping):
+        if "value" in node:
+            return _leaf(node, path, docs)
+        out = {}
+        for key, child in node.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"keys must be text, got {key!r}", path=path)
+            out[key] = _unwrap(child, f"{path}.{key}" if path else key, docs, strict)
+        return out
+    if isinstance(node, list):
+        if strict and node and all(_is_number(x) for x in node):
+            raise ConfigError(_undocumented(node), path=path)
+        return tuple(_unwrap(x, f"{path}[{i}]", docs, strict) for i, x in enumerate(node))
+    if strict and _is_number(node):
+        raise ConfigError(_undocumented(node), path=path)
+    return node
+
+
+def _leaf(node: Mapping, path: str, docs: dict[str, Documented]) -> Any:
+    unknown = sorted(set(node) - LEAF_KEYS, key=str)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in a documented parameter; "
+            f"allowed keys: value, unit, source, note",
+            path=path,
+        )
+    for key in ("unit", "source"):
+        text = node.get(key)
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(
+                f"a documented parameter needs a non-empty '{key}' "
+                f"(a citation or the word 'assumption' for source), got {text!r}",
+                path=path,
+            )
+    note = node.get("note", "")
+    if not isinstance(note, str):
+        raise ConfigError(f"'note' must be text, got {note!r}", path=path)
+    docs[path] = Documented(unit=node["unit"], source=node["source"], note=note)
+    value = node["value"]
+    # A leaf's value may itself be a list or mapping (a whole table of multipliers).
+    return _unwrap(value, path, {}, strict=False)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _undocumented(value: Any) -> str:
+    return (
+        f"bare value {value!r}: write numeric parameters as "
+        "{value: ..., unit: ..., source: ...} (source: a citation or 'assumption')"
+    )
+
+
+def validate(model: type[M], data: Any, *, file: str | Path | None = None) -> M:
+    """Validate ``data`` into ``model`` or raise one :class:`ConfigError`.
+
+    The message names the file, the dotted field path, the bad value and what is allowed.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _to_config_error(model, exc, file) from None
+
+
+def _to_config_error(model: type[BaseModel], exc: ValidationError, file: Any) -> ConfigError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(part for part in first["loc"] if not _is_branch_tag(part))
+    path = _dotted(loc)
+    message = _describe(model, loc, first)
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return ConfigError(message, file=file, path=path)
+
+
+def _is_branch_tag(part: Any) -> bool:
+    # pydantic inserts the member type's name into the location of union members.
+    return isinstance(part, str) and (part[:1].isupper() or part in {"function-after"})
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(model: type[BaseModel], loc: tuple, error: dict) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, loc[:-1])
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {loc[-1]!r}{hint}"
+    shown = _show(value)
+    bounds = {
+        "greater_than_equal": ">= {ge}",
+        "greater_than": "> {gt}",
+        "less_than_equal": "<= {le}",
+        "less_than": "< {lt}",
+        "multiple_of": "a multiple of {multiple_of}",
+    }
+    if kind in bounds:
+        return f"{shown} is out of range; allowed: {bounds[kind].format(**ctx)}"
+    if kind == "literal_error":
+        return f"{shown} is not allowed; allowed: {ctx.get('expected')}"
+    if kind in {"finite_number"}:
+        return f"{shown} is not allowed; allowed: a finite number"
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
+        expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
+        expected = {"model": "a mapping of keys to values", "dict": "a mapping"}.get(
+            expected, f"a {expected}" if expected not in {"int", "float"} else _numname(expected)
+        )
+        return f"{shown} has the wrong type; allowed: {expected}"
+    if kind in {"too_short", "too_long"}:
+        return f"{shown}: {error['msg'].lower()}"
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    return f"{shown}: {msg}" if value is not None and not isinstance(value, dict) else msg
+
+
+def _numname(kind: str) -> str:
+    return "a whole number" if kind == "int" else "a number"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "this mapping"
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return repr(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the record at ``loc`` inside ``model`` (best effort)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        current = _record_type(fields[part].annotation)
+        if current is None:
+            return []
+    fields = getattr(current, "model_fields", None)
+    return sorted(fields) if fields else []
+
+
+def _record_type(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _record_type(arg)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,505 @@
+"""The engine: agencies on a SimPy calendar, employees as numpy arrays.
+
+:func:`simulate` runs one replication of a scenario under a policy (or a schedule of
+policies) and returns a :class:`RunResult` of tidy frames. It does no file output, no
+printing and no plotting.
+
+Each agency is one SimPy process, its *calendar*, which at every month boundary ``t``
+(months since the start date) does, in this order:
+
+1. **payroll** for month ``t-1``: tukin due by predikat in force, absence cuts, budget cap;
+2. at a quarter end: **appraisal** of the quarter (ratings -> levels -> predikat);
+3. at a year end: **annual predikat** (organisation predikat, distribution curve) and the
+   close of the budget year;
+4. then, if the run goes on: a new **budget year** opens (January) and a new **quarter**
+   starts, with effort and true performance for it.
+
+The policy in force in each month comes from the :class:`~simlib.policy.PolicySchedule`,
+so a variant with an effective date changes the rules from that month on. Every step is a
+vectorised function over the agency's employees; there is no per-employee process and no
+Python loop over employees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from simlib.appraisal import composite, enforce_curve, levels, org_predikat, predikat
+from simlib.domain import JOB_TYPES, ORG_PREDIKAT, PREDIKAT
+from simlib.incentives import BudgetYear, apply_cap, due, entitlement
+from simlib.outcomes import (
+    OUTCOME_COLUMNS,
+    correlation,
+    gini,
+    misclassification,
+    predikat_shares,
+)
+from simlib.performance import effort, pay_at_stake, true_performance
+from simlib.policy import Policy, PolicySchedule
+from simlib.raters import RATING_RULES, draw_leniency
+from simlib.scenario import AgencySpec, Scenario
+from simlib.streams import Streams
+from simlib.tables import distribution_curve, predikat_matrix
+from simlib.workforce import Workforce, generate, read_org_csv
+
+__all__ = ["Agency", "RunResult", "build_workforce", "simulate"]
+
+BAIK = PREDIKAT.index("baik")
+LEDGER_COLUMNS = (
+    "agency", "month", "t_month", "year", "policy", "employees", "entitled_idr",
+    "performance_cut_idr", "absence_cut_idr", "due_idr", "cap_cut_idr", "paid_idr",
+    "budget_cap_idr", "budget_spent_ytd_idr",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class RunResult:
+    """Tables produced by one replication.
+
+    Attributes
+    ----------
+    outcomes
+        Declared outcomes, long format: one row per agency, period and metric.
+    ledger
+        Payments ledger: one row per agency and month (IDR).
+    workforce
+        Employees at the start of the run, one row per agency and employee.
+    panel
+        Opt-in employee panel: one row per employee and quarter.
+    employee_ledger
+        Opt-in payments by employee and month.
+    meta
+        Seed, replication, scenario and policy names.
+    """
+
+    outcomes: pd.DataFrame
+    ledger: pd.DataFrame
+    workforce: pd.DataFrame
+    panel: pd.DataFrame | None = None
+    employee_ledger: pd.DataFrame | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Recorder:
+    """Plain lists that processes append to; frames are built once at the end."""
+
+    outcomes: list[tuple] = field(default_factory=list)
+    ledger: list[tuple] = field(default_factory=list)
+    panel: list[dict[str, np.ndarray]] = field(default_factory=list)
+    employee_ledger: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+
+def build_workforce(scenario: Scenario, spec: AgencySpec, *, rng: np.random.Generator) -> Workforce:
+    """The agency's employees: generated from its structure or read from its CSV."""
+    if spec.structure is not None:
+        return generate(spec.structure, scenario.workforce, rng=rng)
+    return read_org_csv(scenario.resolve(spec.org_csv), scenario.workforce, rng=rng)
+
+
+class Agency:
+    """One simulated agency: its employees, budget, and calendar process.
+
+    Parameters
+    ----------
+    index
+        Position of the agency in the scenario (part of its random-stream keys).
+    spec, workforce
+        The agency's description and its employees.
+    scenario, schedule
+        The world and the policy in force month by month.
+    streams
+        Random streams of this replication.
+    """
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        spec: AgencySpec,
+        workforce: Workforce,
+        scenario: Scenario,
+        schedule: PolicySchedule,
+        streams: Streams,
+        recorder: _Recorder,
+    ) -> None:
+        self.index, self.name, self.wf = index, spec.name, workforce
+        self.scenario, self.schedule, self.streams, self.rec = scenario, schedule, streams, recorder
+        n = workforce.n
+        self.leniency = draw_leniency(n, scenario.raters, rng=self._rng("raters"))
+        att = scenario.attendance
+        shape = att.heterogeneity_shape
+        self.absence_rate = self._rng("attendance").gamma(
+            shape, att.absence_days_per_month / shape, n
+        )
+        self.is_head = workforce.supervisor < 0
+        self.instrumentality = scenario.behaviour.initial_instrumentality
+        self.pay_predikat = np.full(n, BAIK, dtype=np.int8)  # before the first appraisal
+        self.pay_rank = np.arange(n)
+        self.effort = self.hasil_true = self.perilaku_true = np.zeros(n)
+        self.budget = BudgetYear(0.0)
+        self._year_sums: dict[str, np.ndarray] = {}
+        self._quarter_money = np.zeros(3)
+        self._quarters_in_year = 0
+
+    # -- the calendar -------------------------------------------------------------------
+
+    def calendar(self, env: simpy.Environment):
+        """SimPy process: the agency's month boundaries until the horizon."""
+        self.open_year(0)
+        self.start_quarter(0)
+        for t in range(1, self.scenario.calendar.horizon_months + 1):
+            yield env.timeout(1)
+            self.tick(t)
+
+    def tick(self, t: int) -> None:
+        """Everything that happens at month boundary ``t``, in the documented order."""
+        self.pay(t - 1)
+        if t % 3 == 0:
+            self.appraise(t // 3 - 1)
+        if t % 12 == 0:
+            self.close_year(t // 12 - 1)
+        if t == self.scenario.calendar.horizon_months:
+            return
+        if t % 12 == 0:
+            self.open_year(t // 12)
+        if t % 3 == 0:
+            self.start_quarter(t // 3)
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def open_year(self, year: int) -> None:
+        """Open budget year ``year`` (0-based): cap from the policy in force in January."""
+        policy = self.schedule.at(12 * year)
+        entitled = entitlement(self.wf.kelas, policy.incentives)
+        self.budget = BudgetYear.open(float(entitled.sum()), policy.budget)
+        n = self.wf.n
+        self._year_sums = {
+            k: np.zeros(n)
+            for k in ("entitled", "due", "paid", "hasil_rating", "perilaku_rating", "hasil_true",
+                      "perilaku_true")
+        }  # fmt: skip
+        self._quarters_in_year = 0
+
+    def start_quarter(self, quarter: int) -> None:
+        """Effort and true performance for quarter ``quarter`` (0-based)."""
+        month = 3 * quarter
+        policy = self.schedule.at(month)
+        self.effort = effort(
+            self.wf,
+            self.scenario.behaviour,
+            stake=pay_at_stake(policy),
+            instrumentality=self.instrumentality,
+        )
+        self.hasil_true, self.perilaku_true = true_performance(
+            self.wf, self.effort, self.scenario.performance, rng=self._rng("performance", month)
+        )
+        self._quarter_money[:] = 0.0
+
+    def pay(self, month: int) -> None:
+        """Monthly payroll: tukin due, absence and performance cuts, the budget cap."""
+        policy = self.schedule.at(month)
+        inc = policy.incentives
+        entitled = entitlement(self.wf.kelas, inc)
+        absence = self._rng("attendance", month).poisson(self.absence_rate)
+        due_idr, performance_cut = due(entitled, self.pay_predikat, absence, inc)
+        available = self.budget.available(month % 12)
+        paid = apply_cap(due_idr, available, rule=policy.budget.over_cap_rule, rank=self.pay_rank)
+        total_entitled, total_due, total_paid = entitled.sum(), due_idr.sum(), paid.sum()
+        self.budget.spent_idr += total_paid
+        self.budget.due_idr += total_due
+        sums = self._year_sums
+        sums["entitled"] += entitled
+        sums["due"] += due_idr
+        sums["paid"] += paid
+        self._quarter_money += (total_entitled, total_due, total_paid)
+        perf_cut = performance_cut.sum()
+        self.rec.ledger.append(
+            (
+                self.name, self._month_label(month), month, self._year_label(month // 12),
+                policy.name, self.wf.n, total_entitled, perf_cut,
+                total_entitled - perf_cut - total_due, total_due, total_due - total_paid,
+                total_paid, self.budget.cap_idr, self.budget.spent_idr,
+            )
+        )  # fmt: skip
+        if self.scenario.outputs.employee_ledger:
+            self.rec.employee_ledger.append(
+                {
+                    "agency": np.full(self.wf.n, self.name, dtype=object),
+                    "t_month": np.full(self.wf.n, month),
+                    "employee": np.arange(self.wf.n),
+                    "predikat": self.pay_predikat.copy(),
+                    "absence_days": absence,
+                    "entitled_idr": entitled,
+                    "due_idr": due_idr,
+                    "paid_idr": paid,
+                }
+            )
+
+    def appraise(self, quarter: int) -> None:
+        """Periodic appraisal of quarter ``quarter``: ratings, levels, predikat."""
+        month = 3 * quarter + 2
+        policy = self.schedule.at(month)
+        ap = policy.appraisal
+        ratings = RATING_RULES[ap.rater](
+            self.hasil_true,
+            self.perilaku_true,
+            supervisor=self.wf.supervisor,
+            leniency=self.leniency,
+            noise_sd=self.scenario.raters.noise_sd,
+            shift=self._pay_purpose_shift(policy),
+            rng=self._rng("rating_noise", month),
+        )
+        cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
+        h_level, p_level = levels(ratings.hasil_kerja, **cut), levels(ratings.perilaku, **cut)
+        matrix = predikat_matrix()
+        codes = predikat(h_level, p_level, matrix)
+        true_codes = predikat(levels(self.hasil_true, **cut), levels(self.perilaku_true, **cut),
+                              matrix)  # fmt: skip
+        true_score = composite(self.hasil_true, self.perilaku_true, skp_weight=ap.skp_weight)
+        score = composite(ratings.hasil_kerja, ratings.perilaku, skp_weight=ap.skp_weight)
+        accuracy = correlation(ratings.hasil_kerja, self.hasil_true)
+        self.instrumentality = max(0.0, accuracy) if np.isfinite(accuracy) else 0.0
+
+        sums = self._year_sums
+        sums["hasil_rating"] += ratings.hasil_kerja
+        sums["perilaku_rating"] += ratings.perilaku
+        sums["hasil_true"] += self.hasil_true
+        sums["perilaku_true"] += self.perilaku_true
+        self._quarters_in_year += 1
+        if ap.pay_basis == "periodic":
+            self._set_pay_basis(codes, score)
+
+        label = self._quarter_label(quarter)
+        entitled, due_q, paid_q = self._quarter_money
+        metrics = {
+            "mean_true_performance": float(self.hasil_true.mean()),
+            "mean_effort": float(self.effort.mean()),
+            "rating_accuracy": accuracy,
+            **self._predikat_metrics(codes, true_codes, true_score),
+            "tukin_entitled_idr": entitled,
+            "tukin_due_idr": due_q,
+            "tukin_paid_idr": paid_q,
+        }
+        self._record("quarter", label, month, policy, metrics)
+        if self.scenario.outputs.employee_panel:
+            self.rec.panel.append(
+                {
+                    "agency": np.full(self.wf.n, self.name, dtype=object),
+                    "period": np.full(self.wf.n, label, dtype=object),
+                    "t_month": np.full(self.wf.n, month),
+                    "employee": np.arange(self.wf.n),
+                    "effort": self.effort,
+                    "hasil_true": self.hasil_true,
+                    "perilaku_true": self.perilaku_true,
+                    "hasil_rating": ratings.hasil_kerja,
+                    "perilaku_rating": ratings.perilaku,
+                    "hasil_level": h_level,
+                    "perilaku_level": p_level,
+                    "predikat": codes,
+                }
+            )
+
+    def close_year(self, year: int) -> None:
+        """Annual predikat (with the distribution curve) and the close of the budget year."""
+        month = 12 * year + 11
+        policy = self.schedule.at(month)
+        ap = policy.appraisal
+        q = max(self._quarters_in_year, 1)
+        sums = self._year_sums
+        hasil, perilaku = sums["hasil_rating"] / q, sums["perilaku_rating"] / q
+        hasil_true, perilaku_true = sums["hasil_true"] / q, sums["perilaku_true"] / q
+
+        if ap.organisation_predikat == "derived":
+            noise = self.scenario.organisation.achievement_noise_sd
+            shock = self._rng("organisation", month).standard_normal()
+            org = org_predikat(float(hasil_true.mean()) + noise * shock, ap.org_cutoffs)
+        else:
+            org = ORG_PREDIKAT.index(ap.organisation_predikat)
+
+        cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
+        h_level = levels(hasil, **cut)
+        # The head's hasil kerja is the organisation's achievement (PermenPANRB 6/2022).
+        h_level[self.is_head] = 2 if org == 0 else (1 if org == 1 else 0)
+        matrix = predikat_matrix()
+        codes = predikat(h_level, levels(perilaku, **cut), matrix)
+        true_codes = predikat(levels(hasil_true, **cut), levels(perilaku_true, **cut), matrix)
+        score = composite(hasil, perilaku, skp_weight=ap.skp_weight)
+        moved, infeasible = 0.0, 0.0
+        if ap.distribution_curve.enforce:
+            enforced, feasible = enforce_curve(
+                codes, score, distribution_curve()[org], tie_break=ap.distribution_curve.tie_break
+            )
+            moved = float(np.mean(enforced != codes))
+            infeasible = 0.0 if feasible else 1.0
+            codes = enforced
+        if ap.pay_basis == "annual":
+            self._set_pay_basis(codes, score)
+
+        cap = self.budget.cap_idr
+        paid_year = sums["paid"]
+        true_score = composite(hasil_true, perilaku_true, skp_weight=ap.skp_weight)
+        metrics = {
+            "mean_true_performance": float(hasil_true.mean()),
+            "rating_accuracy": correlation(hasil, hasil_true),
+            **self._predikat_metrics(codes, true_codes, true_score),
+            "org_predikat": float(org),
+            "curve_moved_share": moved,
+            "curve_infeasible": infeasible,
+            "tukin_entitled_idr": float(sums["entitled"].sum()),
+            "tukin_due_idr": float(sums["due"].sum()),
+            "tukin_paid_idr": float(paid_year.sum()),
+            "budget_cap_idr": cap,
+            "budget_used_share": float(paid_year.sum() / cap) if cap > 0 else float("nan"),
+            "budget_pressure": float(sums["due"].sum() / cap) if cap > 0 else float("nan"),
+            "pay_performance_corr": correlation(paid_year, hasil_true),
+            "pay_gini": gini(paid_year),
+        }
+        self._record("year", self._year_label(year), month, policy, metrics)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _rng(self, name: str, period: int | None = None) -> np.random.Generator:
+        return self.streams.rng(name, agency=self.index, period=period)
+
+    def _pay_purpose_shift(self, policy: Policy) -> float:
+        """Rating inflation when ratings decide pay (some predikat cut tukin)."""
+        inc = policy.incentives
+        linked = inc.performance_share > 0 and len(set(inc.multipliers.as_tuple())) > 1
+        return self.scenario.raters.pay_purpose_inflation if linked else 0.0
+
+    def _set_pay_basis(self, codes: np.ndarray, score: np.ndarray) -> None:
+        self.pay_predikat = codes.astype(np.int8)
+        self.pay_rank = np.lexsort((np.arange(len(codes)), -score, codes))
+
+    def _predikat_metrics(self, codes, true_codes, true_score) -> dict[str, float]:
+        shares = predikat_shares(codes)
+        return {
+            **{f"share_{p}": float(s) for p, s in zip(PREDIKAT, shares, strict=True)},
+            "misclassification": misclassification(codes, true_score),
+            "predikat_agreement": float(np.mean(codes == true_codes)),
+        }
+
+    def _record(self, kind: str, label: str, month: int, policy: Policy, metrics: dict) -> None:
+        for metric, value in metrics.items():
+            self.rec.outcomes.append(
+                (policy.name, self.name, kind, label, month, metric, float(value))
+            )
+
+    def _month_label(self, month: int) -> str:
+        start = self.scenario.calendar.start_date
+        return f"{start.year + month // 12}-{month % 12 + 1:02d}"
+
+    def _quarter_label(self, quarter: int) -> str:
+        return f"{self.scenario.calendar.start_date.year + quarter // 4}Q{quarter % 4 + 1}"
+
+    def _year_label(self, year: int) -> str:
+        return str(self.scenario.calendar.start_date.year + year)
+
+
+def simulate(
+    scenario: Scenario,
+    policy: Policy | PolicySchedule,
+    *,
+    seed: int,
+    replication: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run one replication of ``scenario`` under ``policy``.
+
+    Parameters
+    ----------
+    scenario
+        The simulated world.
+    policy
+        The rules, or a schedule of rules changing at effective months.
+    seed
+        Root seed (non-negative integer). Same scenario, policy, seed and replication give
+        identical results.
+    replication
+        Replication number; replication *r* of every policy arm uses the same random
+        streams (common random numbers).
+    progress
+        Optional callback, called with the number of months simulated so far.
+
+    Returns
+    -------
+    RunResult
+        Tidy frames: outcomes, payments ledger, workforce, and opt-in panels.
+    """
+    schedule = policy if isinstance(policy, PolicySchedule) else PolicySchedule(((0, policy),))
+    streams = Streams(seed, replication)
+    env = simpy.Environment()
+    rec = _Recorder()
+    agencies = []
+    for i, spec in enumerate(scenario.agencies):
+        wf = build_workforce(scenario, spec, rng=streams.rng("workforce", agency=i))
+        agency = Agency(
+            index=i,
+            spec=spec,
+            workforce=wf,
+            scenario=scenario,
+            schedule=schedule,
+            streams=streams,
+            recorder=rec,
+        )
+        agencies.append(agency)
+        env.process(agency.calendar(env))
+    if progress is not None:
+        env.process(_report_progress(env, progress, scenario.calendar.horizon_months))
+    env.run()
+    return _result(scenario, schedule, agencies, rec, seed=seed, replication=replication)
+
+
+def _report_progress(env: simpy.Environment, progress: Callable[[int], None], horizon: int):
+    for month in range(1, horizon + 1):
+        yield env.timeout(1)
+        progress(month)
+
+
+def _result(scenario, schedule, agencies, rec, *, seed, replication) -> RunResult:
+    head = {"scenario": scenario.name, "seed": seed, "replication": replication}
+    inner = [c for c in OUTCOME_COLUMNS if c not in head]
+    outcomes = pd.DataFrame.from_records(rec.outcomes, columns=inner)
+    for i, (key, value) in enumerate(head.items()):
+        outcomes.insert(i if key == "scenario" else i + 1, key, value)
+    outcomes = outcomes[list(OUTCOME_COLUMNS)]
+    ledger = pd.DataFrame.from_records(rec.ledger, columns=list(LEDGER_COLUMNS))
+    ledger.insert(0, "scenario", scenario.name)
+    frames = []
+    for agency in agencies:
+        wf = agency.wf.frame()
+        wf.insert(0, "agency", agency.name)
+        wf["absence_rate_days_per_month"] = agency.absence_rate
+        frames.append(wf)
+    workforce = pd.concat(frames, ignore_index=True)
+    panel = _concat(rec.panel)
+    if panel is not None:
+        panel["predikat"] = pd.Categorical.from_codes(panel["predikat"], categories=PREDIKAT)
+    employee_ledger = _concat(rec.employee_ledger)
+    if employee_ledger is not None:
+        employee_ledger["predikat"] = pd.Categorical.from_codes(
+            employee_ledger["predikat"], categories=PREDIKAT
+        )
+    meta = {
+        **head,
+        "policies": [p.name for _, p in schedule.entries],
+        "policy_change_months": list(schedule.change_months),
+        "start_date": scenario.calendar.start_date.isoformat(),
+        "horizon_months": scenario.calendar.horizon_months,
+        "job_types": list(JOB_TYPES),
+    }
+    return RunResult(outcomes, ledger, workforce, panel, employee_ledger, meta)
+
+
+def _concat(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame | None:
+    if not chunks:
+        return None
+    keys = chunks[0].keys()
+    return pd.DataFrame({k: np.concatenate([c[k] for c in chunks]) for k in keys})

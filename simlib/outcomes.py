@@ -1,0 +1,145 @@
+"""Declared outcomes: every metric the model reports, with its unit, level and meaning.
+
+Outcomes are declared once in :data:`OUTCOMES`; the model reports exactly these, as a
+tidy long table with one row per (agency, period, metric). Quarter-level metrics describe
+a periodic appraisal; year-level metrics the annual predikat, pay and budget.
+The helpers below compute metrics from arrays, vectorised over employees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlib.domain import PREDIKAT
+
+__all__ = [
+    "OUTCOMES",
+    "OUTCOME_COLUMNS",
+    "Outcome",
+    "correlation",
+    "gini",
+    "misclassification",
+    "predikat_shares",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A declared metric."""
+
+    name: str
+    unit: str
+    levels: tuple[str, ...]
+    meaning: str
+
+
+_Q, _Y, _QY = ("quarter",), ("year",), ("quarter", "year")
+
+OUTCOMES: tuple[Outcome, ...] = (
+    Outcome(
+        "mean_true_performance", "SD units", _QY, "Mean true hasil kerja (results) of employees"
+    ),
+    Outcome("mean_effort", "SD units", _Q, "Mean effort of employees"),
+    Outcome(
+        "rating_accuracy",
+        "correlation",
+        _QY,
+        "Correlation of the hasil-kerja rating with true hasil kerja",
+    ),
+    *(
+        Outcome(
+            f"share_{p}",
+            "share of employees",
+            _QY,
+            f"Share of employees with predikat {p.replace('_', ' ')}",
+        )
+        for p in PREDIKAT
+    ),
+    Outcome(
+        "misclassification",
+        "share of employees",
+        _QY,
+        "Share whose predikat rank differs from their true-performance quintile "
+        "(top quintile = Sangat Baik ... bottom = Sangat Kurang)",
+    ),
+    Outcome(
+        "predikat_agreement",
+        "share of employees",
+        _QY,
+        "Share whose predikat equals the one true scores would give under the same rules",
+    ),
+    Outcome(
+        "org_predikat", "code 0=istimewa..4=sangat_kurang", _Y, "Organisation predikat for the year"
+    ),
+    Outcome(
+        "curve_moved_share",
+        "share of employees",
+        _Y,
+        "Share whose annual predikat the distribution curve changed",
+    ),
+    Outcome(
+        "curve_infeasible",
+        "0/1",
+        _Y,
+        "1 if the distribution curve's rules could not be met and were not applied",
+    ),
+    Outcome("tukin_entitled_idr", "IDR", _QY, "Full tukin by the table, before any cut"),
+    Outcome("tukin_due_idr", "IDR", _QY, "Tukin due after performance and absence cuts"),
+    Outcome("tukin_paid_idr", "IDR", _QY, "Tukin paid after the budget cap"),
+    Outcome("budget_cap_idr", "IDR", _Y, "Annual tukin budget cap"),
+    Outcome("budget_used_share", "share of cap", _Y, "Tukin paid as a share of the cap"),
+    Outcome(
+        "budget_pressure",
+        "share of cap",
+        _Y,
+        "Tukin due as a share of the cap (above 1: the cap binds)",
+    ),
+    Outcome(
+        "pay_performance_corr",
+        "correlation",
+        _Y,
+        "Correlation of annual tukin paid with annual mean true performance",
+    ),
+    Outcome("pay_gini", "Gini coefficient", _Y, "Inequality of annual tukin paid"),
+)
+
+#: Columns of the outcomes table.
+OUTCOME_COLUMNS = (
+    "scenario", "policy", "seed", "replication", "agency",
+    "period_kind", "period", "t_month", "metric", "value",
+)  # fmt: skip
+
+
+def correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation; NaN when either side has no variance."""
+    if len(x) < 2:
+        return float("nan")
+    xc, yc = x - x.mean(), y - y.mean()
+    denom = np.sqrt((xc @ xc) * (yc @ yc))
+    return float(xc @ yc / denom) if denom > 0 else float("nan")
+
+
+def predikat_shares(codes: np.ndarray) -> np.ndarray:
+    """Share of employees in each predikat (best first)."""
+    return np.bincount(codes, minlength=len(PREDIKAT)) / max(len(codes), 1)
+
+
+def misclassification(codes: np.ndarray, true_score: np.ndarray) -> float:
+    """Share whose predikat rank differs from their true-score quintile (top = 0)."""
+    n = len(codes)
+    order = np.argsort(-true_score, kind="stable")
+    quintile = np.empty(n, dtype=np.int64)
+    quintile[order] = np.arange(n) * 5 // max(n, 1)
+    return float(np.mean(quintile != codes))
+
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative amounts (0 = equal)."""
+    total = x.sum()
+    if len(x) == 0 or total <= 0:
+        return 0.0
+    s = np.sort(x)
+    n = len(s)
+    return float((2.0 * np.arange(1, n + 1) - n - 1) @ s / (n * total))

@@ -1,0 +1,23 @@
+"""Every path the workbench uses, defined once and anchored at the project root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "DATA",
+    "DEFAULT_SCENARIO",
+    "POLICIES",
+    "REPORTS",
+    "ROOT",
+    "SCENARIOS",
+    "TABLES",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+SCENARIOS = DATA / "scenarios"
+POLICIES = DATA / "policies"
+TABLES = DATA / "tables"
+REPORTS = ROOT / "reports"
+DEFAULT_SCENARIO = SCENARIOS / "district_health_office.yaml"

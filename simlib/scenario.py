@@ -1,0 +1,234 @@
+"""Scenarios: the simulated world (agencies, workforce, behaviour, horizon), from YAML.
+
+A scenario says *who* is simulated and *how people behave*; a policy (:mod:`simlib.policy`)
+says *which rules* apply. Scenario files live in ``data/scenarios/``; every numeric leaf is
+documented with its unit and source (see :mod:`simlib.config`). :func:`load_scenario`
+returns a frozen, validated :class:`Scenario` or raises one
+:class:`~simlib.errors.ConfigError`.
+
+Time unit: the whole library counts time in **months** from the scenario's start date
+(``SimTime``). Every time parameter says its unit in its name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from simlib.config import Documented, Record, read_yaml, unwrap, validate
+from simlib.errors import ConfigError
+from simlib.paths import ROOT
+
+__all__ = [
+    "AgencySpec",
+    "Attendance",
+    "Behaviour",
+    "Calendar",
+    "Latent",
+    "Organisation",
+    "Outputs",
+    "Performance",
+    "Raters",
+    "Scenario",
+    "SimTime",
+    "Structure",
+    "load_scenario",
+]
+
+#: Simulation time, in months since the scenario's start date.
+SimTime = float
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Text = Annotated[str, Field(max_length=2000)]
+ARCHETYPES = ("central_ministry", "provincial_government", "district_health_office", "custom")
+
+
+class Calendar(Record):
+    """Start date and horizon of a run."""
+
+    start_date: dt.date
+    horizon_months: Annotated[int, Field(ge=3, le=600, multiple_of=3)]
+
+    @field_validator("start_date")
+    @classmethod
+    def _first_of_month(cls, value: dt.date) -> dt.date:
+        if (value.month, value.day) != (1, 1):
+            raise ValueError("allowed: 1 January of a year (budget years are calendar years)")
+        if not 2000 <= value.year <= 2100:
+            raise ValueError("allowed: a year between 2000 and 2100")
+        return value
+
+
+class Structure(Record):
+    """A generated agency structure: head, JPT posts, units, sub-units and staff."""
+
+    employees: Annotated[int, Field(ge=2, le=2_000_000)]
+    jpt_posts: Annotated[int, Field(ge=1, le=200)]
+    units: Annotated[int, Field(ge=1, le=20_000)]
+    subunits_per_unit: Annotated[int, Field(ge=0, le=50)]
+    fungsional_share: Share
+    pppk_share: Share
+    female_share: Share
+
+    @model_validator(mode="after")
+    def _room_for_staff(self) -> Structure:
+        leaders = self.jpt_posts + self.units * (1 + self.subunits_per_unit)
+        if leaders > self.employees:
+            raise ValueError(
+                f"{self.employees} employees cannot fill {leaders} leadership posts "
+                f"(jpt_posts + units x (1 + subunits_per_unit)); allowed: employees >= {leaders}"
+            )
+        return self
+
+
+class AgencySpec(Record):
+    """One simulated agency: generated from ``structure`` or read from ``org_csv``."""
+
+    name: Name
+    archetype: Literal[ARCHETYPES]
+    structure: Structure | None = None
+    org_csv: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AgencySpec:
+        if (self.structure is None) == (self.org_csv is None):
+            raise ValueError("give exactly one of 'structure' or 'org_csv'")
+        return self
+
+
+class Latent(Record):
+    """Mean and SD of a latent employee attribute (in SD units of the national workforce)."""
+
+    mean: Annotated[float, Field(ge=-3.0, le=3.0)]
+    sd: Annotated[float, Field(ge=0.0, le=3.0)]
+
+
+class Workforce(Record):
+    """Latent attributes drawn for every employee."""
+
+    competence: Latent
+    motivation: Latent
+    openness: Latent
+    conduct_motivation_corr: Annotated[float, Field(ge=-1.0, le=1.0)]
+
+
+class Performance(Record):
+    """True performance per quarter: weights of competence and effort, and luck."""
+
+    competence_weight: Annotated[float, Field(ge=0.0, le=5.0)]
+    effort_weight: Annotated[float, Field(ge=0.0, le=5.0)]
+    noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
+    behaviour_noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
+
+
+class Behaviour(Record):
+    """Effort response (expectancy-theory core; extended by the behaviour model)."""
+
+    effort_base: Annotated[float, Field(ge=-3.0, le=3.0)]
+    motivation_weight: Annotated[float, Field(ge=0.0, le=3.0)]
+    pay_sensitivity: Annotated[float, Field(ge=0.0, le=10.0)]
+    initial_instrumentality: Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Raters(Record):
+    """Supervisor rating behaviour (the full 360 model extends this)."""
+
+    leniency_mean: Annotated[float, Field(ge=-3.0, le=3.0)]
+    leniency_sd: Annotated[float, Field(ge=0.0, le=3.0)]
+    noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
+    pay_purpose_inflation: Annotated[float, Field(ge=0.0, le=3.0)]
+
+
+class Attendance(Record):
+    """Unexcused absence: days per month, varying between employees."""
+
+    absence_days_per_month: Annotated[float, Field(ge=0.0, le=22.0)]
+    heterogeneity_shape: Annotated[float, Field(gt=0.0, le=100.0)]
+
+
+class Organisation(Record):
+    """How the organisation's own achievement (capaian kinerja organisasi) is formed."""
+
+    achievement_noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
+
+
+class Outputs(Record):
+    """Opt-in detailed outputs (they grow with employees x periods)."""
+
+    employee_panel: bool
+    employee_ledger: bool
+
+
+class Scenario(Record):
+    """A whole simulated world: agencies, workforce, behaviour, calendar."""
+
+    name: Name
+    description: Text
+    baseline_policy: str
+    calendar: Calendar
+    agencies: Annotated[tuple[AgencySpec, ...], Field(min_length=1, max_length=1000)]
+    workforce: Workforce
+    performance: Performance
+    behaviour: Behaviour
+    raters: Raters
+    attendance: Attendance
+    organisation: Organisation
+    outputs: Outputs
+    # Where the file came from and how each parameter is documented; not parameters.
+    source_file: str = ""
+    docs: Annotated[dict[str, Documented], Field(repr=False)] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_agency_names(self) -> Scenario:
+        names = [a.name for a in self.agencies]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"agency names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def directory(self) -> Path:
+        """Folder of the scenario file; relative paths inside it resolve from here."""
+        return Path(self.source_file).parent if self.source_file else ROOT
+
+    def resolve(self, relative: str) -> Path:
+        """Resolve a path written in the scenario file."""
+        path = Path(relative)
+        return path if path.is_absolute() else (self.directory / path).resolve()
+
+    def month_of(self, date: dt.date) -> int:
+        """Months from the start date to the first month starting on or after ``date``."""
+        start = self.calendar.start_date
+        months = (date.year - start.year) * 12 + (date.month - start.month)
+        return months + (1 if date.day > 1 else 0)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the field path, the bad value and what is allowed.
+    """
+    path = Path(path)
+    raw = read_yaml(path)
+    return scenario_from_dict(raw, file=path)
+
+
+def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> Scenario:
+    """Validate a scenario given as a (documented) mapping, as read from YAML."""
+    try:
+        plain, docs = unwrap(raw)
+    except ConfigError as exc:
+        raise exc.in_file(file) if file else exc from None
+    for key in ("source_file", "docs"):
+        if isinstance(plain, dict) and key in plain:
+            raise ConfigError(f"unknown key {key!r} (reserved)", file=file, path=key)
+    plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
+    scenario = validate(Scenario, plain, file=file)
+    return scenario.model_copy(update={"docs": docs})

@@ -1,0 +1,235 @@
+"""Regulation and calibration tables in ``data/tables/``: read, checked, and cached.
+
+Each table is a CSV whose rows carry a ``status`` (V verified, P partly verified,
+M unverified assumption) and a ``source``. Functions here return small numpy-ready
+structures; they raise :class:`~simlib.errors.ConfigError` naming the file, row and column
+when a table is malformed.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from simlib.domain import AXIS_LEVELS, JOB_TYPES, ORG_PREDIKAT, PREDIKAT
+from simlib.errors import ConfigError
+from simlib.paths import TABLES
+
+__all__ = [
+    "Bins",
+    "CurveRule",
+    "JobTypeTable",
+    "age_bins",
+    "distribution_curve",
+    "job_type_table",
+    "predikat_matrix",
+    "tenure_bins",
+    "tukin_table",
+    "tukin_table_names",
+]
+
+STATUSES = ("V", "P", "M")
+
+
+@dataclass(frozen=True, slots=True)
+class Bins:
+    """A histogram of whole years: bin ``k`` covers ``lo[k]..hi[k]`` with ``share[k]``."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    share: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class CurveRule:
+    """One row of the distribution curve: the share of employees in ``predikat`` codes."""
+
+    predikat: tuple[int, ...]
+    min_share: float
+    max_share: float
+    min_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobTypeTable:
+    """Kelas jabatan range and golongan probabilities, indexed by job-type code."""
+
+    kelas_min: np.ndarray
+    kelas_max: np.ndarray
+    golongan_p: np.ndarray  # shape (job types, 4), rows sum to 1
+
+
+def _rows(name: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    path = TABLES / name
+    if not path.is_file():
+        raise ConfigError("table file not found", file=path)
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in (*columns, "status", "source") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ConfigError(f"missing column(s) {', '.join(missing)}", file=path)
+        rows = list(reader)
+    for i, row in enumerate(rows, start=2):
+        if row["status"] not in STATUSES:
+            raise ConfigError(
+                f"status {row['status']!r} not allowed; allowed: V, P, M",
+                file=path,
+                path=f"row {i}",
+            )
+        if not row["source"].strip():
+            raise ConfigError("every row needs a source", file=path, path=f"row {i}, source")
+    return rows
+
+
+def _number(row: dict[str, str], column: str, name: str, line: int) -> float:
+    try:
+        return float(row[column])
+    except ValueError:
+        raise ConfigError(
+            f"{row[column]!r} is not a number", file=TABLES / name, path=f"row {line}, {column}"
+        ) from None
+
+
+def _code(value: str, allowed: tuple[str, ...], name: str, where: str) -> int:
+    if value not in allowed:
+        raise ConfigError(
+            f"{value!r} not allowed; allowed: {', '.join(allowed)}", file=TABLES / name, path=where
+        )
+    return allowed.index(value)
+
+
+@cache
+def _tukin_tables() -> dict[str, np.ndarray]:
+    name = "tukin_kelas.csv"
+    tables: dict[str, np.ndarray] = {}
+    for line, row in enumerate(_rows(name, ("table", "kelas_jabatan", "amount_idr_per_month")), 2):
+        amounts = tables.setdefault(row["table"], np.full(18, np.nan))
+        kelas = int(_number(row, "kelas_jabatan", name, line))
+        amount = _number(row, "amount_idr_per_month", name, line)
+        if not 1 <= kelas <= 17 or amount <= 0:
+            raise ConfigError(
+                "kelas_jabatan must be 1-17 and the amount positive",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+        amounts[kelas] = amount
+    for table, amounts in tables.items():
+        if np.isnan(amounts[1:]).any():
+            raise ConfigError(
+                f"table {table!r} does not cover every kelas jabatan 1-17", file=TABLES / name
+            )
+        amounts[0] = 0.0
+        amounts.setflags(write=False)
+    return tables
+
+
+def tukin_table_names() -> tuple[str, ...]:
+    """Names of the tukin/TPP tables available in ``tukin_kelas.csv``."""
+    return tuple(sorted(_tukin_tables()))
+
+
+def tukin_table(name: str) -> np.ndarray:
+    """Monthly tukin in IDR by kelas jabatan (index 1-17; index 0 unused)."""
+    tables = _tukin_tables()
+    if name not in tables:
+        raise ConfigError(
+            f"unknown tukin table {name!r}; allowed: {', '.join(sorted(tables))}",
+            path="incentives.tukin_table",
+        )
+    return tables[name]
+
+
+@cache
+def predikat_matrix() -> np.ndarray:
+    """The 3x3 predikat matrix: ``m[hasil_kerja_level, perilaku_level]`` is a predikat code."""
+    name = "predikat_matrix.csv"
+    matrix = np.full((3, 3), -1, dtype=np.int8)
+    for line, row in enumerate(_rows(name, ("hasil_kerja", "perilaku", "predikat")), 2):
+        h = _code(row["hasil_kerja"], AXIS_LEVELS, name, f"row {line}, hasil_kerja")
+        p = _code(row["perilaku"], AXIS_LEVELS, name, f"row {line}, perilaku")
+        matrix[h, p] = _code(row["predikat"], PREDIKAT, name, f"row {line}, predikat")
+    if (matrix < 0).any():
+        raise ConfigError("the matrix must cover all 9 cells", file=TABLES / name)
+    matrix.setflags(write=False)
+    return matrix
+
+
+@cache
+def distribution_curve() -> dict[int, tuple[CurveRule, ...]]:
+    """Distribution-curve rules by organisation predikat code (SE MenPANRB 03/2023)."""
+    name = "kurva_distribusi.csv"
+    cols = ("org_predikat", "employee_predikat", "min_share", "max_share", "min_count")
+    rules: dict[int, list[CurveRule]] = {code: [] for code in range(len(ORG_PREDIKAT))}
+    for line, row in enumerate(_rows(name, cols), 2):
+        org = _code(row["org_predikat"], ORG_PREDIKAT, name, f"row {line}, org_predikat")
+        cats = tuple(
+            _code(p, PREDIKAT, name, f"row {line}, employee_predikat")
+            for p in row["employee_predikat"].split(";")
+        )
+        lo = _number(row, "min_share", name, line)
+        hi = _number(row, "max_share", name, line)
+        count = _number(row, "min_count", name, line)
+        if not 0 <= lo <= hi <= 1 or count < 0:
+            raise ConfigError(
+                "need 0 <= min_share <= max_share <= 1 and min_count >= 0",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+        rules[org].append(CurveRule(cats, lo, hi, int(count)))
+    return {org: tuple(r) for org, r in rules.items()}
+
+
+def _bins(name: str, lo_col: str, hi_col: str) -> Bins:
+    rows = _rows(name, (lo_col, hi_col, "share"))
+    lo = np.array([_number(r, lo_col, name, i) for i, r in enumerate(rows, 2)])
+    hi = np.array([_number(r, hi_col, name, i) for i, r in enumerate(rows, 2)])
+    share = np.array([_number(r, "share", name, i) for i, r in enumerate(rows, 2)])
+    if (hi < lo).any() or (share < 0).any() or abs(share.sum() - 1) > 1e-6:
+        raise ConfigError("bins need lo <= hi and shares >= 0 summing to 1", file=TABLES / name)
+    return Bins(lo, hi, share)
+
+
+@cache
+def age_bins() -> Bins:
+    """National age distribution of PNS (BKN statistics, June 2023)."""
+    return _bins("age_distribution.csv", "age_from_years", "age_to_years")
+
+
+@cache
+def tenure_bins() -> Bins:
+    """National distribution of years of service of PNS (BKN statistics, June 2023)."""
+    return _bins("tenure_distribution.csv", "tenure_from_years", "tenure_to_years")
+
+
+@cache
+def job_type_table() -> JobTypeTable:
+    """Kelas jabatan ranges and golongan shares by job type (assumptions, see the CSV)."""
+    name = "job_types.csv"
+    gol = ("golongan_i", "golongan_ii", "golongan_iii", "golongan_iv")
+    rows = _rows(name, ("job_type", "kelas_min", "kelas_max", *gol))
+    k_min = np.zeros(len(JOB_TYPES), dtype=np.int8)
+    k_max = np.zeros(len(JOB_TYPES), dtype=np.int8)
+    p = np.full((len(JOB_TYPES), 4), np.nan)
+    for line, row in enumerate(rows, 2):
+        j = _code(row["job_type"], JOB_TYPES, name, f"row {line}, job_type")
+        k_min[j] = _number(row, "kelas_min", name, line)
+        k_max[j] = _number(row, "kelas_max", name, line)
+        p[j] = [_number(row, c, name, line) for c in gol]
+        if not 1 <= k_min[j] <= k_max[j] <= 17 or abs(p[j].sum() - 1) > 1e-6:
+            raise ConfigError(
+                "need 1 <= kelas_min <= kelas_max <= 17 and golongan shares summing to 1",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+    if np.isnan(p).any():
+        raise ConfigError(f"every job type needs a row: {', '.join(JOB_TYPES)}", file=TABLES / name)
+    return JobTypeTable(k_min, k_max, p)
+
+
+def table_path(name: str) -> Path:
+    """Path of a table file by name (for provenance)."""
+    return TABLES / name
