@@ -196,7 +196,9 @@ def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> li
     for spec in scenario.agencies:
         if spec.org_csv:
             files.append(("org_csv", str(scenario.resolve(spec.org_csv))))
-    return [{"role": role, "path": _display(Path(p)), "sha256": file_sha256(p)} for role, p in files]
+    return [
+        {"role": role, "path": _display(Path(p)), "sha256": file_sha256(p)} for role, p in files
+    ]
 
 
 def _display(path: Path) -> str:

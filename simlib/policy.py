@@ -204,9 +204,7 @@ def load_variant(path: str | Path) -> Variant:
     except ConfigError as exc:
         raise exc.in_file(path) from None
     record = validate(_VariantFile, {**plain, "changes": changes}, file=path)
-    return Variant(
-        record.name, record.description, changes, record.effective_date, str(path), docs
-    )
+    return Variant(record.name, record.description, changes, record.effective_date, str(path), docs)
 
 
 def load_policy_or_variant(path: str | Path) -> Policy | Variant:

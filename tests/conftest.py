@@ -1,0 +1,30 @@
+"""Shared fixtures: a tiny scenario and the baseline policies."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import shrink
+
+import simlib
+from simlib.paths import POLICIES, SCENARIOS
+from simlib.scenario import Scenario
+
+
+@pytest.fixture(scope="session")
+def district() -> Scenario:
+    return simlib.load_scenario(SCENARIOS / "district_health_office.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny(district) -> Scenario:
+    return shrink(district)
+
+
+@pytest.fixture(scope="session")
+def regional() -> simlib.Policy:
+    return simlib.load_policy(POLICIES / "baseline_regional.yaml")
+
+
+@pytest.fixture(scope="session")
+def central() -> simlib.Policy:
+    return simlib.load_policy(POLICIES / "baseline_central.yaml")

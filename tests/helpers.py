@@ -1,0 +1,37 @@
+"""Helpers shared by tests: shrinking scenarios and changing policies in code."""
+
+from __future__ import annotations
+
+import simlib
+from simlib.scenario import Scenario, Structure
+
+
+def shrink(scenario: Scenario, *, employees: int = 150, horizon_months: int = 24) -> Scenario:
+    """A small copy of ``scenario``: fewer employees per agency and a shorter horizon."""
+    agencies = []
+    for spec in scenario.agencies:
+        structure = Structure(
+            employees=employees,
+            jpt_posts=1,
+            units=5,
+            subunits_per_unit=1,
+            fungsional_share=spec.structure.fungsional_share,
+            pppk_share=spec.structure.pppk_share,
+            female_share=spec.structure.female_share,
+        )
+        agencies.append(spec.model_copy(update={"structure": structure}))
+    calendar = scenario.calendar.model_copy(update={"horizon_months": horizon_months})
+    return scenario.model_copy(update={"agencies": tuple(agencies), "calendar": calendar})
+
+
+def with_changes(policy: simlib.Policy, **changes) -> simlib.Policy:
+    """``policy`` with dotted-path changes (``budget__over_cap_rule="rank_order"``)."""
+    variant = simlib.Variant(
+        name="test",
+        description="",
+        changes={k.replace("__", "."): v for k, v in changes.items()},
+        effective_date=None,
+        source_file="test",
+        docs={},
+    )
+    return simlib.apply_variant(policy, variant)

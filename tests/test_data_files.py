@@ -1,0 +1,93 @@
+"""Every file under data/ loads and validates; packaging files agree with each other."""
+
+import csv
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+import simlib
+from simlib import tables
+from simlib.paths import DATA, POLICIES, ROOT, SCENARIOS
+
+SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
+POLICY_FILES = sorted(POLICIES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.name)
+def test_scenario_validates_and_names_an_existing_baseline(path):
+    scenario = simlib.load_scenario(path)
+    assert scenario.resolve(scenario.baseline_policy).is_file()
+    simlib.load_policy(scenario.resolve(scenario.baseline_policy))
+
+
+@pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)
+def test_policy_or_variant_validates(path):
+    item = simlib.load_policy_or_variant(path)
+    if isinstance(item, simlib.Variant):
+        for base in ("baseline_central.yaml", "baseline_regional.yaml"):
+            simlib.apply_variant(simlib.load_policy(POLICIES / base), item)
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES + POLICY_FILES, ids=lambda p: p.name)
+def test_every_numeric_parameter_has_unit_and_source(path):
+    scenario_or_policy = (
+        simlib.load_scenario(path)
+        if path.parent == SCENARIOS
+        else simlib.load_policy_or_variant(path)
+    )
+    for where, doc in scenario_or_policy.docs.items():
+        assert doc.unit.strip() and doc.source.strip(), where
+
+
+def test_the_default_scenario_exists_and_three_archetypes_ship():
+    assert simlib.paths.DEFAULT_SCENARIO.is_file()
+    archetypes = {a.archetype for p in SCENARIO_FILES for a in simlib.load_scenario(p).agencies}
+    assert {"central_ministry", "provincial_government", "district_health_office"} <= archetypes
+
+
+def test_tables_load():
+    assert tables.predikat_matrix().shape == (3, 3)
+    assert set(tables.distribution_curve()) == set(range(5))
+    assert {"bkn_perpres_103_2022", "tpp_regional_assumption"} <= set(tables.tukin_table_names())
+    for name in tables.tukin_table_names():
+        amounts = tables.tukin_table(name)[1:]
+        assert (amounts[1:] >= amounts[:-1]).all(), f"{name}: tukin must rise with kelas"
+    tables.age_bins(), tables.tenure_bins(), tables.job_type_table()
+
+
+@pytest.mark.parametrize("path", sorted((DATA / "tables").glob("*.csv")), ids=lambda p: p.name)
+def test_every_table_row_has_status_and_source(path):
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    for i, row in enumerate(rows, start=2):
+        assert row["status"] in {"V", "P", "M"}, (path.name, i)
+        assert row["source"].strip(), (path.name, i)
+
+
+def _requirement_names(reqs):
+    return {re.split(r"[<>=!~ ]", r, maxsplit=1)[0].lower(): r.replace(" ", "") for r in reqs}
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = _requirement_names(project["dependencies"] + project["optional-dependencies"]["test"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [
+        d for d in env["dependencies"] if isinstance(d, str) and not d.startswith(("python", "pip"))
+    ]
+    listed = _requirement_names(conda)
+    assert listed == wanted, (
+        f"environment.yml vs pyproject.toml: {set(listed.items()) ^ set(wanted.items())}"
+    )
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    assert "make test" in (ROOT / "README.md").read_text()
+    assert Path(ROOT / "Makefile").read_text().count("test:") == 1

@@ -1,0 +1,122 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+import simpy
+from helpers import shrink, with_changes
+
+import simlib
+from simlib.outcomes import OUTCOMES
+from simlib.policy import build_schedule
+
+
+@pytest.fixture(scope="module")
+def run(tiny, regional):
+    return simlib.simulate(tiny, regional, seed=11)
+
+
+def test_reports_exactly_the_declared_outcomes(run):
+    out = run.outcomes
+    for kind in ("quarter", "year"):
+        declared = {o.name for o in OUTCOMES if kind in o.levels}
+        reported = set(out.loc[out.period_kind == kind, "metric"])
+        assert reported == declared, (kind, reported ^ declared)
+    assert list(out.columns) == list(simlib.outcomes.OUTCOME_COLUMNS)
+
+
+def test_periods_cover_the_horizon(run, tiny):
+    out = run.outcomes
+    quarters = out.loc[out.period_kind == "quarter", "period"].unique()
+    years = out.loc[out.period_kind == "year", "period"].unique()
+    assert list(quarters) == [f"{y}Q{q}" for y in (2025, 2026) for q in (1, 2, 3, 4)]
+    assert list(years) == ["2025", "2026"]
+    assert len(run.ledger) == tiny.calendar.horizon_months
+
+
+def test_ledger_adds_up(run):
+    led = run.ledger
+    np.testing.assert_allclose(
+        led.entitled_idr - led.performance_cut_idr - led.absence_cut_idr, led.due_idr, rtol=1e-12
+    )
+    np.testing.assert_allclose(led.due_idr - led.cap_cut_idr, led.paid_idr, rtol=1e-12)
+    assert (led.paid_idr <= led.due_idr + 1e-6).all() and (led.due_idr <= led.entitled_idr).all()
+    for _, year in led.groupby("year"):
+        assert year.paid_idr.sum() <= year.budget_cap_idr.iloc[0] * (1 + 1e-12)
+        assert year.budget_spent_ytd_idr.is_monotonic_increasing
+
+
+def test_annual_outcomes_match_the_ledger(run):
+    out = run.outcomes
+    paid = out[(out.period_kind == "year") & (out.metric == "tukin_paid_idr")]
+    by_year = run.ledger.groupby("year").paid_idr.sum()
+    np.testing.assert_allclose(paid.value.to_numpy(), by_year.loc[paid.period].to_numpy())
+
+
+def test_shares_sum_to_one(run):
+    out = run.outcomes
+    shares = out[out.metric.str.startswith("share_")]
+    total = shares.groupby(["period_kind", "period"]).value.sum()
+    np.testing.assert_allclose(total.to_numpy(), 1.0)
+
+
+def test_one_simpy_process_per_agency_not_per_employee(monkeypatch, district, regional):
+    calls = []
+    original = simpy.Environment.process
+
+    def counting(self, generator):
+        calls.append(generator)
+        return original(self, generator)
+
+    monkeypatch.setattr(simpy.Environment, "process", counting)
+    simlib.simulate(shrink(district, employees=500, horizon_months=12), regional, seed=1)
+    assert len(calls) == 1, f"{len(calls)} SimPy processes for one agency of 500 employees"
+
+
+def test_multi_agency_scenario_reports_every_agency(regional):
+    prov = shrink(simlib.load_scenario(simlib.paths.SCENARIOS / "provincial_government.yaml"),
+                  employees=80, horizon_months=12)  # fmt: skip
+    result = simlib.simulate(prov, regional, seed=2)
+    assert set(result.outcomes.agency) == {a.name for a in prov.agencies}
+    assert set(result.ledger.agency) == {a.name for a in prov.agencies}
+
+
+def test_variant_takes_effect_at_its_date_and_not_before(tiny, regional):
+    cut = simlib.Variant(
+        name="cut", description="", changes={"incentives.table_scale": 0.5},
+        effective_date=dt.date(2026, 1, 1), source_file="test", docs={},
+    )  # fmt: skip
+    schedule = build_schedule(regional, (cut,), month_of=tiny.month_of, horizon_months=24)
+    changed = simlib.simulate(tiny, schedule, seed=3)
+    base = simlib.simulate(tiny, regional, seed=3)
+    first, second = changed.ledger.t_month < 12, changed.ledger.t_month >= 12
+    # Common random numbers: before the change the two runs are identical.
+    pd.testing.assert_frame_equal(
+        changed.ledger[first].drop(columns="policy"), base.ledger[first].drop(columns="policy")
+    )
+    assert (changed.ledger[second].policy == "Baseline (regional TPP) + cut").all()
+    ratio = changed.ledger[second].entitled_idr / base.ledger[second].entitled_idr
+    np.testing.assert_allclose(ratio, 0.5)
+
+
+def test_employee_panel_is_opt_in(tiny, regional):
+    assert simlib.simulate(tiny, regional, seed=1).panel is None
+    outputs = tiny.outputs.model_copy(update={"employee_panel": True, "employee_ledger": True})
+    result = simlib.simulate(tiny.model_copy(update={"outputs": outputs}), regional, seed=1)
+    n = tiny.agencies[0].structure.employees
+    assert len(result.panel) == n * 8
+    assert len(result.employee_ledger) == n * 24
+    assert set(result.panel.predikat.cat.categories) == set(simlib.domain.PREDIKAT)
+    # The panel's ratings reproduce the reported accuracy.
+    q1 = result.panel[result.panel.period == "2025Q1"]
+    acc = result.outcomes.query("period == '2025Q1' and metric == 'rating_accuracy'").value.item()
+    assert np.corrcoef(q1.hasil_rating, q1.hasil_true)[0, 1] == pytest.approx(acc)
+
+
+def test_head_is_rated_on_the_organisation(tiny, regional):
+    """The head's hasil kerja level is the organisation's predikat (Istimewa: above)."""
+    fixed = with_changes(regional, appraisal__organisation_predikat="istimewa")
+    outputs = tiny.outputs.model_copy(update={"employee_panel": True})
+    result = simlib.simulate(tiny.model_copy(update={"outputs": outputs}), fixed, seed=4)
+    org = result.outcomes.query("metric == 'org_predikat'").value
+    assert (org == 0).all()
