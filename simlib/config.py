@@ -36,11 +36,14 @@ __all__ = [
     "Documented",
     "Record",
     "read_yaml",
+    "require_documented",
     "unwrap",
     "validate",
 ]
 
 LEAF_KEYS = frozenset({"value", "unit", "source", "note"})
+#: Record fields filled by the loader, not by files.
+RESERVED = frozenset({"source_file", "docs"})
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -96,33 +99,45 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def unwrap(
-    data: Any, *, require_documented: bool = True, prefix: str = ""
-) -> tuple[Any, dict[str, Documented]]:
+def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], list[str]]:
     """Strip documented leaves to plain values.
 
     Parameters
     ----------
     data
         A tree of mappings, lists and scalars as read from YAML.
-    require_documented
-        If true, a bare number (or list of numbers) is an error: every numeric parameter
-        must say its unit and source. Override files set this to false.
     prefix
         Dotted path of ``data`` inside its file, for error messages.
 
     Returns
     -------
-    plain, docs
-        The tree with leaves replaced by their values (lists become tuples), and the
-        documentation of each documented leaf keyed by dotted path.
+    plain, docs, bare
+        The tree with leaves replaced by their values (lists become tuples); the
+        documentation of each documented leaf keyed by dotted path; and the paths of
+        numbers written bare, without unit and source (see :func:`require_documented`).
     """
     docs: dict[str, Documented] = {}
-    plain = _unwrap(data, prefix, docs, require_documented)
-    return plain, docs
+    bare: list[str] = []
+    plain = _unwrap(data, prefix, docs, bare)
+    return plain, docs, bare
 
 
-def _unwrap(node: Any, path: str, docs: dict[str, Documented], strict: bool) -> Any:
+def require_documented(plain: Any, bare: list[str], *, file: str | Path | None) -> None:
+    """Raise for the first number written without ``{value, unit, source}``."""
+    if bare:
+        raise ConfigError(_undocumented(_at(plain, bare[0])), file=file, path=bare[0])
+
+
+def _at(tree: Any, dotted: str) -> Any:
+    node = tree
+    for part in dotted.replace("[", ".[").split("."):
+        if not part:
+            continue
+        node = node[int(part[1:-1])] if part.startswith("[") else node[part]
+    return node
+
+
+def _unwrap(node: Any, path: str, docs: dict[str, Documented], bare: list[str]) -> Any:
     if isinstance(node, Mapping):
         if "value" in node:
             return _leaf(node, path, docs)
@@ -130,14 +145,14 @@ def _unwrap(node: Any, path: str, docs: dict[str, Documented], strict: bool) -> 
         for key, child in node.items():
             if not isinstance(key, str):
                 raise ConfigError(f"keys must be text, got {key!r}", path=path)
-            out[key] = _unwrap(child, f"{path}.{key}" if path else key, docs, strict)
+            out[key] = _unwrap(child, f"{path}.{key}" if path else key, docs, bare)
         return out
     if isinstance(node, list):
-        if strict and node and all(_is_number(x) for x in node):
-            raise ConfigError(_undocumented(node), path=path)
-        return tuple(_unwrap(x, f"{path}[{i}]", docs, strict) for i, x in enumerate(node))
-    if strict and _is_number(node):
-        raise ConfigError(_undocumented(node), path=path)
+        if node and all(_is_number(x) for x in node):
+            bare.append(path)
+        return tuple(_unwrap(x, f"{path}[{i}]", docs, []) for i, x in enumerate(node))
+    if _is_number(node):
+        bare.append(path)
     return node
 
 
@@ -163,7 +178,7 @@ def _leaf(node: Mapping, path: str, docs: dict[str, Documented]) -> Any:
     docs[path] = Documented(unit=node["unit"], source=node["source"], note=note)
     value = node["value"]
     # A leaf's value may itself be a list or mapping (a whole table of multipliers).
-    return _unwrap(value, path, {}, strict=False)
+    return _unwrap(value, path, {}, [])
 
 
 def _is_number(x: Any) -> bool:
@@ -190,18 +205,25 @@ def validate(model: type[M], data: Any, *, file: str | Path | None = None) -> M:
 
 def _to_config_error(model: type[BaseModel], exc: ValidationError, file: Any) -> ConfigError:
     errors = exc.errors(include_url=False)
+    # A list whose items failed is also reported "too short" after validation: noise.
+    deeper = [tuple(e["loc"]) for e in errors]
+    errors = [
+        e
+        for e in errors
+        if not (
+            e["type"] == "too_short"
+            and any(
+                len(d) > len(e["loc"]) and d[: len(e["loc"])] == tuple(e["loc"]) for d in deeper
+            )
+        )
+    ] or errors
     first = errors[0]
-    loc = tuple(part for part in first["loc"] if not _is_branch_tag(part))
+    loc = tuple(first["loc"])
     path = _dotted(loc)
     message = _describe(model, loc, first)
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return ConfigError(message, file=file, path=path)
-
-
-def _is_branch_tag(part: Any) -> bool:
-    # pydantic inserts the member type's name into the location of union members.
-    return isinstance(part, str) and (part[:1].isupper() or part in {"function-after"})
 
 
 def _dotted(loc: tuple) -> str:
@@ -237,12 +259,16 @@ def _describe(model: type[BaseModel], loc: tuple, error: dict) -> str:
         return f"{shown} is not allowed; allowed: a finite number"
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "model_type":
         expected = kind.removesuffix("_type").removesuffix("_parsing").replace("_", " ")
-        expected = {"model": "a mapping of keys to values", "dict": "a mapping"}.get(
-            expected, f"a {expected}" if expected not in {"int", "float"} else _numname(expected)
-        )
+        expected = {
+            "model": "a mapping of keys to values",
+            "dict": "a mapping",
+            "tuple": "a list",
+        }.get(expected, f"a {expected}" if expected not in {"int", "float"} else _numname(expected))
         return f"{shown} has the wrong type; allowed: {expected}"
     if kind in {"too_short", "too_long"}:
-        return f"{shown}: {error['msg'].lower()}"
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        word = "at least" if kind == "too_short" else "at most"
+        return f"{ctx.get('actual_length')} items; allowed: {word} {limit}"
     msg = str(error["msg"]).removeprefix("Value error, ")
     return f"{shown}: {msg}" if value is not None and not isinstance(value, dict) else msg
 
@@ -275,7 +301,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
         if current is None:
             return []
     fields = getattr(current, "model_fields", None)
-    return sorted(fields) if fields else []
+    return sorted(f for f in fields or () if f not in RESERVED)
 
 
 def _record_type(annotation: Any) -> Any:

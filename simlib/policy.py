@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import Documented, Record, read_yaml, unwrap, validate
+from simlib.config import Documented, Record, read_yaml, require_documented, unwrap, validate
 from simlib.domain import ORG_PREDIKAT, PREDIKAT
 from simlib.errors import ConfigError
 from simlib.tables import tukin_table
@@ -172,13 +172,14 @@ def load_policy(path: str | Path) -> Policy:
 
 def _policy_from_raw(raw: dict[str, Any], path: Path) -> Policy:
     try:
-        plain, docs = unwrap(raw)
+        plain, docs, bare = unwrap(raw)
     except ConfigError as exc:
         raise exc.in_file(path) from None
     for key in ("source_file", "docs"):
         if key in plain:
             raise ConfigError(f"unknown key {key!r} (reserved)", file=path, path=key)
     policy = validate(Policy, {**plain, "source_file": str(path.resolve())}, file=path)
+    require_documented(plain, bare, file=path)
     return policy.model_copy(update={"docs": docs})
 
 
@@ -187,7 +188,7 @@ def load_variant(path: str | Path) -> Variant:
     path = Path(path)
     raw = read_yaml(path)
     try:
-        plain, _ = unwrap({k: v for k, v in raw.items() if k != "changes"})
+        plain, _, _ = unwrap({k: v for k, v in raw.items() if k != "changes"})
         changes_raw = raw.get("changes")
         if not isinstance(changes_raw, dict):
             raise ConfigError(
@@ -199,7 +200,7 @@ def load_variant(path: str | Path) -> Variant:
         for key, value in changes_raw.items():
             if not isinstance(key, str):
                 raise ConfigError(f"change keys must be dotted paths, got {key!r}", path="changes")
-            changes[key], leaf_docs = unwrap(value, require_documented=False, prefix=key)
+            changes[key], leaf_docs, _ = unwrap(value, prefix=key)
             docs.update(leaf_docs)
     except ConfigError as exc:
         raise exc.in_file(path) from None

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import Documented, Record, read_yaml, unwrap, validate
+from simlib.config import Documented, Record, read_yaml, require_documented, unwrap, validate
 from simlib.errors import ConfigError
 from simlib.paths import ROOT
 
@@ -223,12 +223,13 @@ def load_scenario(path: str | Path) -> Scenario:
 def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as a (documented) mapping, as read from YAML."""
     try:
-        plain, docs = unwrap(raw)
+        plain, docs, bare = unwrap(raw)
     except ConfigError as exc:
         raise exc.in_file(file) if file else exc from None
     for key in ("source_file", "docs"):
-        if isinstance(plain, dict) and key in plain:
+        if key in plain:
             raise ConfigError(f"unknown key {key!r} (reserved)", file=file, path=key)
     plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
     scenario = validate(Scenario, plain, file=file)
+    require_documented(plain, bare, file=file)
     return scenario.model_copy(update={"docs": docs})
