@@ -110,8 +110,8 @@ def enforce_curve(
     """Move employees between predikat until the curve's rules hold.
 
     Employees are ordered by current predikat (best first), then by ``score`` (highest
-    first), then by position; the new counts are laid over that order, so only people at
-    the boundaries of each predikat move, and always to a neighbouring one in rank.
+    first), then by position; the new counts are laid over that order, so the people who
+    move are those at the boundaries of each predikat, and the order by predikat is kept.
 
     Returns
     -------

@@ -46,7 +46,7 @@ def due(
 
 
 def apply_cap(
-    due_idr: np.ndarray, available_idr: float, *, rule: str, rank: np.ndarray
+    due_idr: np.ndarray, available_idr: float, *, rule: str, rank: np.ndarray | None
 ) -> np.ndarray:
     """What is actually paid when at most ``available_idr`` may be spent.
 
@@ -59,7 +59,8 @@ def apply_cap(
     rule
         ``"prorate"`` or ``"rank_order"``.
     rank
-        Payment order for ``rank_order`` (indices, first paid first).
+        Payment order for ``rank_order`` (indices, first paid first); needed only when
+        the money runs short.
     """
     total = due_idr.sum()
     available = max(float(available_idr), 0.0)
@@ -80,7 +81,6 @@ class BudgetYear:
 
     cap_idr: float
     spent_idr: float = 0.0
-    due_idr: float = 0.0
 
     @classmethod
     def open(cls, monthly_entitlement_idr: float, budget: Budget) -> BudgetYear:

@@ -141,7 +141,8 @@ class Agency:
         self.is_head = workforce.supervisor < 0
         self.instrumentality = scenario.behaviour.initial_instrumentality
         self.pay_predikat = np.full(n, BAIK, dtype=np.int8)  # before the first appraisal
-        self.pay_rank = np.arange(n)
+        self.pay_score = np.zeros(n)
+        self._rank_cache: np.ndarray | None = None
         self.effort = self.hasil_true = self.perilaku_true = np.zeros(n)
         self.budget = BudgetYear(0.0)
         self._year_sums: dict[str, np.ndarray] = {}
@@ -210,10 +211,12 @@ class Agency:
         absence = self._rng("attendance", month).poisson(self.absence_rate)
         due_idr, performance_cut = due(entitled, self.pay_predikat, absence, inc)
         available = self.budget.available(month % 12)
-        paid = apply_cap(due_idr, available, rule=policy.budget.over_cap_rule, rank=self.pay_rank)
+        rule = policy.budget.over_cap_rule
+        over = rule == "rank_order" and due_idr.sum() > available
+        # The payment order is only needed when the money runs short.
+        paid = apply_cap(due_idr, available, rule=rule, rank=self._pay_rank() if over else None)
         total_entitled, total_due, total_paid = entitled.sum(), due_idr.sum(), paid.sum()
         self.budget.spent_idr += total_paid
-        self.budget.due_idr += total_due
         sums = self._year_sums
         sums["entitled"] += entitled
         sums["due"] += due_idr
@@ -376,7 +379,15 @@ class Agency:
 
     def _set_pay_basis(self, codes: np.ndarray, score: np.ndarray) -> None:
         self.pay_predikat = codes.astype(np.int8)
-        self.pay_rank = np.lexsort((np.arange(len(codes)), -score, codes))
+        self.pay_score = score
+        self._rank_cache = None
+
+    def _pay_rank(self) -> np.ndarray:
+        """Payment order for ``rank_order``: best predikat first, then highest score."""
+        if self._rank_cache is None:
+            n = len(self.pay_predikat)
+            self._rank_cache = np.lexsort((np.arange(n), -self.pay_score, self.pay_predikat))
+        return self._rank_cache
 
     def _predikat_metrics(self, codes, true_codes, true_score) -> dict[str, float]:
         shares = predikat_shares(codes)

@@ -68,7 +68,8 @@ OUTCOMES: tuple[Outcome, ...] = (
         "predikat_agreement",
         "share of employees",
         _QY,
-        "Share whose predikat equals the one true scores would give under the same rules",
+        "Share whose predikat equals the one their true scores would give under the same "
+        "cut-offs and matrix (no rater error, no distribution curve)",
     ),
     Outcome(
         "org_predikat", "code 0=istimewa..4=sangat_kurang", _Y, "Organisation predikat for the year"
@@ -129,7 +130,10 @@ def predikat_shares(codes: np.ndarray) -> np.ndarray:
 def misclassification(codes: np.ndarray, true_score: np.ndarray) -> float:
     """Share whose predikat rank differs from their true-score quintile (top = 0)."""
     n = len(codes)
-    order = np.argsort(-true_score, kind="stable")
+    order = np.argsort(-true_score)
+    ranked = true_score[order]
+    if (ranked[1:] == ranked[:-1]).any():  # ties: keep them in position order
+        order = np.argsort(-true_score, kind="stable")
     quintile = np.empty(n, dtype=np.int64)
     quintile[order] = np.arange(n) * 5 // max(n, 1)
     return float(np.mean(quintile != codes))

@@ -7,8 +7,9 @@ True *hasil kerja* (results) of employee *i* in quarter *q*::
 
 and true *perilaku kerja* (BerAKHLAK behaviour) is ``conduct[i] + behaviour_noise_sd * u[i, q]``.
 Effort follows the core of expectancy theory: a base, intrinsic motivation, and the pay
-at stake times the instrumentality of performance for pay (how accurately ratings track
-performance, as the employee experienced it last quarter). All in SD units.
+at stake times the instrumentality of performance for pay: how accurately ratings tracked
+performance in the agency last quarter (one agency-wide number for now; the behaviour model
+makes it individual). All in SD units of true performance.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ class Calendar(Record):
 
     @field_validator("start_date")
     @classmethod
-    def _first_of_month(cls, value: dt.date) -> dt.date:
+    def _first_of_january(cls, value: dt.date) -> dt.date:
         if (value.month, value.day) != (1, 1):
             raise ValueError("allowed: 1 January of a year (budget years are calendar years)")
         if not 2000 <= value.year <= 2100:

@@ -26,6 +26,7 @@ __all__ = [
     "age_bins",
     "distribution_curve",
     "job_type_table",
+    "national_share",
     "predikat_matrix",
     "tenure_bins",
     "tukin_table",
@@ -228,6 +229,19 @@ def job_type_table() -> JobTypeTable:
     if np.isnan(p).any():
         raise ConfigError(f"every job type needs a row: {', '.join(JOB_TYPES)}", file=TABLES / name)
     return JobTypeTable(k_min, k_max, p)
+
+
+@cache
+def national_share(quantity: str) -> float:
+    """A national workforce share (e.g. ``"female"``, ``"pppk"``) from BKN statistics."""
+    name = "national_shares.csv"
+    shares = {
+        row["quantity"]: _number(row, "share", name, line)
+        for line, row in enumerate(_rows(name, ("quantity", "share")), 2)
+    }
+    if quantity not in shares:
+        raise ConfigError(f"no national share {quantity!r}", file=TABLES / name)
+    return shares[quantity]
 
 
 def table_path(name: str) -> Path:

@@ -23,7 +23,7 @@ from simlib.domain import EMPLOYMENT, GOLONGAN, JOB_TYPES
 from simlib.errors import ConfigError
 from simlib.scenario import Structure
 from simlib.scenario import Workforce as WorkforceParams
-from simlib.tables import Bins, age_bins, job_type_table, tenure_bins
+from simlib.tables import Bins, age_bins, job_type_table, national_share, tenure_bins
 
 __all__ = ["ORG_CSV_COLUMNS", "Workforce", "generate", "read_org_csv"]
 
@@ -32,7 +32,7 @@ ORG_CSV_COLUMNS = {
     "required": ("employee_id", "unit", "supervisor_id", "kelas_jabatan", "job_type"),
     "optional": ("golongan", "employment", "sex", "age_years", "tenure_years"),
 }
-MIN_ENTRY_AGE_YEARS = 19
+MIN_ENTRY_AGE_YEARS = 18  # minimum age to apply as PNS (PP 11/2017 Pasal 23, M)
 JOB = {name: code for code, name in enumerate(JOB_TYPES)}
 
 
@@ -187,6 +187,8 @@ def _complete(
         golongan = np.minimum((u_gol[:, None] > cum).sum(axis=1), 3).astype(np.int8)
     if age is None:
         age = _from_bins(age_bins(), u_age, u_age_pos)
+        if tenure is not None:  # a CSV gave years of service but no age
+            age = np.maximum(age, tenure + MIN_ENTRY_AGE_YEARS)
     if tenure is None:
         tenure = _tenure_given_age(tenure_bins(), age, u_tenure, u_tenure_pos)
 
@@ -240,7 +242,8 @@ def read_org_csv(
     Required columns: ``employee_id, unit, supervisor_id, kelas_jabatan, job_type``
     (``supervisor_id`` empty for the head). Optional: ``golongan`` (I-IV), ``employment``
     (pns/pppk), ``sex`` (F/M), ``age_years``, ``tenure_years``; what is missing is drawn
-    from the national tables. Latent attributes are always drawn.
+    from the national tables (``national_shares.csv``; PPPK only among staff). Latent
+    attributes are always drawn.
 
     Raises
     ------
@@ -303,25 +306,33 @@ def read_org_csv(
     job_type = _codes(df["job_type"], JOB_TYPES, "job_type", fail)
     kelas = _numbers(df["kelas_jabatan"], "kelas_jabatan", 1, 17, fail, whole=True)
     golongan = _codes(df["golongan"], GOLONGAN, "golongan", fail) if "golongan" in df else None
+    n = len(df)
+    # Missing columns are drawn with the national shares (BKN statistics, June 2023).
+    draws = rng.random((2, n))
+    staff = job_type >= JOB["fungsional"]
     pppk = (
         _codes(df["employment"], EMPLOYMENT, "employment", fail) == 1
         if "employment" in df
-        else np.zeros(len(df), dtype=bool)
+        else staff & (draws[0] < national_share("pppk"))
     )
-    n = len(df)
     female = (
         _codes(df["sex"], ("M", "F"), "sex", fail) == 1
         if "sex" in df
-        else rng.random(n) < 0.54  # national share of women among PNS (BKN, Jun 2023)
+        else draws[1] < national_share("female")
     )
     age = _numbers(df["age_years"], "age_years", 18, 70, fail) if "age_years" in df else None
     tenure = (
         _numbers(df["tenure_years"], "tenure_years", 0, 52, fail) if "tenure_years" in df else None
     )
     if age is not None and tenure is not None:
-        bad = np.flatnonzero(tenure > age - 15)
+        bad = np.flatnonzero(tenure > age - MIN_ENTRY_AGE_YEARS)
         if bad.size:
-            raise fail(bad[0], "tenure_years", "tenure is longer than age allows (age - 15)")
+            raise fail(
+                bad[0],
+                "tenure_years",
+                f"{tenure[bad[0]]:g} years of service at age {age[bad[0]]:g}; allowed: at most "
+                f"age - {MIN_ENTRY_AGE_YEARS}",
+            )
     codes, names = pd.factorize(df["unit"], sort=True)
     if (df["unit"] == "").any():
         raise fail(int(np.flatnonzero(df["unit"] == "")[0]), "unit", "every row needs a unit")

@@ -5,7 +5,7 @@ from simlib.domain import JOB_TYPES
 from simlib.errors import ConfigError
 from simlib.scenario import Structure
 from simlib.tables import age_bins, job_type_table, tenure_bins
-from simlib.workforce import generate, read_org_csv
+from simlib.workforce import MIN_ENTRY_AGE_YEARS, generate, read_org_csv
 
 JOB = {name: i for i, name in enumerate(JOB_TYPES)}
 
@@ -59,7 +59,7 @@ def test_age_and_tenure_follow_national_tables(district):
         ]
     )
     np.testing.assert_allclose(observed, bins.share, atol=0.01)
-    assert (big.tenure_years <= big.age_years - 19 + 1e-9).all(), "tenure beyond what age allows"
+    assert (big.tenure_years <= big.age_years - MIN_ENTRY_AGE_YEARS + 1e-9).all()
     t = tenure_bins()
     share_0_10 = (big.tenure_years < 11).mean()
     assert abs(share_0_10 - t.share[0]) < 0.08, share_0_10

@@ -1,0 +1,652 @@
+"""Speed and memory of the simulation engine, against its practical limit and a naive design.
+
+What is measured
+----------------
+The default scenario (``data/scenarios/district_health_office.yaml``) is scaled up in code
+to ``--employees`` employees (default 100,000) in 10 agencies, each a copy of the default
+agency with its own name and a generated structure (1 JPT post, 100 units with 2 sub-units
+each at 10,000 employees per agency; fewer units for smaller agencies), over a 60-month
+horizon: 5 budget years, 20 quarterly appraisal cycles. It runs under the scenario's
+baseline policy with seed 1.
+
+The unit of work is the **employee-cycle**: one employee through one quarterly cycle
+(three monthly payrolls, an appraisal, and a quarter of the year-end close). A run does
+``employees x 20`` of them.
+
+A. **Engine**: :func:`simlib.simulate`, wall time (``time.perf_counter``), best of
+   ``--repeat`` runs.
+B. **Pure-numpy loop**: the same :class:`simlib.model.Agency` objects, built exactly as
+   :func:`simlib.simulate` builds them, driven by a plain Python loop over months (the
+   agencies in the same order as the SimPy calendar runs them) instead of a SimPy
+   environment, and turned into frames by the same ``simlib.model._result``. This is
+   the practical limit of the vectorised design. The outcomes and ledger frames of A and B
+   are checked to be identical, so the two do the same arithmetic.
+C. **Naive**: one SimPy process per employee, each yielding ``env.timeout(1)`` per month
+   and doing the model's formulas with Python scalars and scalar numpy draws: monthly
+   pay (Poisson absence, multiplier lookup, amount due, performance cut, amount paid after
+   the budget cap); each quarter effort, true performance, supervisor ratings, expectation
+   levels, predikat and composite scores of ratings and of true scores; each year the
+   annual predikat. The agency's own steps (budget cap, rating accuracy, organisation
+   predikat, predikat shares, misclassification and Gini by Python sorts) run once the
+   last of its employees has reported. It runs ``--naive-employees`` employees (default
+   10,000) in 10 agencies and is scaled linearly to ``--employees``. It leaves out the
+   output frames; and its cost per employee grows with the number of processes (event
+   heap, caches), so linear scaling from a smaller run still flatters it a little.
+
+Memory is the ``tracemalloc`` peak of a separate engine run (so tracing does not slow the
+timed runs) and the process's peak resident set size (``ru_maxrss``), which covers every
+run in the script.
+
+Targets printed beside the figures: the engine within 1.3x of the pure-numpy loop, at least
+50x faster than the naive design, and 100,000 employees x 20 quarters under 5 s on one core.
+The last line printed is one JSON object with all the figures.
+
+How to run
+----------
+::
+
+    make bench
+    .venv/bin/python benchmarks/engine.py
+    .venv/bin/python benchmarks/engine.py --employees 20000 --repeat 1 --naive-employees 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import simpy
+
+import simlib
+from simlib.appraisal import org_predikat
+from simlib.domain import ORG_PREDIKAT, PREDIKAT
+from simlib.model import Agency, RunResult, _Recorder, _result, build_workforce
+from simlib.performance import pay_at_stake
+from simlib.policy import Policy, PolicySchedule
+from simlib.scenario import Scenario
+from simlib.streams import Streams
+from simlib.tables import predikat_matrix, tukin_table
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO_FILE = ROOT / "data" / "scenarios" / "district_health_office.yaml"
+AGENCIES = 10
+HORIZON_MONTHS = 60
+QUARTERS = HORIZON_MONTHS // 3
+SEED = 1
+EMPLOYEES_PER_UNIT = 100  # 10,000 employees -> 100 units, as in the brief
+REFERENCE_EMPLOYEES = 100_000
+TARGET_VS_NUMPY = 1.3
+TARGET_VS_NAIVE = 50.0
+TARGET_SECONDS = 5.0
+BAIK = PREDIKAT.index("baik")
+
+
+# -- the scenario ------------------------------------------------------------------------
+
+
+def build_scenario(employees: int) -> tuple[Scenario, Policy]:
+    """The default scenario scaled to ``employees`` in 10 agencies, over 60 months."""
+    base = simlib.load_scenario(SCENARIO_FILE)
+    policy = simlib.load_policy(base.resolve(base.baseline_policy))
+    template = base.agencies[0]
+    sizes = [employees // AGENCIES + (i < employees % AGENCIES) for i in range(AGENCIES)]
+    agencies = []
+    for i, size in enumerate(sizes):
+        units = max(1, size // EMPLOYEES_PER_UNIT)
+        structure = template.structure.model_copy(
+            update={"employees": size, "units": units, "subunits_per_unit": 2, "jpt_posts": 1}
+        )
+        leaders = 1 + units * 3
+        if size < leaders:
+            raise SystemExit(f"{employees} employees is too few: each agency needs {leaders}")
+        agencies.append(
+            template.model_copy(
+                update={"name": f"{template.name} {i + 1:02d}", "structure": structure}
+            )
+        )
+    calendar = base.calendar.model_copy(update={"horizon_months": HORIZON_MONTHS})
+    scenario = base.model_copy(update={"agencies": tuple(agencies), "calendar": calendar})
+    return scenario, policy
+
+
+def build_agencies(
+    scenario: Scenario, policy: Policy, *, seed: int
+) -> tuple[list[Agency], PolicySchedule, _Recorder]:
+    """The engine's agencies, built exactly as :func:`simlib.simulate` builds them."""
+    schedule = PolicySchedule(((0, policy),))
+    streams = Streams(seed, 0)
+    rec = _Recorder()
+    agencies = []
+    for i, spec in enumerate(scenario.agencies):
+        wf = build_workforce(scenario, spec, rng=streams.rng("workforce", agency=i))
+        agencies.append(
+            Agency(
+                index=i,
+                spec=spec,
+                workforce=wf,
+                scenario=scenario,
+                schedule=schedule,
+                streams=streams,
+                recorder=rec,
+            )
+        )
+    return agencies, schedule, rec
+
+
+# -- A: the engine -----------------------------------------------------------------------
+
+
+def run_engine(scenario: Scenario, policy: Policy) -> RunResult:
+    """A: the engine as users call it."""
+    return simlib.simulate(scenario, policy, seed=SEED)
+
+
+# -- B: the pure-numpy loop --------------------------------------------------------------
+
+
+def run_numpy_loop(scenario: Scenario, policy: Policy) -> RunResult:
+    """B: the engine's agencies and arithmetic, driven by a plain loop instead of SimPy.
+
+    SimPy starts the calendars in agency order and, at each month boundary, resumes them in
+    the same order; the loop below reproduces that order, so the recorded rows come out
+    identical.
+    """
+    agencies, schedule, rec = build_agencies(scenario, policy, seed=SEED)
+    for agency in agencies:
+        agency.open_year(0)
+        agency.start_quarter(0)
+    for t in range(1, scenario.calendar.horizon_months + 1):
+        for agency in agencies:
+            agency.tick(t)
+    return _result(scenario, schedule, agencies, rec, seed=SEED, replication=0)
+
+
+# -- C: the naive design -----------------------------------------------------------------
+
+
+class Period:
+    """What employees report for one appraisal period (quarter or year), in Python lists."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(PREDIKAT)
+        self.agree = 0
+        self.codes: list[int] = []
+        self.true_scores: list[float] = []
+        self.paid: list[float] = []
+        self.sums = [0.0] * 6  # n, x, y, xx, yy, xy of (hasil rating, true hasil)
+
+    def add(self, code: int, true_code: int, true_score: float, rating: float, true: float):
+        """One employee's predikat, true predikat and true score, rating and true hasil."""
+        self.counts[code] += 1
+        self.agree += code == true_code
+        self.codes.append(code)
+        self.true_scores.append(true_score)
+        s = self.sums
+        s[0] += 1.0
+        s[1] += rating
+        s[2] += true
+        s[3] += rating * rating
+        s[4] += true * true
+        s[5] += rating * true
+
+    def correlation(self) -> float:
+        """Pearson correlation of the hasil rating with true hasil; NaN without variance."""
+        n, sx, sy, sxx, syy, sxy = self.sums
+        denom = math.sqrt(max(n * sxx - sx * sx, 0.0) * max(n * syy - sy * sy, 0.0))
+        return (n * sxy - sx * sy) / denom if denom > 0 else float("nan")
+
+    def metrics(self) -> dict[str, float]:
+        """Predikat shares, agreement, accuracy, and misclassification (a Python sort)."""
+        n = len(self.codes)
+        scores = self.true_scores
+        order = sorted(range(n), key=scores.__getitem__, reverse=True)
+        wrong = sum(rank * 5 // n != self.codes[i] for rank, i in enumerate(order))
+        return {
+            **{f"share_{k}": c / n for k, c in zip(PREDIKAT, self.counts, strict=True)},
+            "predikat_agreement": self.agree / n,
+            "rating_accuracy": self.correlation(),
+            "misclassification": wrong / n,
+        }
+
+
+class NaiveAgency:
+    """Agency-level state of the naive design: budget, period metrics, and a barrier.
+
+    Employees report to it at every month boundary (and once more at a year end, with their
+    annual figures); the last to report runs the agency's step for everyone: the budget cap
+    and, at a quarter end, the rating accuracy that drives next quarter's effort and the
+    quarter's metrics; at a year end the organisation predikat and the annual metrics. The
+    agency-level arithmetic is plain Python, as the per-employee arithmetic is.
+    """
+
+    def __init__(self, env: simpy.Environment, kelas: list[int], p: dict) -> None:
+        self.env, self.p, self.kelas, self.n = env, p, kelas, len(kelas)
+        self.boundary = env.event()
+        self.arrived = 0
+        self.factor = 1.0  # budget-cap factor of the last closed month
+        self.instrumentality = p["initial_instrumentality"]
+        self.org = p["fixed_org"] if p["fixed_org"] is not None else 0
+        self.cap = self.spent = 0.0
+        self.month = [0.0, 0.0, 0.0]  # entitled, performance cut, due
+        self.totals = {"entitled": 0.0, "due": 0.0, "paid": 0.0}
+        self.year_true_hasil = self.effort_sum = 0.0
+        self.quarter, self.year = Period(), Period()
+        self.metrics: list[tuple[str, int, dict[str, float]]] = []
+        self.open_year()
+
+    def open_year(self) -> None:
+        """Budget cap from the year's full entitlement (a Python loop over employees)."""
+        p = self.p
+        if p["cap_idr"] is not None:
+            self.cap = float(p["cap_idr"])
+        else:
+            entitled = sum(p["table"][k] * p["table_scale"] for k in self.kelas)
+            self.cap = 12.0 * entitled * p["cap_share"]
+        self.spent = self.year_true_hasil = 0.0
+
+    def arrive(self, step: Callable[[int], None], t: int) -> simpy.Event:
+        """One employee is done; the last one runs ``step(t)`` and releases everyone."""
+        released = self.boundary
+        self.arrived += 1
+        if self.arrived == self.n:
+            self.arrived = 0
+            step(t)
+            self.boundary = self.env.event()
+            released.succeed()
+        return released
+
+    def close_month(self, t: int) -> None:
+        """Budget cap for month ``t - 1``; at a quarter end, accuracy and quarter metrics."""
+        month = t - 1
+        entitled, _performance_cut, due = self.month
+        available = max(self.cap * (month % 12 + 1) / 12.0 - self.spent, 0.0)
+        self.factor = 1.0 if due <= available else available / due  # prorate
+        paid = due * self.factor
+        self.spent += paid
+        self.totals["entitled"] += entitled
+        self.totals["due"] += due
+        self.totals["paid"] += paid
+        self.month = [0.0, 0.0, 0.0]
+        if t % 3 == 0:
+            accuracy = self.quarter.correlation()
+            self.instrumentality = max(0.0, accuracy) if math.isfinite(accuracy) else 0.0
+            metrics = self.quarter.metrics()
+            metrics["mean_effort"] = self.effort_sum / self.n
+            self.metrics.append(("quarter", t, metrics))
+            self.quarter, self.effort_sum = Period(), 0.0
+        if t % 12 == 0:
+            p = self.p
+            if p["fixed_org"] is None:
+                shock = p["rng"].standard_normal()
+                achievement = self.year_true_hasil / (4 * self.n) + p["org_noise_sd"] * shock
+                self.org = org_predikat(achievement, p["org_cutoffs"])
+            if t < p["horizon"]:
+                self.open_year()
+
+    def close_year(self, t: int) -> None:
+        """Annual metrics, once every employee has reported its annual figures."""
+        metrics = self.year.metrics()
+        paid = sorted(self.year.paid)
+        total, n = sum(paid), len(paid)
+        metrics["pay_gini"] = (
+            sum((2 * i - n - 1) * x for i, x in enumerate(paid, 1)) / (n * total) if total else 0.0
+        )
+        self.metrics.append(("year", t, metrics))
+        self.year = Period()
+
+
+def naive_params(scenario: Scenario, policy: Policy, rng: np.random.Generator) -> dict:
+    """Every parameter the naive employee needs, as Python scalars and lists."""
+    inc, ap, b, perf = policy.incentives, policy.appraisal, scenario.behaviour, scenario.performance
+    mults = inc.multipliers.as_tuple()
+    linked = inc.performance_share > 0 and len(set(mults)) > 1
+    if policy.budget.over_cap_rule != "prorate":
+        raise SystemExit("the naive design implements the 'prorate' budget rule only")
+    if ap.distribution_curve.enforce:
+        raise SystemExit("the naive design does not enforce the distribution curve")
+    derived = ap.organisation_predikat == "derived"
+    return {
+        "rng": rng,
+        "horizon": scenario.calendar.horizon_months,
+        "table": tukin_table(inc.tukin_table).tolist(),
+        "table_scale": inc.table_scale,
+        "share": inc.performance_share,
+        "mults": list(mults),
+        "deduction": inc.absence_deduction_per_day,
+        "cap_idr": policy.budget.cap_idr,
+        "cap_share": policy.budget.cap_share_of_entitlement,
+        "stake": pay_at_stake(policy),
+        "shift": scenario.raters.pay_purpose_inflation if linked else 0.0,
+        "rating_noise_sd": scenario.raters.noise_sd,
+        "cutoff_below": ap.cutoff_below,
+        "cutoff_above": ap.cutoff_above,
+        "skp_weight": ap.skp_weight,
+        "periodic": ap.pay_basis == "periodic",
+        "org_cutoffs": ap.org_cutoffs,
+        "fixed_org": None if derived else ORG_PREDIKAT.index(ap.organisation_predikat),
+        "org_noise_sd": scenario.organisation.achievement_noise_sd,
+        "matrix": predikat_matrix().tolist(),
+        "effort_base": b.effort_base,
+        "motivation_weight": b.motivation_weight,
+        "pay_sensitivity": b.pay_sensitivity,
+        "initial_instrumentality": b.initial_instrumentality,
+        "competence_weight": perf.competence_weight,
+        "effort_weight": perf.effort_weight,
+        "noise_sd": perf.noise_sd,
+        "behaviour_noise_sd": perf.behaviour_noise_sd,
+    }
+
+
+def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
+    """SimPy process of one employee: the model's formulas on Python scalars, month by month.
+
+    Per month: tukin entitled by kelas, a Poisson absence draw, the predikat multiplier, the
+    amount due and the performance cut (:func:`simlib.incentives.due`), and what is paid
+    once the agency has applied the budget cap. Per quarter: effort and true performance
+    (:mod:`simlib.performance`), the supervisor's ratings (:mod:`simlib.raters`), levels,
+    predikat and composite scores of ratings and of true scores (:mod:`simlib.appraisal`).
+    Per year: the annual predikat from the year's mean ratings, the head's from the
+    organisation predikat.
+    """
+    kelas, competence, motivation, conduct, leniency, absence_rate, is_head = person
+    rng, horizon, matrix, mults = p["rng"], p["horizon"], p["matrix"], p["mults"]
+    normal, poisson = rng.standard_normal, rng.poisson
+    table, scale, share, deduction = p["table"], p["table_scale"], p["share"], p["deduction"]
+    below, above, skp, shift = p["cutoff_below"], p["cutoff_above"], p["skp_weight"], p["shift"]
+    rating_sd, periodic = p["rating_noise_sd"], p["periodic"]
+    base, w_motivation, stake_weight = (
+        p["effort_base"],
+        p["motivation_weight"],
+        p["pay_sensitivity"] * p["stake"],
+    )
+    w_competence, w_effort, noise_sd = p["competence_weight"], p["effort_weight"], p["noise_sd"]
+    behaviour_sd = p["behaviour_noise_sd"]
+
+    def level(x: float) -> int:
+        return (x >= below) + (x > above)
+
+    def start_quarter() -> tuple[float, float]:
+        effort = base + w_motivation * motivation + stake_weight * ag.instrumentality
+        ag.effort_sum += effort
+        hasil = w_competence * competence + w_effort * effort + noise_sd * normal()
+        return hasil, conduct + behaviour_sd * normal()
+
+    pay_predikat = BAIK
+    unsettled = 0.0  # due last month, paid once the agency has applied the cap
+    year_paid = 0.0
+    year_hasil = year_perilaku = year_hasil_true = year_perilaku_true = 0.0
+    hasil_true, perilaku_true = start_quarter()
+    for t in range(1, horizon + 1):
+        yield env.timeout(1)
+        year_paid += unsettled * ag.factor
+        # payroll of month t - 1
+        entitled = table[kelas] * scale
+        absence = poisson(absence_rate)
+        before_absence = entitled * (share * mults[pay_predikat] + (1.0 - share))
+        due = before_absence * (1.0 - min(1.0, absence * deduction))
+        month = ag.month
+        month[0] += entitled
+        month[1] += entitled - before_absence
+        month[2] += due
+        unsettled = due
+        if t % 3:
+            ag.arrive(ag.close_month, t)
+            continue
+        # periodic appraisal of the quarter ending at t
+        bias = leniency + shift
+        hasil = hasil_true + bias + rating_sd * normal()
+        perilaku = perilaku_true + bias + rating_sd * normal()
+        code = matrix[level(hasil)][level(perilaku)]
+        true_code = matrix[level(hasil_true)][level(perilaku_true)]
+        true_score = skp * hasil_true + (1.0 - skp) * perilaku_true
+        ag.quarter.add(code, true_code, true_score, hasil, hasil_true)
+        ag.year_true_hasil += hasil_true
+        year_hasil += hasil
+        year_perilaku += perilaku
+        year_hasil_true += hasil_true
+        year_perilaku_true += perilaku_true
+        if periodic:
+            pay_predikat = code
+        yield ag.arrive(ag.close_month, t)  # cap, accuracy, organisation predikat
+        year_paid += unsettled * ag.factor
+        unsettled = 0.0
+        if t % 12 == 0:  # annual predikat of the year ending at t
+            hasil_y, perilaku_y = year_hasil / 4.0, year_perilaku / 4.0
+            hasil_true_y, perilaku_true_y = year_hasil_true / 4.0, year_perilaku_true / 4.0
+            org = ag.org
+            h_level = (2 if org == 0 else (1 if org == 1 else 0)) if is_head else level(hasil_y)
+            code = matrix[h_level][level(perilaku_y)]
+            true_code = matrix[level(hasil_true_y)][level(perilaku_true_y)]
+            true_score = skp * hasil_true_y + (1.0 - skp) * perilaku_true_y
+            ag.year.add(code, true_code, true_score, hasil_y, hasil_true_y)
+            ag.year.paid.append(year_paid)
+            if not periodic:
+                pay_predikat = code
+            ag.arrive(ag.close_year, t)
+            year_paid = 0.0
+            year_hasil = year_perilaku = year_hasil_true = year_perilaku_true = 0.0
+        if t < horizon:
+            hasil_true, perilaku_true = start_quarter()
+
+
+def run_naive(scenario: Scenario, policy: Policy, inputs: list[dict]) -> dict[str, float]:
+    """C: one SimPy process per employee; returns a few aggregates for a sanity check."""
+    env = simpy.Environment()
+    p = naive_params(scenario, policy, np.random.default_rng(SEED))
+    agencies = []
+    for data in inputs:
+        kelas = data["kelas"].tolist()
+        ag = NaiveAgency(env, kelas, p)
+        people = zip(
+            kelas,
+            data["competence"].tolist(),
+            data["motivation"].tolist(),
+            data["conduct"].tolist(),
+            data["leniency"].tolist(),
+            data["absence_rate"].tolist(),
+            data["is_head"].tolist(),
+            strict=True,
+        )
+        for person in people:
+            env.process(employee(env, ag, person, p))
+        agencies.append(ag)
+    env.run()
+    quarters = [m for ag in agencies for kind, _, m in ag.metrics if kind == "quarter"]
+    totals = {k: sum(ag.totals[k] for ag in agencies) for k in ("entitled", "due", "paid")}
+    return {
+        "share_baik": float(np.mean([m["share_baik"] for m in quarters])),
+        "misclassification": float(np.mean([m["misclassification"] for m in quarters])),
+        "due_over_entitled": totals["due"] / totals["entitled"],
+        "paid_over_due": totals["paid"] / totals["due"],
+    }
+
+
+def naive_inputs(scenario: Scenario, policy: Policy) -> list[dict]:
+    """Per-employee inputs of the naive run, from the engine's own agencies (not timed)."""
+    agencies, _, _ = build_agencies(scenario, policy, seed=SEED)
+    inputs = []
+    for ag in agencies:
+        wf = ag.wf
+        rater = np.where(wf.supervisor < 0, wf.n, wf.supervisor)
+        inputs.append(
+            {
+                "kelas": wf.kelas,
+                "competence": wf.competence,
+                "motivation": wf.motivation,
+                "conduct": wf.conduct,
+                "leniency": ag.leniency[rater],
+                "absence_rate": ag.absence_rate,
+                "is_head": ag.is_head,
+            }
+        )
+    return inputs
+
+
+# -- measuring ---------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall and CPU seconds of one call, and its result."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def engine_aggregates(outcomes: pd.DataFrame) -> dict[str, float]:
+    """The engine's counterparts of the naive run's aggregates."""
+    quarters = outcomes[outcomes["period_kind"] == "quarter"]
+    total = quarters.groupby("metric")["value"].sum()
+    return {
+        "share_baik": float(quarters.loc[quarters["metric"] == "share_baik", "value"].mean()),
+        "misclassification": float(
+            quarters.loc[quarters["metric"] == "misclassification", "value"].mean()
+        ),
+        "due_over_entitled": float(total["tukin_due_idr"] / total["tukin_entitled_idr"]),
+        "paid_over_due": float(total["tukin_paid_idr"] / total["tukin_due_idr"]),
+    }
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--employees", type=int, default=REFERENCE_EMPLOYEES, help="employees, in 10 agencies"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measure; best is kept")
+    parser.add_argument(
+        "--naive-employees", type=int, default=10_000, help="employees in the naive run"
+    )
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    scenario, policy = build_scenario(args.employees)
+    naive_scenario, _ = build_scenario(args.naive_employees)
+    n = sum(a.structure.employees for a in scenario.agencies)
+    cycles = n * QUARTERS
+    print(
+        f"Kinerja Lab engine benchmark: {n:,} employees in {len(scenario.agencies)} agencies, "
+        f"{QUARTERS} quarters ({HORIZON_MONTHS} months), policy {policy.name!r}, "
+        f"best of {args.repeat}; python {sys.version.split()[0]}, numpy {np.__version__}, "
+        f"simpy {simpy.__version__}"
+    )
+
+    # Warm up on the small scenario (table caches, first calls), untimed; then A and B
+    # alternate, so that drift in the machine's speed hits both alike.
+    run_engine(naive_scenario, policy)
+    run_numpy_loop(naive_scenario, policy)
+    engine_runs, numpy_runs = [], []
+    for _ in range(args.repeat):
+        engine_runs.append(timed(lambda: run_engine(scenario, policy)))
+        numpy_runs.append(timed(lambda: run_numpy_loop(scenario, policy)))
+    engine_s, engine_cpu_s, engine_result = min(engine_runs, key=lambda r: r[0])
+    numpy_s, _, numpy_result = min(numpy_runs, key=lambda r: r[0])
+    pd.testing.assert_frame_equal(engine_result.outcomes, numpy_result.outcomes)
+    pd.testing.assert_frame_equal(engine_result.ledger, numpy_result.ledger)
+    print("check: outcomes and ledger of A and B are identical (same arithmetic)")
+    expected = engine_aggregates(engine_result.outcomes)
+    del engine_runs, numpy_runs, engine_result, numpy_result
+
+    inputs = naive_inputs(naive_scenario, policy)
+    naive_n = sum(len(d["kelas"]) for d in inputs)
+    naive_runs = [
+        timed(lambda: run_naive(naive_scenario, policy, inputs)) for _ in range(args.repeat)
+    ]
+    naive_s, _, naive_result = min(naive_runs, key=lambda r: r[0])
+    naive_s_scaled = naive_s * n / naive_n
+
+    tracemalloc.start()
+    run_engine(scenario, policy)
+    peak_tracemalloc_mb = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+    engine_rate, numpy_rate = cycles / engine_s, cycles / numpy_s
+    naive_rate = naive_n * QUARTERS / naive_s
+    vs_numpy = engine_s / numpy_s
+    vs_naive = naive_s_scaled / engine_s
+    reference_s = engine_s * REFERENCE_EMPLOYEES / n
+    targets = {
+        "engine_within_1_3x_numpy_loop": vs_numpy <= TARGET_VS_NUMPY,
+        "engine_at_least_50x_faster_than_naive": vs_naive >= TARGET_VS_NAIVE,
+        "engine_100k_x_20_quarters_under_5_s": reference_s < TARGET_SECONDS,
+    }
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT MET"
+
+    print(
+        f"A engine (simlib.simulate)      {engine_s:8.3f} s  {engine_rate:14,.0f} employee-cycles/s"
+    )
+    print(
+        f"B pure-numpy loop (no SimPy)    {numpy_s:8.3f} s  {numpy_rate:14,.0f} employee-cycles/s"
+    )
+    print(
+        f"C naive (1 SimPy process/employee) {naive_s:.3f} s for {naive_n:,} employees; "
+        f"scaled to {n:,}: {naive_s_scaled:,.1f} s  {naive_rate:,.0f} employee-cycles/s"
+    )
+    print(
+        "sanity, engine vs naive: share baik {:.3f} vs {:.3f}; misclassification {:.3f} vs "
+        "{:.3f}; due/entitled {:.4f} vs {:.4f}; paid/due {:.4f} vs {:.4f}".format(
+            *(x for k in expected for x in (expected[k], naive_result[k]))
+        )
+    )
+    print(
+        f"engine vs pure-numpy loop: {vs_numpy:.2f}x  "
+        f"(target: within {TARGET_VS_NUMPY}x: {met(targets['engine_within_1_3x_numpy_loop'])})"
+    )
+    print(
+        f"engine vs naive: {vs_naive:,.0f}x faster  (target: at least {TARGET_VS_NAIVE:.0f}x: "
+        f"{met(targets['engine_at_least_50x_faster_than_naive'])})"
+    )
+    scaled_note = "" if n == REFERENCE_EMPLOYEES else f" (scaled from {n:,})"
+    print(
+        f"engine, 100,000 x {QUARTERS} quarters: {reference_s:.3f} s{scaled_note}, "
+        f"CPU/wall {engine_cpu_s / engine_s:.2f}  (target: under {TARGET_SECONDS:.0f} s on one "
+        f"core: {met(targets['engine_100k_x_20_quarters_under_5_s'])})"
+    )
+    print(
+        f"memory: tracemalloc peak of one engine run {peak_tracemalloc_mb:,.1f} MB; "
+        f"process max RSS {max_rss_mb:,.1f} MB"
+    )
+
+    figures = {
+        "employees": n,
+        "agencies": len(scenario.agencies),
+        "quarters": QUARTERS,
+        "repeat": args.repeat,
+        "naive_employees": naive_n,
+        "engine_s": round(engine_s, 4),
+        "engine_cpu_s": round(engine_cpu_s, 4),
+        "numpy_loop_s": round(numpy_s, 4),
+        "naive_s": round(naive_s, 4),
+        "naive_s_scaled": round(naive_s_scaled, 3),
+        "engine_cycles_per_s": round(engine_rate),
+        "numpy_cycles_per_s": round(numpy_rate),
+        "naive_cycles_per_s": round(naive_rate),
+        "engine_vs_numpy": round(vs_numpy, 3),
+        "engine_vs_naive_speedup": round(vs_naive, 1),
+        "engine_s_per_100k": round(reference_s, 4),
+        "peak_tracemalloc_mb": round(peak_tracemalloc_mb, 1),
+        "max_rss_mb": round(max_rss_mb, 1),
+        "targets_met": targets,
+    }
+    print(json.dumps(figures))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
