@@ -82,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, default=1, help="root seed (default 1)")
     run.add_argument("--replication", type=_seed, default=0, help="replication number")
     run.add_argument("--out", metavar="DIR", help="output folder (default reports/<run id>)")
+    run.add_argument(
+        "--panel",
+        action="store_true",
+        help="also write the employee panel (ratings with true scores) and employee ledger",
+    )
     run.set_defaults(func=_cmd_run)
 
     val = sub.add_parser("validate", help="check scenario, policy and variant files")
@@ -143,6 +148,11 @@ def resolve_inputs(
 def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     scenario, base, variants = resolve_inputs(args.scenario, args.policy)
+    if args.panel:
+        outputs = scenario.outputs.model_copy(
+            update={"employee_panel": True, "employee_ledger": True}
+        )
+        scenario = scenario.model_copy(update={"outputs": outputs})
     horizon = scenario.calendar.horizon_months
     schedule = build_schedule(base, variants, month_of=scenario.month_of, horizon_months=horizon)
     inputs = _input_files(args.scenario, scenario, base, variants)
@@ -177,6 +187,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "inputs": inputs,
         "resolved_inputs": resolved,
         "inputs_sha256": digest,
+        "parameter_sources": {
+            "scenario": _sources(scenario.docs),
+            **{f"policy_from_month_{m}": _sources(p.docs) for m, p in schedule.entries},
+        },
         "code_version": version,
         "packages": package_versions(),
         "timings_s": {"load": loaded - started, "simulate": simulated - loaded},
@@ -188,6 +202,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print("  outcomes.csv/.parquet (agency x period x metric), ledger (payments by month),")
     print("  workforce (employees at the start), manifest.json (inputs, seed, code version)")
     return 0
+
+
+def _sources(docs) -> dict[str, dict[str, str]]:
+    return {path: {"unit": d.unit, "source": d.source} for path, d in sorted(docs.items())}
 
 
 def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> list[dict]:

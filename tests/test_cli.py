@@ -84,3 +84,15 @@ def test_python_dash_m_and_validate(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("ok  ") == len(files)
+
+
+def test_panel_flag_writes_ratings_with_true_scores(tmp_path):
+    out = tmp_path / "panel"
+    assert main(["run", str(SCENARIOS / "org_from_csv.yaml"), "--panel", "--out", str(out)]) == 0
+    panel = pd.read_parquet(out / "panel.parquet")
+    assert len(panel) == 46 * 12  # employees in data/raw/example_org.csv x quarters
+    assert {"hasil_true", "hasil_rating", "predikat"} <= set(panel.columns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    sources = manifest["parameter_sources"]["scenario"]
+    assert sources["raters.noise_sd"]["source"].startswith("calibrated")
+    assert "org_csv" in [i["role"] for i in manifest["inputs"]]
