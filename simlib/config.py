@@ -36,6 +36,7 @@ __all__ = [
     "Documented",
     "Record",
     "read_yaml",
+    "reject_reserved",
     "require_documented",
     "unwrap",
     "validate",
@@ -85,7 +86,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the file ({exc.__class__.__name__})", file=path) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -97,6 +98,24 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
             file=path,
         )
     return data
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r}; allowed: each key once",
+                    key_node.start_mark,
+                )
+            seen.add(key) if isinstance(key, str | int | float | bool) else None
+        return super().construct_mapping(node, deep=deep)
 
 
 def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], list[str]]:
@@ -120,6 +139,17 @@ def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], 
     bare: list[str] = []
     plain = _unwrap(data, prefix, docs, bare)
     return plain, docs, bare
+
+
+def reject_reserved(plain: dict[str, Any], model: type[BaseModel], *, file: Any) -> None:
+    """Refuse keys that the loader fills in itself (``source_file``, ``docs``)."""
+    for key in sorted(RESERVED & set(plain)):
+        allowed = ", ".join(sorted(f for f in model.model_fields if f not in RESERVED))
+        raise ConfigError(
+            f"unknown key {key!r} (reserved for the loader); allowed keys: {allowed}",
+            file=file,
+            path=key,
+        )
 
 
 def require_documented(plain: Any, bare: list[str], *, file: str | Path | None) -> None:
@@ -150,7 +180,8 @@ def _unwrap(node: Any, path: str, docs: dict[str, Documented], bare: list[str]) 
     if isinstance(node, list):
         if node and all(_is_number(x) for x in node):
             bare.append(path)
-        return tuple(_unwrap(x, f"{path}[{i}]", docs, []) for i, x in enumerate(node))
+            return tuple(node)
+        return tuple(_unwrap(x, f"{path}[{i}]", docs, bare) for i, x in enumerate(node))
     if _is_number(node):
         bare.append(path)
     return node
@@ -164,17 +195,17 @@ def _leaf(node: Mapping, path: str, docs: dict[str, Documented]) -> Any:
             f"allowed keys: value, unit, source, note",
             path=path,
         )
-    for key in ("unit", "source"):
+    wanted = {
+        "unit": "a non-empty text naming the unit",
+        "source": "a non-empty text: a citation or the word 'assumption'",
+    }
+    for key, allowed in wanted.items():
         text = node.get(key)
         if not isinstance(text, str) or not text.strip():
-            raise ConfigError(
-                f"a documented parameter needs a non-empty '{key}' "
-                f"(a citation or the word 'assumption' for source), got {text!r}",
-                path=path,
-            )
+            raise ConfigError(f"'{key}' is {text!r}; allowed: {allowed}", path=f"{path}.{key}")
     note = node.get("note", "")
     if not isinstance(note, str):
-        raise ConfigError(f"'note' must be text, got {note!r}", path=path)
+        raise ConfigError(f"'note' is {note!r}; allowed: text", path=f"{path}.note")
     docs[path] = Documented(unit=node["unit"], source=node["source"], note=note)
     value = node["value"]
     # A leaf's value may itself be a list or mapping (a whole table of multipliers).
@@ -186,9 +217,10 @@ def _is_number(x: Any) -> bool:
 
 
 def _undocumented(value: Any) -> str:
+    shown = list(value) if isinstance(value, tuple) else value
     return (
-        f"bare value {value!r}: write numeric parameters as "
-        "{value: ..., unit: ..., source: ...} (source: a citation or 'assumption')"
+        f"bare value {shown!r} has no unit or source; allowed: a documented parameter "
+        f"{{value: {shown!r}, unit: ..., source: ...}} (source: a citation or 'assumption')"
     )
 
 

@@ -29,7 +29,9 @@ class ConfigError(ValueError):
 
     def __str__(self) -> str:
         where = ": ".join(part for part in (self.file, self.path) if part)
-        return f"{where}: {self.message}" if where else self.message
+        text = f"{where}: {self.message}" if where else self.message
+        # One line, always: line breaks inside keys or values are shown escaped.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
     def in_file(self, file: str | Path) -> ConfigError:
         """Return the same error attributed to ``file`` (if it names none yet)."""

@@ -18,13 +18,22 @@ is used, so an invalid variant never yields a partial policy (the PolicyEngine l
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from simlib.config import Documented, Record, read_yaml, require_documented, unwrap, validate
+from simlib.config import (
+    Documented,
+    Record,
+    read_yaml,
+    reject_reserved,
+    require_documented,
+    unwrap,
+    validate,
+)
 from simlib.domain import ORG_PREDIKAT, PREDIKAT
 from simlib.errors import ConfigError
 from simlib.tables import tukin_table
@@ -45,6 +54,8 @@ __all__ = [
     "load_variant",
 ]
 
+#: Sections of a policy that a variant may change (its name and description are its own).
+CHANGEABLE = ("appraisal", "incentives", "budget")
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Cutoff = Annotated[float, Field(ge=-5.0, le=5.0)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
@@ -66,20 +77,27 @@ class Appraisal(Record):
     cutoff_below: Cutoff
     cutoff_above: Cutoff
     organisation_predikat: Literal[("derived", *ORG_PREDIKAT)]
-    org_cutoffs: tuple[Cutoff, Cutoff, Cutoff, Cutoff]
+    org_cutoffs: Annotated[tuple[Cutoff, ...], Field(min_length=4, max_length=4)]
     distribution_curve: DistributionCurve
     pay_basis: Literal["periodic", "annual"]
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Appraisal:
-        if not self.cutoff_below < self.cutoff_above:
+    @field_validator("cutoff_above")
+    @classmethod
+    def _above_below(cls, value: float, info: ValidationInfo) -> float:
+        below = info.data.get("cutoff_below")
+        if below is not None and not value > below:
+            raise ValueError(f"allowed: a value above cutoff_below ({below})")
+        return value
+
+    @field_validator("org_cutoffs")
+    @classmethod
+    def _increasing(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(b <= a for a, b in itertools.pairwise(value)):
             raise ValueError(
-                f"cutoff_below ({self.cutoff_below}) must be below cutoff_above "
-                f"({self.cutoff_above})"
+                "allowed: four strictly increasing bounds (Sangat Kurang | Kurang | "
+                "Butuh Perbaikan | Baik | Istimewa)"
             )
-        if list(self.org_cutoffs) != sorted(set(self.org_cutoffs)):
-            raise ValueError(f"org_cutoffs {self.org_cutoffs} must be strictly increasing")
-        return self
+        return value
 
 
 Multiplier = Annotated[float, Field(ge=0.0, le=3.0)]
@@ -175,9 +193,7 @@ def _policy_from_raw(raw: dict[str, Any], path: Path) -> Policy:
         plain, docs, bare = unwrap(raw)
     except ConfigError as exc:
         raise exc.in_file(path) from None
-    for key in ("source_file", "docs"):
-        if key in plain:
-            raise ConfigError(f"unknown key {key!r} (reserved)", file=path, path=key)
+    reject_reserved(plain, Policy, file=path)
     policy = validate(Policy, {**plain, "source_file": str(path.resolve())}, file=path)
     require_documented(plain, bare, file=path)
     return policy.model_copy(update={"docs": docs})
@@ -217,8 +233,9 @@ def load_policy_or_variant(path: str | Path) -> Policy | Variant:
 def apply_variant(policy: Policy, variant: Variant) -> Policy:
     """Return ``policy`` with ``variant``'s changes, validated whole before it is returned."""
     data = policy.model_dump(exclude={"source_file", "docs"})
+    sections = {k: data[k] for k in CHANGEABLE}
     for dotted, value in variant.changes.items():
-        node = data
+        node = sections
         parts = dotted.split(".")
         for depth, part in enumerate(parts):
             if not isinstance(node, dict) or part not in node:
@@ -234,6 +251,7 @@ def apply_variant(policy: Policy, variant: Variant) -> Policy:
                 node[part] = value
             else:
                 node = node[part]
+    data.update(sections)
     data["name"] = f"{policy.name} + {variant.name}"
     data["description"] = variant.description
     changed = _revalidate(data, variant)
@@ -242,7 +260,6 @@ def apply_variant(policy: Policy, variant: Variant) -> Policy:
 
 
 def _revalidate(data: dict[str, Any], variant: Variant) -> Policy:
-    # model_dump turns tuples into lists only for JSON mode; keep python types as they are.
     try:
         return validate(Policy, data, file=variant.source_file)
     except ConfigError as exc:

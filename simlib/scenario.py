@@ -18,7 +18,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import Documented, Record, read_yaml, require_documented, unwrap, validate
+from simlib.config import (
+    Documented,
+    Record,
+    read_yaml,
+    reject_reserved,
+    require_documented,
+    unwrap,
+    validate,
+)
 from simlib.errors import ConfigError
 from simlib.paths import ROOT
 
@@ -182,13 +190,14 @@ class Scenario(Record):
     source_file: str = ""
     docs: Annotated[dict[str, Documented], Field(repr=False)] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _unique_agency_names(self) -> Scenario:
-        names = [a.name for a in self.agencies]
+    @field_validator("agencies")
+    @classmethod
+    def _unique_agency_names(cls, agencies: tuple[AgencySpec, ...]) -> tuple[AgencySpec, ...]:
+        names = [a.name for a in agencies]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"agency names must be unique; repeated: {', '.join(dupes)}")
-        return self
+            raise ValueError(f"repeated agency name {dupes[0]!r}; allowed: unique names")
+        return agencies
 
     @property
     def directory(self) -> Path:
@@ -226,10 +235,16 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
         plain, docs, bare = unwrap(raw)
     except ConfigError as exc:
         raise exc.in_file(file) if file else exc from None
-    for key in ("source_file", "docs"):
-        if key in plain:
-            raise ConfigError(f"unknown key {key!r} (reserved)", file=file, path=key)
+    reject_reserved(plain, Scenario, file=file)
     plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
     scenario = validate(Scenario, plain, file=file)
     require_documented(plain, bare, file=file)
+    for i, spec in enumerate(scenario.agencies):
+        if spec.org_csv is not None and not scenario.resolve(spec.org_csv).is_file():
+            raise ConfigError(
+                f"{spec.org_csv!r}: organisation CSV not found ({scenario.resolve(spec.org_csv)}); "
+                "allowed: a path to an existing CSV, relative to the scenario file",
+                file=file,
+                path=f"agencies[{i}].org_csv",
+            )
     return scenario.model_copy(update={"docs": docs})

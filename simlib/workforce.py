@@ -262,9 +262,11 @@ def read_org_csv(
     missing = [c for c in ORG_CSV_COLUMNS["required"] if c not in df.columns]
     if missing:
         raise ConfigError(
-            f"missing column(s) {', '.join(missing)}; required: "
-            f"{', '.join(ORG_CSV_COLUMNS['required'])}",
+            f"missing column(s) {', '.join(missing)}; allowed: a header with the required "
+            f"columns {', '.join(ORG_CSV_COLUMNS['required'])} and optionally "
+            f"{', '.join(ORG_CSV_COLUMNS['optional'])}",
             file=path,
+            path="header",
         )
     known = set(ORG_CSV_COLUMNS["required"]) | set(ORG_CSV_COLUMNS["optional"])
     extra = [c for c in df.columns if c not in known]
@@ -288,7 +290,7 @@ def read_org_csv(
     dup = df["employee_id"].duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        raise fail(i, "employee_id", f"duplicate id {ids[i]!r}; ids must be unique")
+        raise fail(i, "employee_id", f"duplicate id {ids[i]!r}; allowed: unique ids")
     index = pd.Index(ids)
     sup_ids = df["supervisor_id"].to_numpy()
     supervisor = index.get_indexer(sup_ids).astype(np.int32)
@@ -301,7 +303,7 @@ def read_org_csv(
             f"unknown supervisor {sup_ids[i]!r}; allowed: an employee_id in this file, "
             "or empty for the head of the agency",
         )
-    _check_acyclic(supervisor, fail)
+    _check_acyclic(supervisor, sup_ids, fail)
 
     job_type = _codes(df["job_type"], JOB_TYPES, "job_type", fail)
     kelas = _numbers(df["kelas_jabatan"], "kelas_jabatan", 1, 17, fail, whole=True)
@@ -352,21 +354,27 @@ def read_org_csv(
     )
 
 
-def _check_acyclic(supervisor: np.ndarray, fail) -> None:
+def _check_acyclic(supervisor: np.ndarray, sup_ids: np.ndarray, fail) -> None:
     """Every chain of superiors must end at a head (pointer doubling, vectorised)."""
     n = len(supervisor)
     roots = supervisor < 0
     if not roots.any():
-        raise fail(0, "supervisor_id", "no head of agency: one row needs an empty supervisor_id")
+        raise fail(
+            0,
+            "supervisor_id",
+            "no head of agency; allowed: exactly the head's row with an empty supervisor_id",
+        )
     top = np.where(roots, np.arange(n), supervisor)
     for _ in range(int(np.ceil(np.log2(n + 1))) + 1):
         top = top[top]
     cyclic = np.flatnonzero(~roots[top])
     if cyclic.size:
+        i = cyclic[0]
         raise fail(
-            cyclic[0],
+            i,
             "supervisor_id",
-            "supervisor cycle: following superiors from this employee never reaches the head",
+            f"{sup_ids[i]!r} makes a supervisor cycle (following superiors never reaches the "
+            "head); allowed: a chain of superiors ending at the head (empty supervisor_id)",
         )
 
 
