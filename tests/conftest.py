@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 from helpers import shrink
+
+# CI replays the same examples every run; local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 import simlib
 from simlib.paths import POLICIES, SCENARIOS
