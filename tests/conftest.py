@@ -5,17 +5,17 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import settings
 from helpers import shrink
+from hypothesis import settings
+
+import simlib
+from simlib.paths import POLICIES, SCENARIOS
+from simlib.scenario import Scenario
 
 # CI replays the same examples every run; local runs keep exploring new ones.
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-import simlib
-from simlib.paths import POLICIES, SCENARIOS
-from simlib.scenario import Scenario
 
 
 @pytest.fixture(scope="session")
