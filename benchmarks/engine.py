@@ -70,7 +70,7 @@ import simpy
 import simlib
 from simlib.appraisal import org_predikat
 from simlib.domain import ORG_PREDIKAT, PREDIKAT
-from simlib.model import Agency, RunResult, _Recorder, _result, build_workforce
+from simlib.model import Agency, RunResult, _Recorder, _result, build_agencies
 from simlib.performance import pay_at_stake
 from simlib.policy import Policy, PolicySchedule
 from simlib.scenario import Scenario
@@ -119,28 +119,14 @@ def build_scenario(employees: int) -> tuple[Scenario, Policy]:
     return scenario, policy
 
 
-def build_agencies(
+def engine_agencies(
     scenario: Scenario, policy: Policy, *, seed: int
 ) -> tuple[list[Agency], PolicySchedule, _Recorder]:
     """The engine's agencies, built exactly as :func:`simlib.simulate` builds them."""
     schedule = PolicySchedule(((0, policy),))
     streams = Streams(seed, 0)
     rec = _Recorder()
-    agencies = []
-    for i, spec in enumerate(scenario.agencies):
-        wf = build_workforce(scenario, spec, rng=streams.rng("workforce", agency=i))
-        agencies.append(
-            Agency(
-                index=i,
-                spec=spec,
-                workforce=wf,
-                scenario=scenario,
-                schedule=schedule,
-                streams=streams,
-                recorder=rec,
-            )
-        )
-    return agencies, schedule, rec
+    return build_agencies(scenario, schedule, streams=streams, recorder=rec), schedule, rec
 
 
 # -- A: the engine -----------------------------------------------------------------------
@@ -161,7 +147,7 @@ def run_numpy_loop(scenario: Scenario, policy: Policy) -> RunResult:
     the same order; the loop below reproduces that order, so the recorded rows come out
     identical.
     """
-    agencies, schedule, rec = build_agencies(scenario, policy, seed=SEED)
+    agencies, schedule, rec = engine_agencies(scenario, policy, seed=SEED)
     for agency in agencies:
         agency.open_year(0)
         agency.start_quarter(0)
@@ -473,7 +459,7 @@ def run_naive(scenario: Scenario, policy: Policy, inputs: list[dict]) -> dict[st
 
 def naive_inputs(scenario: Scenario, policy: Policy) -> list[dict]:
     """Per-employee inputs of the naive run, from the engine's own agencies (not timed)."""
-    agencies, _, _ = build_agencies(scenario, policy, seed=SEED)
+    agencies, _, _ = engine_agencies(scenario, policy, seed=SEED)
     inputs = []
     for ag in agencies:
         wf = ag.wf

@@ -48,7 +48,7 @@ from simlib.streams import Streams
 from simlib.tables import distribution_curve, predikat_matrix
 from simlib.workforce import Workforce, generate, read_org_csv
 
-__all__ = ["Agency", "RunResult", "build_workforce", "simulate"]
+__all__ = ["Agency", "RunResult", "build_agencies", "build_workforce", "simulate"]
 
 BAIK = PREDIKAT.index("baik")
 LEDGER_COLUMNS = (
@@ -414,6 +414,24 @@ class Agency:
         return str(self.scenario.calendar.start_date.year + year)
 
 
+def build_agencies(
+    scenario: Scenario, schedule: PolicySchedule, *, streams: Streams, recorder: _Recorder
+) -> list[Agency]:
+    """The scenario's agencies with their employees, ready for their calendars."""
+    return [
+        Agency(
+            index=i,
+            spec=spec,
+            workforce=build_workforce(scenario, spec, rng=streams.rng("workforce", agency=i)),
+            scenario=scenario,
+            schedule=schedule,
+            streams=streams,
+            recorder=recorder,
+        )
+        for i, spec in enumerate(scenario.agencies)
+    ]
+
+
 def simulate(
     scenario: Scenario,
     policy: Policy | PolicySchedule,
@@ -448,19 +466,8 @@ def simulate(
     streams = Streams(seed, replication)
     env = simpy.Environment()
     rec = _Recorder()
-    agencies = []
-    for i, spec in enumerate(scenario.agencies):
-        wf = build_workforce(scenario, spec, rng=streams.rng("workforce", agency=i))
-        agency = Agency(
-            index=i,
-            spec=spec,
-            workforce=wf,
-            scenario=scenario,
-            schedule=schedule,
-            streams=streams,
-            recorder=rec,
-        )
-        agencies.append(agency)
+    agencies = build_agencies(scenario, schedule, streams=streams, recorder=rec)
+    for agency in agencies:
         env.process(agency.calendar(env))
     if progress is not None:
         env.process(_report_progress(env, progress, scenario.calendar.horizon_months))
