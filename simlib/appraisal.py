@@ -1,5 +1,7 @@
 """From ratings to predikat: expectation levels, the 3x3 matrix, and the distribution curve.
 
+0. With multi-source (360) rating, the perilaku ratings of all sources are first
+   aggregated into one score per employee by the policy's rule (:func:`aggregate`).
 1. Each axis (hasil kerja, perilaku kerja) is rated *di bawah / sesuai / di atas*
    ekspektasi by two cut-offs on the rating (SD units).
 2. The PermenPANRB 6/2022 matrix (``data/tables/predikat_matrix.csv``) maps the pair to a
@@ -19,9 +21,13 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from simlib.domain import PREDIKAT
+from simlib.raters import BERAKHLAK, SOURCES, RatingTable
 from simlib.tables import CurveRule
+from simlib.workforce import Workforce
 
 __all__ = [
+    "AGGREGATION_RULES",
+    "aggregate",
     "composite",
     "curve_counts",
     "enforce_curve",
@@ -31,6 +37,12 @@ __all__ = [
 ]
 
 K = len(PREDIKAT)
+
+#: Aggregation rules for multi-source perilaku ratings (``policy.appraisal.aggregation``).
+AGGREGATION_RULES = (
+    "supervisor_only", "weighted", "equal_360", "trimmed_mean", "severity_adjusted",
+    "calibration_committee",
+)  # fmt: skip
 
 
 def levels(rating: np.ndarray, *, cutoff_below: float, cutoff_above: float) -> np.ndarray:
@@ -129,3 +141,121 @@ def enforce_curve(
     out = np.empty_like(codes)
     out[order] = np.repeat(np.arange(K, dtype=codes.dtype), target)
     return out, True
+
+
+def aggregate(
+    table: RatingTable,
+    workforce: Workforce,
+    *,
+    rule: str,
+    weights: tuple[float, ...],
+    trim_share: float,
+) -> np.ndarray:
+    """One perilaku score per employee (SD units) from multi-source ratings.
+
+    Ratings are first averaged over the seven BerAKHLAK values for each rater and ratee.
+    Rules:
+
+    ``supervisor_only``
+        the superior's rating;
+    ``weighted``
+        a weighted mean of the sources' means, weights renormalised over the sources
+        present (PP 30/2019 lets peers' and subordinates' opinions count);
+    ``equal_360``
+        every source other than self weighs the same;
+    ``trimmed_mean``
+        mean of the other-raters' ratings after dropping ``trim_share`` at each end;
+    ``severity_adjusted``
+        each rater's leniency is estimated (alternating least squares on rater and ratee
+        means) and removed;
+    ``calibration_committee``
+        equal-weight 360 scores normalised per unit to the agency's mean and spread.
+
+    A ratee without the ratings a rule needs falls back to the equal-weight mean of
+    whatever sources rated them (self included), and to 0 (meets expectation) if none.
+    """
+    n, k = workforce.n, len(BERAKHLAK)
+    pair_score = table.latent.reshape(-1, k).mean(axis=1)
+    pair_ratee = table.ratee[::k]
+    pair_rater = table.rater[::k]
+    pair_source = table.source[::k].astype(np.int64)
+    means = _source_means(pair_score, pair_ratee, pair_source, n)
+    others = np.ones(len(SOURCES))
+    others[SOURCES.index("self")] = 0.0
+    if rule == "supervisor_only":
+        w = np.zeros(len(SOURCES))
+        w[SOURCES.index("supervisor")] = 1.0
+        score = _weighted(means, w)
+    elif rule == "weighted":
+        score = _weighted(means, np.asarray(weights, dtype=float))
+    elif rule in ("equal_360", "calibration_committee"):
+        score = _weighted(means, others)
+        if rule == "calibration_committee":
+            score = _normalise_per_unit(score, workforce.unit)
+    elif rule in ("trimmed_mean", "severity_adjusted"):
+        keep = pair_source != SOURCES.index("self")
+        y, ratee, rater = pair_score[keep], pair_ratee[keep], pair_rater[keep]
+        if rule == "trimmed_mean":
+            score = _trimmed_means(y, ratee, n, trim_share)
+        else:
+            score = _severity_adjusted(y, ratee, rater, n)
+    else:
+        raise ValueError(f"unknown aggregation rule {rule!r}")
+    fallback = _weighted(means, np.ones(len(SOURCES)))
+    score = np.where(np.isfinite(score), score, fallback)
+    return np.where(np.isfinite(score), score, 0.0)
+
+
+def _source_means(score, ratee, source, n):
+    idx = ratee * len(SOURCES) + source
+    sums = np.bincount(idx, weights=score, minlength=n * len(SOURCES))
+    counts = np.bincount(idx, minlength=n * len(SOURCES))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (sums / counts).reshape(n, len(SOURCES))
+
+
+def _weighted(means: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    present = np.isfinite(means)
+    w = np.where(present, weights[None, :], 0.0)
+    total = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(present, means, 0.0) @ weights / np.where(total > 0, total, np.nan)
+
+
+def _trimmed_means(y, ratee, n, trim_share):
+    order = np.lexsort((y, ratee))
+    y, ratee = y[order], ratee[order]
+    count = np.bincount(ratee, minlength=n)
+    first = np.searchsorted(ratee, ratee, side="left")
+    rank = np.arange(len(y)) - first
+    cut = np.floor(trim_share * count[ratee])
+    keep = (rank >= cut) & (rank < count[ratee] - cut)
+    sums = np.bincount(ratee[keep], weights=y[keep], minlength=n)
+    kept = np.bincount(ratee[keep], minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / kept
+
+
+def _severity_adjusted(y, ratee, rater, n, *, iterations: int = 25):
+    raters, rater_idx = np.unique(rater, return_inverse=True)
+    n_ratee = np.bincount(ratee, minlength=n)
+    n_rater = np.bincount(rater_idx, minlength=len(raters))
+    severity = np.zeros(len(raters))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(iterations):
+            level = np.bincount(ratee, weights=y - severity[rater_idx], minlength=n) / n_ratee
+            resid = y - np.nan_to_num(level[ratee])
+            severity = np.bincount(rater_idx, weights=resid, minlength=len(raters)) / n_rater
+            severity -= severity.mean()
+    return level
+
+
+def _normalise_per_unit(score: np.ndarray, unit: np.ndarray) -> np.ndarray:
+    n_unit = np.bincount(unit)
+    mean = np.bincount(unit, weights=score) / n_unit
+    var = np.bincount(unit, weights=score**2) / n_unit - mean**2
+    sd = np.sqrt(np.maximum(var, 0.0))
+    centred = score - mean[unit]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(sd[unit] > 1e-12, centred / sd[unit], 0.0)
+    return score.mean() + score.std() * z

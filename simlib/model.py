@@ -30,7 +30,14 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from simlib.appraisal import composite, enforce_curve, levels, org_predikat, predikat
+from simlib.appraisal import (
+    aggregate,
+    composite,
+    enforce_curve,
+    levels,
+    org_predikat,
+    predikat,
+)
 from simlib.domain import JOB_TYPES, ORG_PREDIKAT, PREDIKAT
 from simlib.incentives import BudgetYear, apply_cap, due, entitlement
 from simlib.outcomes import (
@@ -42,7 +49,14 @@ from simlib.outcomes import (
 )
 from simlib.performance import effort, pay_at_stake, true_performance
 from simlib.policy import Policy, PolicySchedule
-from simlib.raters import RATING_RULES, draw_leniency
+from simlib.raters import (
+    BERAKHLAK,
+    RATING_RULES,
+    RatingContext,
+    RatingTable,
+    draw_traits,
+    halo_index,
+)
 from simlib.scenario import AgencySpec, Scenario
 from simlib.streams import Streams
 from simlib.tables import distribution_curve, predikat_matrix
@@ -74,6 +88,8 @@ class RunResult:
         Opt-in employee panel: one row per employee and quarter.
     employee_ledger
         Opt-in payments by employee and month.
+    ratings
+        Opt-in long-format multi-source ratings with the true scores beside them.
     meta
         Seed, replication, scenario and policy names.
     """
@@ -83,6 +99,7 @@ class RunResult:
     workforce: pd.DataFrame
     panel: pd.DataFrame | None = None
     employee_ledger: pd.DataFrame | None = None
+    ratings: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,6 +111,7 @@ class _Recorder:
     ledger: list[tuple] = field(default_factory=list)
     panel: list[dict[str, np.ndarray]] = field(default_factory=list)
     employee_ledger: list[dict[str, np.ndarray]] = field(default_factory=list)
+    ratings: list[tuple[str, str, int, RatingTable]] = field(default_factory=list)
 
 
 def build_workforce(scenario: Scenario, spec: AgencySpec, *, rng: np.random.Generator) -> Workforce:
@@ -132,7 +150,7 @@ class Agency:
         self.index, self.name, self.wf = index, spec.name, workforce
         self.scenario, self.schedule, self.streams, self.rec = scenario, schedule, streams, recorder
         n = workforce.n
-        self.leniency = draw_leniency(n, scenario.raters, rng=self._rng("raters"))
+        self.traits = draw_traits(n, scenario.raters, rng=self._rng("raters"))
         att = scenario.attendance
         shape = att.heterogeneity_shape
         self.absence_rate = self._rng("attendance").gamma(
@@ -250,29 +268,39 @@ class Agency:
         month = 3 * quarter + 2
         policy = self.schedule.at(month)
         ap = policy.appraisal
-        ratings = RATING_RULES[ap.rater](
-            self.hasil_true,
-            self.perilaku_true,
-            supervisor=self.wf.supervisor,
-            leniency=self.leniency,
-            noise_sd=self.scenario.raters.noise_sd,
-            shift=self._pay_purpose_shift(policy),
-            rng=self._rng("rating_noise", month),
+        context = RatingContext(
+            hasil_true=self.hasil_true,
+            perilaku_true=self.perilaku_true,
+            workforce=self.wf,
+            traits=self.traits,
+            params=self.scenario.raters,
+            pay_linked=self._pay_linked(policy),
         )
+        ratings = RATING_RULES[ap.rater](context, rng=self._rng("rating_noise", month))
+        perilaku = ratings.perilaku
+        if perilaku is None:
+            agg = ap.aggregation
+            perilaku = aggregate(
+                ratings.table,
+                self.wf,
+                rule=agg.rule,
+                weights=agg.weights.as_tuple(),
+                trim_share=agg.trim_share,
+            )
         cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
-        h_level, p_level = levels(ratings.hasil_kerja, **cut), levels(ratings.perilaku, **cut)
+        h_level, p_level = levels(ratings.hasil_kerja, **cut), levels(perilaku, **cut)
         matrix = predikat_matrix()
         codes = predikat(h_level, p_level, matrix)
         true_codes = predikat(levels(self.hasil_true, **cut), levels(self.perilaku_true, **cut),
                               matrix)  # fmt: skip
         true_score = composite(self.hasil_true, self.perilaku_true, skp_weight=ap.skp_weight)
-        score = composite(ratings.hasil_kerja, ratings.perilaku, skp_weight=ap.skp_weight)
+        score = composite(ratings.hasil_kerja, perilaku, skp_weight=ap.skp_weight)
         accuracy = correlation(ratings.hasil_kerja, self.hasil_true)
         self.instrumentality = max(0.0, accuracy) if np.isfinite(accuracy) else 0.0
 
         sums = self._year_sums
         sums["hasil_rating"] += ratings.hasil_kerja
-        sums["perilaku_rating"] += ratings.perilaku
+        sums["perilaku_rating"] += perilaku
         sums["hasil_true"] += self.hasil_true
         sums["perilaku_true"] += self.perilaku_true
         self._quarters_in_year += 1
@@ -286,6 +314,7 @@ class Agency:
             "mean_effort": float(self.effort.mean()),
             "rating_accuracy": accuracy,
             **self._predikat_metrics(codes, true_codes, true_score),
+            **self._rating_quality(perilaku, ratings.table),
             "tukin_entitled_idr": entitled,
             "tukin_due_idr": due_q,
             "tukin_paid_idr": paid_q,
@@ -302,12 +331,14 @@ class Agency:
                     "hasil_true": self.hasil_true,
                     "perilaku_true": self.perilaku_true,
                     "hasil_rating": ratings.hasil_kerja,
-                    "perilaku_rating": ratings.perilaku,
+                    "perilaku_rating": perilaku,
                     "hasil_level": h_level,
                     "perilaku_level": p_level,
                     "predikat": codes,
                 }
             )
+        if self.scenario.outputs.ratings and ratings.table is not None:
+            self.rec.ratings.append((self.name, label, month, ratings.table))
 
     def close_year(self, year: int) -> None:
         """Annual predikat (with the distribution curve) and the close of the budget year."""
@@ -371,11 +402,28 @@ class Agency:
     def _rng(self, name: str, period: int | None = None) -> np.random.Generator:
         return self.streams.rng(name, agency=self.index, period=period)
 
-    def _pay_purpose_shift(self, policy: Policy) -> float:
-        """Rating inflation when ratings decide pay (some predikat cut tukin)."""
+    @staticmethod
+    def _pay_linked(policy: Policy) -> bool:
+        """Whether ratings decide pay (some predikat cut tukin): raters then inflate."""
         inc = policy.incentives
-        linked = inc.performance_share > 0 and len(set(inc.multipliers.as_tuple())) > 1
-        return self.scenario.raters.pay_purpose_inflation if linked else 0.0
+        return inc.performance_share > 0 and len(set(inc.multipliers.as_tuple())) > 1
+
+    def _rating_quality(self, perilaku: np.ndarray, table: RatingTable | None) -> dict:
+        """Accuracy, leniency, disparities and halo of the perilaku ratings."""
+        wf = self.wf
+        error = perilaku - self.perilaku_true
+        unit_error = np.bincount(wf.unit, weights=error) / np.maximum(np.bincount(wf.unit), 1)
+        return {
+            "perilaku_accuracy": correlation(perilaku, self.perilaku_true),
+            "rating_leniency": float(error.mean()),
+            "rating_gap_sex": _gap(error, wf.female),
+            "rating_gap_grade": _gap(error, wf.golongan >= 2),
+            "rating_unit_sd": float(unit_error[np.bincount(wf.unit) > 0].std()),
+            "halo_index": halo_index(table) if table is not None else float("nan"),
+            "raters_per_employee": (
+                len(table.ratee) / len(BERAKHLAK) / wf.n if table is not None else 1.0
+            ),
+        }
 
     def _set_pay_basis(self, codes: np.ndarray, score: np.ndarray) -> None:
         self.pay_predikat = codes.astype(np.int8)
@@ -505,6 +553,16 @@ def _result(scenario, schedule, agencies, rec, *, seed, replication) -> RunResul
         employee_ledger["predikat"] = pd.Categorical.from_codes(
             employee_ledger["predikat"], categories=PREDIKAT
         )
+    ratings = None
+    if rec.ratings:
+        parts = []
+        for agency, period, month, table in rec.ratings:
+            frame = table.frame()
+            frame.insert(0, "t_month", month)
+            frame.insert(0, "period", period)
+            frame.insert(0, "agency", agency)
+            parts.append(frame)
+        ratings = pd.concat(parts, ignore_index=True)
     meta = {
         **head,
         "policies": [p.name for _, p in schedule.entries],
@@ -513,7 +571,14 @@ def _result(scenario, schedule, agencies, rec, *, seed, replication) -> RunResul
         "horizon_months": scenario.calendar.horizon_months,
         "job_types": list(JOB_TYPES),
     }
-    return RunResult(outcomes, ledger, workforce, panel, employee_ledger, meta)
+    return RunResult(outcomes, ledger, workforce, panel, employee_ledger, ratings, meta)
+
+
+def _gap(error: np.ndarray, group: np.ndarray) -> float:
+    """Mean rating error of ``group`` minus that of the others (NaN if one side is empty)."""
+    if group.all() or not group.any():
+        return float("nan")
+    return float(error[group].mean() - error[~group].mean())
 
 
 def _concat(chunks: list[dict[str, np.ndarray]]) -> pd.DataFrame | None:

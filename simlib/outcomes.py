@@ -72,6 +72,46 @@ OUTCOMES: tuple[Outcome, ...] = (
         "cut-offs and matrix (no rater error, no distribution curve)",
     ),
     Outcome(
+        "perilaku_accuracy",
+        "correlation",
+        _Q,
+        "Correlation of the perilaku score (after aggregation) with true perilaku",
+    ),
+    Outcome(
+        "rating_leniency",
+        "SD units",
+        _Q,
+        "Mean perilaku score minus true perilaku (positive: inflated)",
+    ),
+    Outcome(
+        "rating_gap_sex", "SD units", _Q, "Mean perilaku rating error of women minus that of men"
+    ),
+    Outcome(
+        "rating_gap_grade",
+        "SD units",
+        _Q,
+        "Mean perilaku rating error of golongan III-IV minus that of golongan I-II",
+    ),
+    Outcome(
+        "rating_unit_sd",
+        "SD units",
+        _Q,
+        "Spread across units of the units' mean perilaku rating error",
+    ),
+    Outcome(
+        "halo_index",
+        "0-1",
+        _Q,
+        "1 - spread of a rater's scores across the seven BerAKHLAK values / their true "
+        "spread (multi-source rating only; NaN otherwise)",
+    ),
+    Outcome(
+        "raters_per_employee",
+        "raters",
+        _Q,
+        "Mean number of raters whose perilaku ratings each employee received",
+    ),
+    Outcome(
         "org_predikat", "code 0=istimewa..4=sangat_kurang", _Y, "Organisation predikat for the year"
     ),
     Outcome(

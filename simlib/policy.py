@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from simlib.appraisal import AGGREGATION_RULES
 from simlib.config import (
     Documented,
     Record,
@@ -39,6 +40,7 @@ from simlib.errors import ConfigError
 from simlib.tables import tukin_table
 
 __all__ = [
+    "Aggregation",
     "Appraisal",
     "Budget",
     "DistributionCurve",
@@ -46,6 +48,7 @@ __all__ = [
     "Multipliers",
     "Policy",
     "PolicySchedule",
+    "SourceWeights",
     "Variant",
     "apply_variant",
     "build_schedule",
@@ -69,10 +72,33 @@ class DistributionCurve(Record):
     tie_break: Literal["toward_higher", "toward_lower"]
 
 
+class SourceWeights(Record):
+    """Weights of the rating sources in the ``weighted`` aggregation rule."""
+
+    self: Share
+    supervisor: Share
+    peer: Share
+    subordinate: Share
+    service_user: Share
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """Weights in source-code order (self, supervisor, peer, subordinate, service user)."""
+        return (self.self, self.supervisor, self.peer, self.subordinate, self.service_user)
+
+
+class Aggregation(Record):
+    """How multi-source perilaku ratings become one score (see ``appraisal.aggregate``)."""
+
+    rule: Literal[AGGREGATION_RULES]
+    weights: SourceWeights
+    trim_share: Annotated[float, Field(ge=0.0, le=0.45)]
+
+
 class Appraisal(Record):
     """How ratings become predikat (PermenPANRB 6/2022; PP 30/2019)."""
 
-    rater: Literal["supervisor"]
+    rater: Literal["supervisor", "multi_source"]
+    aggregation: Aggregation
     skp_weight: Share
     cutoff_below: Cutoff
     cutoff_above: Cutoff

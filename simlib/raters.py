@@ -1,15 +1,27 @@
 """Rating generation: who rates whom, and how ratings depart from true performance.
 
 The engine's rating step calls one *rating rule* from :data:`RATING_RULES`, chosen by
-``policy.appraisal.rater``. A rule receives true scores and returns :class:`Ratings`;
-the 360-degree model plugs in here as another rule. The foundation rule is the
-direct superior (pejabat penilai kinerja, PermenPANRB 6/2022)::
+``policy.appraisal.rater``, with a :class:`RatingContext`. Two rules exist:
 
-    rating[i] = true[i] + leniency[supervisor(i)] + shift + noise_sd * e[i]
+``supervisor``
+    The direct superior (pejabat penilai kinerja, PermenPANRB 6/2022) rates results and
+    behaviour: ``rating = true + leniency[superior] + shift + noise_sd * e``. The head of the
+    agency is rated by an external superior with a leniency of its own.
 
-where leniency is a persistent rater effect and ``shift`` adds the inflation seen when
-ratings decide pay (about 0.33 SD, Jawahar & Williams 1997). The head of the agency is
-rated by an external superior with a leniency of its own.
+``multi_source``
+    Hasil kerja is rated by the superior as above; perilaku kerja is rated on each of the
+    seven BerAKHLAK values by self, superior(s), peers from the same unit, direct
+    subordinates and (optionally) service users, with non-response. Each rating carries the
+    effects documented in :class:`~simlib.scenario.MultiSource`: the ratee's profile,
+    the source's perspective on the ratee, the rater's persistent leniency, an
+    idiosyncratic rater x ratee effect, the source's shift (self-rating leniency), the
+    inflation when ratings decide pay, similarity (unit, grade, sex), collusion between
+    peers, residual noise, halo, central tendency and rounding to the instrument's scale.
+    The rule returns the long rating table; :func:`simlib.appraisal.aggregate` turns it
+    into one perilaku score per employee by the policy's aggregation rule.
+
+Shifts given as Cohen's *d* (self-rating leniency, pay-purpose inflation) are converted to
+SD units with the standard deviation the source's ratings would have without them.
 """
 
 from __future__ import annotations
@@ -20,22 +32,102 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from simlib.scenario import Raters
+from simlib.scenario import MultiSource, Raters
+from simlib.workforce import Workforce
 
-__all__ = ["RATING_RULES", "Ratings", "draw_leniency", "rate_by_supervisor"]
+__all__ = [
+    "BERAKHLAK",
+    "RATING_RULES",
+    "SCALES",
+    "SOURCES",
+    "RaterTraits",
+    "RatingContext",
+    "RatingTable",
+    "Ratings",
+    "draw_leniency",
+    "draw_traits",
+    "halo_index",
+    "rate_by_supervisor",
+    "rate_multi_source",
+]
+
+#: The seven BerAKHLAK core values rated as perilaku kerja (SE MenPANRB 20/2021).
+BERAKHLAK = (
+    "berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",
+    "kolaboratif",
+)  # fmt: skip
+
+#: Sources of multi-source ratings, in code order.
+SOURCES = ("self", "supervisor", "peer", "subordinate", "service_user")
+
+#: Rating instruments: (lowest, middle, highest) score.
+SCALES = {"likert_1_5": (1, 3, 5), "expectation_3": (1, 2, 3), "skp_0_120": (0, 100, 120)}
+
+SELF, SUPERVISOR, PEER, SUBORDINATE, SERVICE_USER = range(5)
+
+
+@dataclass(frozen=True, eq=False)
+class RatingTable:
+    """Long-format ratings of one period: one entry per rater, ratee and BerAKHLAK value.
+
+    ``rater`` indexes employees (0..n-1); service users get indices from n upward.
+    ``score`` is on the instrument's scale; ``latent`` is the score converted back to SD
+    units (what aggregation uses); ``true`` is the ratee's true score on the value.
+    """
+
+    ratee: np.ndarray
+    rater: np.ndarray
+    source: np.ndarray
+    dimension: np.ndarray
+    score: np.ndarray
+    latent: np.ndarray
+    true: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame with readable source and value names."""
+        return pd.DataFrame(
+            {
+                "ratee": self.ratee,
+                "rater": self.rater,
+                "source": pd.Categorical.from_codes(self.source, categories=SOURCES),
+                "dimension": pd.Categorical.from_codes(self.dimension, categories=BERAKHLAK),
+                "score": self.score,
+                "true_score": self.true,
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)
 class Ratings:
     """Ratings of one appraisal period (SD units, relative to expectation).
 
-    ``table`` optionally holds the long-format rating rows (ratee, rater, source, ...)
-    that multi-source rules produce.
+    ``perilaku`` is ``None`` when it must be aggregated from ``table``.
     """
 
     hasil_kerja: np.ndarray
-    perilaku: np.ndarray
-    table: pd.DataFrame | None = None
+    perilaku: np.ndarray | None
+    table: RatingTable | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class RaterTraits:
+    """Persistent traits drawn once per agency: rater leniency, ratee profile, collusion."""
+
+    leniency: np.ndarray  # (n + 1,): entry n is the external superior of the head
+    profile: np.ndarray  # (n, 7): each ratee's deviation on each BerAKHLAK value
+    collusive: np.ndarray  # (n,) bool
+
+
+@dataclass(frozen=True, eq=False)
+class RatingContext:
+    """What a rating rule may use."""
+
+    hasil_true: np.ndarray
+    perilaku_true: np.ndarray
+    workforce: Workforce
+    traits: RaterTraits
+    params: Raters
+    pay_linked: bool
 
 
 def draw_leniency(n: int, params: Raters, *, rng: np.random.Generator) -> np.ndarray:
@@ -43,23 +135,175 @@ def draw_leniency(n: int, params: Raters, *, rng: np.random.Generator) -> np.nda
     return params.leniency_mean + params.leniency_sd * rng.standard_normal(n + 1)
 
 
-def rate_by_supervisor(
-    hasil_true: np.ndarray,
-    perilaku_true: np.ndarray,
-    *,
-    supervisor: np.ndarray,
-    leniency: np.ndarray,
-    noise_sd: float,
-    shift: float,
-    rng: np.random.Generator,
-) -> Ratings:
+def draw_traits(n: int, params: Raters, *, rng: np.random.Generator) -> RaterTraits:
+    """Draw the persistent rater and ratee traits of an agency (leniency first)."""
+    leniency = draw_leniency(n, params, rng=rng)
+    ms = params.multi_source
+    profile = ms.dimension_sd * rng.standard_normal((n, len(BERAKHLAK)))
+    collusive = rng.random(n) < ms.collusion_share
+    return RaterTraits(leniency, profile, collusive)
+
+
+def rate_by_supervisor(ctx: RatingContext, *, rng: np.random.Generator) -> Ratings:
     """Each employee rated by the direct superior (the head by the external rater)."""
-    n = len(hasil_true)
-    rater = np.where(supervisor < 0, n, supervisor)
-    bias = leniency[rater] + shift
+    hasil, perilaku = _supervisor_ratings(ctx, rng=rng)
+    return Ratings(hasil, perilaku)
+
+
+def _supervisor_ratings(ctx: RatingContext, *, rng: np.random.Generator):
+    n = len(ctx.hasil_true)
+    rater = np.where(ctx.workforce.supervisor < 0, n, ctx.workforce.supervisor)
+    shift = ctx.params.pay_purpose_inflation if ctx.pay_linked else 0.0
+    bias = ctx.traits.leniency[rater] + shift
     z = rng.standard_normal((2, n))
-    return Ratings(hasil_true + bias + noise_sd * z[0], perilaku_true + bias + noise_sd * z[1])
+    noise = ctx.params.noise_sd
+    return ctx.hasil_true + bias + noise * z[0], ctx.perilaku_true + bias + noise * z[1]
+
+
+def rate_multi_source(ctx: RatingContext, *, rng: np.random.Generator) -> Ratings:
+    """Hasil kerja by the superior; perilaku by every source, value by value."""
+    hasil, _ = _supervisor_ratings(ctx, rng=rng)
+    return Ratings(hasil, None, multi_source_table(ctx, rng=rng))
+
+
+def multi_source_table(ctx: RatingContext, *, rng: np.random.Generator) -> RatingTable:
+    """Generate the period's 360-degree ratings of perilaku kerja (vectorised)."""
+    wf, ms = ctx.workforce, ctx.params.multi_source
+    n = wf.n
+    ratee, rater, source = _pairs(wf, ms, rng=rng)
+    external = rater >= n
+    # Non-response, drawn for every candidate pair so the stream stays aligned.
+    rates = np.array([getattr(ms.sources, s).response_rate for s in SOURCES])
+    answered = rng.random(len(ratee)) < rates[source]
+    ratee, rater, source, external = (
+        ratee[answered], rater[answered], source[answered], external[answered]
+    )  # fmt: skip
+    m, k = len(ratee), len(BERAKHLAK)
+
+    perspective_sd = np.array([getattr(ms.sources, s).perspective_sd for s in SOURCES])
+    idio_sd = np.array([getattr(ms.sources, s).idiosyncratic_sd for s in SOURCES])
+    shift_d = np.array([getattr(ms.sources, s).shift_d for s in SOURCES])
+    z_persp = rng.standard_normal((n, len(SOURCES)))
+    z_pair = rng.standard_normal(m)
+    z_res = rng.standard_normal((m, k))
+    external_leniency = ctx.params.leniency_mean + ctx.params.leniency_sd * rng.standard_normal(m)
+
+    # SD of a source's ratings without the shifts: what Cohen's d is relative to.
+    true_var = ctx.perilaku_true.var() + ms.dimension_sd**2
+    sd_ref = np.sqrt(
+        true_var + perspective_sd**2 + ctx.params.leniency_sd**2 + idio_sd**2 + ms.residual_sd**2
+    )
+    shift = shift_d * sd_ref
+    if ctx.pay_linked:
+        # Administrative purpose inflates others' ratings (self-ratings already lenient).
+        inflation = ctx.params.pay_purpose_inflation * sd_ref
+        inflation[SELF] = 0.0
+        shift = shift + inflation
+
+    rater_emp = np.where(external, 0, rater)
+    leniency = np.where(external, external_leniency, ctx.traits.leniency[rater_emp])
+    similarity = np.where(
+        external,
+        0.0,
+        ms.similarity_unit * (wf.unit[rater_emp] == wf.unit[ratee])
+        + ms.similarity_grade * (wf.golongan[rater_emp] == wf.golongan[ratee])
+        + ms.similarity_sex * (wf.female[rater_emp] == wf.female[ratee]),
+    )
+    similarity[source == SELF] = 0.0
+    collusion = np.where(
+        (source == PEER) & ctx.traits.collusive[ratee] & ctx.traits.collusive[rater_emp],
+        ms.collusion_shift,
+        0.0,
+    )
+    general = (
+        ctx.perilaku_true[ratee]
+        + perspective_sd[source] * z_persp[ratee, source]
+        + leniency
+        + idio_sd[source] * z_pair
+        + shift[source]
+        + similarity
+        + collusion
+    )
+    true = ctx.perilaku_true[ratee, None] + ctx.traits.profile[ratee]
+    latent = general[:, None] + ctx.traits.profile[ratee] + ms.residual_sd * z_res
+    latent = (1.0 - ms.halo) * latent + ms.halo * latent.mean(axis=1, keepdims=True)
+    latent *= 1.0 - ms.central_tendency
+    lo, mid, hi = SCALES[ms.scale]
+    score = np.clip(np.rint(mid + latent * ms.points_per_sd), lo, hi)
+    return RatingTable(
+        ratee=np.repeat(ratee, k),
+        rater=np.repeat(rater, k),
+        source=np.repeat(source, k).astype(np.int8),
+        dimension=np.tile(np.arange(k, dtype=np.int8), m),
+        score=score.ravel(),
+        latent=((score - mid) / ms.points_per_sd).ravel(),
+        true=true.ravel(),
+    )
+
+
+def _pairs(wf: Workforce, ms: MultiSource, *, rng: np.random.Generator):
+    """Candidate (ratee, rater, source) triples for every source, before non-response."""
+    n = wf.n
+    everyone = np.arange(n)
+    ratees, raters, sources = [], [], []
+
+    def add(ratee: np.ndarray, rater: np.ndarray, source: int) -> None:
+        ratees.append(ratee)
+        raters.append(rater)
+        sources.append(np.full(len(ratee), source, dtype=np.int8))
+
+    src = ms.sources
+    if src.self.count:
+        add(everyone, everyone, SELF)
+    # Superior, then the superior's superior, and so on up to the count.
+    boss = wf.supervisor.astype(np.int64)
+    for _ in range(src.supervisor.count):
+        has = boss >= 0
+        add(everyone[has], boss[has], SUPERVISOR)
+        boss = np.where(has, wf.supervisor[np.maximum(boss, 0)], -1)
+    # Peers: the next `count` colleagues in a random circular order of each unit.
+    order = np.lexsort((rng.random(n), wf.unit))
+    unit_sorted = wf.unit[order]
+    start = np.searchsorted(unit_sorted, unit_sorted, side="left")
+    size = np.bincount(wf.unit)[unit_sorted]
+    position = everyone - start
+    for step in range(1, src.peer.count + 1):
+        ok = size > step
+        peer = order[start + (position + step) % size]
+        add(order[ok], peer[ok], PEER)
+    # Direct subordinates: up to `count` of each superior's reports, chosen at random.
+    has_boss = np.flatnonzero(wf.supervisor >= 0)
+    by_boss = has_boss[np.lexsort((rng.random(len(has_boss)), wf.supervisor[has_boss]))]
+    bosses = wf.supervisor[by_boss]
+    first = np.searchsorted(bosses, bosses, side="left")
+    rank = np.arange(len(by_boss)) - first
+    keep = rank < src.subordinate.count
+    add(bosses[keep].astype(np.int64), by_boss[keep], SUBORDINATE)
+    # Service users: external raters, numbered from n upward.
+    users = src.service_user.count
+    if users:
+        add(np.repeat(everyone, users), n + np.arange(n * users), SERVICE_USER)
+    return (
+        np.concatenate(ratees).astype(np.int64),
+        np.concatenate(raters).astype(np.int64),
+        np.concatenate(sources),
+    )
+
+
+def halo_index(table: RatingTable) -> float:
+    """1 - (spread of a rater's ratings across the seven values) / (their true spread).
+
+    0 when raters distinguish the values as much as they truly differ; 1 when every
+    rater gives a ratee the same score on all seven (complete halo).
+    """
+    k = len(BERAKHLAK)
+    rated = table.latent.reshape(-1, k).std(axis=1).mean()
+    true = table.true.reshape(-1, k).std(axis=1).mean()
+    return float(1.0 - rated / true) if true > 0 else float("nan")
 
 
 #: Rating rules by name (``policy.appraisal.rater``).
-RATING_RULES: dict[str, Callable[..., Ratings]] = {"supervisor": rate_by_supervisor}
+RATING_RULES: dict[str, Callable[..., Ratings]] = {
+    "supervisor": rate_by_supervisor,
+    "multi_source": rate_multi_source,
+}

@@ -27,6 +27,7 @@ TABLES = {
     "workforce": "workforce",
     "panel": "panel",
     "employee_ledger": "employee_ledger",
+    "ratings": "ratings",
 }
 
 

@@ -36,12 +36,15 @@ __all__ = [
     "Behaviour",
     "Calendar",
     "Latent",
+    "MultiSource",
     "Organisation",
     "Outputs",
     "Performance",
     "Raters",
     "Scenario",
     "SimTime",
+    "Source",
+    "Sources",
     "Structure",
     "load_scenario",
 ]
@@ -142,13 +145,64 @@ class Behaviour(Record):
     initial_instrumentality: Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+SD = Annotated[float, Field(ge=0.0, le=10.0)]
+Shift = Annotated[float, Field(ge=-3.0, le=3.0)]
+
+
+class Source(Record):
+    """One source of 360-degree ratings: how many raters, who answers, how they differ."""
+
+    count: Annotated[int, Field(ge=0, le=20)]
+    response_rate: Share
+    shift_d: Shift
+    perspective_sd: SD
+    idiosyncratic_sd: SD
+
+
+class Sources(Record):
+    """The five sources of multi-source ratings (PP 30/2019; agency 360 schemes)."""
+
+    self: Source
+    supervisor: Source
+    peer: Source
+    subordinate: Source
+    service_user: Source
+
+
+class MultiSource(Record):
+    """Rater behaviour in 360-degree rating of perilaku kerja (the seven BerAKHLAK values).
+
+    Latent rating of ratee *i* on value *d* by rater *r* of source *s* (SD units)::
+
+        l = true[i] + profile[i, d] + perspective[i, s] + leniency[r] + idiosyncratic[r, i]
+            + shift[s] + inflation + similarity[r, i] + collusion[r, i] + residual[r, i, d]
+
+    then halo pulls the seven values toward the rater's mean for the ratee, central
+    tendency compresses toward the scale's middle, and the result is rounded to the scale.
+    """
+
+    dimension_sd: SD
+    residual_sd: SD
+    halo: Share
+    central_tendency: Annotated[float, Field(ge=0.0, le=0.95)]
+    similarity_unit: Shift
+    similarity_grade: Shift
+    similarity_sex: Shift
+    collusion_share: Share
+    collusion_shift: Shift
+    scale: Literal["likert_1_5", "expectation_3", "skp_0_120"]
+    points_per_sd: Annotated[float, Field(gt=0.0, le=100.0)]
+    sources: Sources
+
+
 class Raters(Record):
-    """Supervisor rating behaviour (the full 360 model extends this)."""
+    """Rater behaviour: the direct superior's ratings, and multi-source (360) ratings."""
 
     leniency_mean: Annotated[float, Field(ge=-3.0, le=3.0)]
     leniency_sd: Annotated[float, Field(ge=0.0, le=3.0)]
     noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
     pay_purpose_inflation: Annotated[float, Field(ge=0.0, le=3.0)]
+    multi_source: MultiSource
 
 
 class Attendance(Record):
@@ -169,6 +223,7 @@ class Outputs(Record):
 
     employee_panel: bool
     employee_ledger: bool
+    ratings: bool
 
 
 class Scenario(Record):

@@ -3,7 +3,7 @@ import pytest
 from helpers import with_changes
 
 from simlib.performance import effort, pay_at_stake, true_performance
-from simlib.raters import draw_leniency, rate_by_supervisor
+from simlib.raters import RaterTraits, RatingContext, draw_leniency, rate_by_supervisor
 from simlib.scenario import Structure
 from simlib.workforce import generate
 
@@ -39,27 +39,41 @@ def test_true_performance_equation(district):
     assert np.corrcoef(perilaku, wf.conduct)[0, 1] > 0.8
 
 
+def _context(district, wf, hasil, perilaku, *, leniency, noise_sd=None, pay_linked=False):
+    raters = district.raters
+    if noise_sd is not None:
+        raters = raters.model_copy(update={"noise_sd": noise_sd})
+    traits = RaterTraits(leniency, np.zeros((wf.n, 7)), np.zeros(wf.n, dtype=bool))
+    return RatingContext(hasil, perilaku, wf, traits, raters, pay_linked)
+
+
 def test_supervisor_rating_reliability_is_calibrated(district):
     """Two independent ratings of the same people by one rater correlate about .52."""
     wf = _wf(district, n=20_000)
     r = district.raters
     rng = np.random.default_rng(9)
     hasil, perilaku = true_performance(wf, np.zeros(wf.n), district.performance, rng=rng)
-    len_a = draw_leniency(wf.n, r, rng=rng)
-    len_b = draw_leniency(wf.n, r, rng=rng)
-    a = rate_by_supervisor(hasil, perilaku, supervisor=wf.supervisor, leniency=len_a,
-                           noise_sd=r.noise_sd, shift=0.0, rng=rng)  # fmt: skip
-    b = rate_by_supervisor(hasil, perilaku, supervisor=wf.supervisor, leniency=len_b,
-                           noise_sd=r.noise_sd, shift=0.0, rng=rng)  # fmt: skip
+    a = rate_by_supervisor(
+        _context(district, wf, hasil, perilaku, leniency=draw_leniency(wf.n, r, rng=rng)), rng=rng
+    )
+    b = rate_by_supervisor(
+        _context(district, wf, hasil, perilaku, leniency=draw_leniency(wf.n, r, rng=rng)), rng=rng
+    )
     reliability = np.corrcoef(a.hasil_kerja, b.hasil_kerja)[0, 1]
     assert 0.42 < reliability < 0.62, reliability
 
 
-def test_shift_inflates_ratings(district):
+def test_pay_purpose_inflates_supervisor_ratings(district):
     wf = _wf(district)
     rng = np.random.default_rng(1)
     h, p = true_performance(wf, np.zeros(wf.n), district.performance, rng=rng)
-    kw = dict(supervisor=wf.supervisor, leniency=np.zeros(wf.n + 1), noise_sd=0.5)
-    base = rate_by_supervisor(h, p, shift=0.0, rng=np.random.default_rng(3), **kw)
-    up = rate_by_supervisor(h, p, shift=0.33, rng=np.random.default_rng(3), **kw)
-    np.testing.assert_allclose(up.hasil_kerja - base.hasil_kerja, 0.33)
+    zero = np.zeros(wf.n + 1)
+    base = rate_by_supervisor(
+        _context(district, wf, h, p, leniency=zero), rng=np.random.default_rng(3)
+    )
+    paid = rate_by_supervisor(
+        _context(district, wf, h, p, leniency=zero, pay_linked=True), rng=np.random.default_rng(3)
+    )
+    np.testing.assert_allclose(
+        paid.hasil_kerja - base.hasil_kerja, district.raters.pay_purpose_inflation
+    )
