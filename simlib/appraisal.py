@@ -237,6 +237,13 @@ def _trimmed_means(y, ratee, n, trim_share):
 
 
 def _severity_adjusted(y, ratee, rater, n, *, iterations: int = 25):
+    """Ratee levels with each rater's leniency removed.
+
+    Alternating estimates of ratee levels and rater leniencies; each rater's leniency is
+    shrunk toward 0 by ``n_r / (n_r + kappa)`` (empirical Bayes for a one-way random
+    effect, kappa = residual variance / variance of true leniencies, re-estimated each
+    round), so raters with few ratings are not over-corrected.
+    """
     raters, rater_idx = np.unique(rater, return_inverse=True)
     n_ratee = np.bincount(ratee, minlength=n)
     n_rater = np.bincount(rater_idx, minlength=len(raters))
@@ -245,7 +252,10 @@ def _severity_adjusted(y, ratee, rater, n, *, iterations: int = 25):
         for _ in range(iterations):
             level = np.bincount(ratee, weights=y - severity[rater_idx], minlength=n) / n_ratee
             resid = y - np.nan_to_num(level[ratee])
-            severity = np.bincount(rater_idx, weights=resid, minlength=len(raters)) / n_rater
+            raw = np.bincount(rater_idx, weights=resid, minlength=len(raters)) / n_rater
+            noise = np.var(resid - raw[rater_idx])
+            between = max(np.var(raw) - np.mean(noise / n_rater), 1e-12)
+            severity = raw * n_rater / (n_rater + noise / between)
             severity -= severity.mean()
     return level
 

@@ -44,11 +44,15 @@ __all__ = [
     "RatingContext",
     "RatingTable",
     "Ratings",
+    "between_source_correlation",
     "draw_leniency",
     "draw_traits",
+    "expected_agreement",
     "halo_index",
+    "multi_source_table",
     "rate_by_supervisor",
     "rate_multi_source",
+    "within_source_reliability",
 ]
 
 #: The seven BerAKHLAK core values rated as perilaku kerja (SE MenPANRB 20/2021).
@@ -290,16 +294,102 @@ def _pairs(wf: Workforce, ms: MultiSource, *, rng: np.random.Generator):
     )
 
 
-def halo_index(table: RatingTable) -> float:
-    """1 - (spread of a rater's ratings across the seven values) / (their true spread).
+def expected_agreement(params: Raters, *, true_var: float) -> dict[str, dict[str, float]]:
+    """Agreement the multi-source parameters imply, for one rating of one value.
 
-    0 when raters distinguish the values as much as they truly differ; 1 when every
-    rater gives a ratee the same score on all seven (complete halo).
+    With ``T`` the variance of true perilaku across ratees, ``D`` of the ratee's profile
+    over values, ``P_s`` of source *s*'s perspective, ``L`` of rater leniency, ``I_s`` of the
+    idiosyncratic rater x ratee effect and ``E`` of the residual (halo and rounding
+    applied to the value-specific parts ``D`` and ``E``; similarity, collusion and central
+    tendency ignored)::
+
+        within-source reliability(s) = (T + D + P_s) / (T + D + P_s + L + I_s + E)
+        corrected correlation(s1, s2) = (T + D) / sqrt((T + D + P_s1) (T + D + P_s2))
+
+    Returns
+    -------
+    dict
+        ``reliability`` by source, ``corrected_correlation`` by ``"s1-s2"`` pair, and
+        ``variance`` by component (ratee, source, rater, residual) for each source.
+    """
+    ms = params.multi_source
+    k = len(BERAKHLAK)
+    flat = (1.0 - ms.halo) ** 2 + (1.0 - (1.0 - ms.halo) ** 2) / k
+    rounding = (1.0 / ms.points_per_sd) ** 2 / 12.0
+    ratee = true_var + ms.dimension_sd**2 * flat
+    residual = ms.residual_sd**2 * flat + rounding
+    out: dict[str, dict[str, float]] = {"reliability": {}, "corrected_correlation": {}}
+    for s in SOURCES:
+        src = getattr(ms.sources, s)
+        persp, idio = src.perspective_sd**2, src.idiosyncratic_sd**2
+        rater = params.leniency_sd**2 + idio
+        out["reliability"][s] = (ratee + persp) / (ratee + persp + rater + residual)
+        out[s] = {"ratee": ratee, "source": persp, "rater": rater, "residual": residual}
+    for a, b in (("peer", "supervisor"), ("self", "supervisor"), ("self", "peer")):
+        pa = getattr(ms.sources, a).perspective_sd ** 2
+        pb = getattr(ms.sources, b).perspective_sd ** 2
+        out["corrected_correlation"][f"{a}-{b}"] = ratee / np.sqrt((ratee + pa) * (ratee + pb))
+    return out
+
+
+def within_source_reliability(table: RatingTable, source: str) -> float:
+    """Correlation between two raters of the same source rating the same ratee and value."""
+    code = SOURCES.index(source)
+    first, second = _two_raters(table, table.source == code)
+    return float(np.corrcoef(first, second)[0, 1]) if len(first) > 2 else float("nan")
+
+
+def between_source_correlation(table: RatingTable, a: str, b: str) -> float:
+    """Observed correlation of one rater of source ``a`` with one of ``b`` (same ratee, value)."""
+    k = len(BERAKHLAK)
+    ratee = table.ratee.reshape(-1, k)[:, 0]
+    source = table.source.reshape(-1, k)[:, 0]
+    scores = table.latent.reshape(-1, k)
+    picks = []
+    for code in (SOURCES.index(a), SOURCES.index(b)):
+        rows = np.flatnonzero(source == code)
+        ratees, first = np.unique(ratee[rows], return_index=True)
+        picks.append(dict(zip(ratees.tolist(), rows[first].tolist(), strict=True)))
+    common = sorted(set(picks[0]) & set(picks[1]))
+    if len(common) < 3:
+        return float("nan")
+    x = scores[[picks[0][i] for i in common]].ravel()
+    y = scores[[picks[1][i] for i in common]].ravel()
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _two_raters(table: RatingTable, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the first two raters (per ratee) within ``mask``, value by value."""
+    k = len(BERAKHLAK)
+    pair_mask = mask.reshape(-1, k)[:, 0]
+    rows = np.flatnonzero(pair_mask)
+    ratee = table.ratee.reshape(-1, k)[rows, 0]
+    order = np.argsort(ratee, kind="stable")
+    rows, ratee = rows[order], ratee[order]
+    first = np.searchsorted(ratee, ratee, side="left")
+    rank = np.arange(len(rows)) - first
+    count = np.bincount(ratee)[ratee]
+    a = rows[(rank == 0) & (count >= 2)]
+    b = rows[(rank == 1) & (count >= 2)]
+    scores = table.latent.reshape(-1, k)
+    return scores[a].ravel(), scores[b].ravel()
+
+
+def halo_index(table: RatingTable) -> float:
+    """Differentiation lost: 1 - slope of rated on true profiles across the seven values.
+
+    Profiles are each rating's deviations from the rater's mean over the seven BerAKHLAK
+    values for that ratee (and likewise for the true scores). Noise does not bias the
+    slope; halo and central tendency flatten it. 0: raters separate the values as they
+    truly differ; 1: every rater gives a ratee the same score on all seven.
     """
     k = len(BERAKHLAK)
-    rated = table.latent.reshape(-1, k).std(axis=1).mean()
-    true = table.true.reshape(-1, k).std(axis=1).mean()
-    return float(1.0 - rated / true) if true > 0 else float("nan")
+    rated = table.latent.reshape(-1, k)
+    true = table.true.reshape(-1, k)
+    rated = rated - rated.mean(axis=1, keepdims=True)
+    true = true - true.mean(axis=1, keepdims=True)
+    var = float((true * true).sum())
+    return float(1.0 - (rated * true).sum() / var) if var > 0 else float("nan")
 
 
 #: Rating rules by name (``policy.appraisal.rater``).

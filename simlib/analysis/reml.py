@@ -1,0 +1,497 @@
+"""Profiled REML for linear mixed models whose random effects are scalar intercepts.
+
+This module owns the linear algebra behind :func:`simlib.analysis.fit_variance_components`:
+the model ``y = X beta + sum_k Z_k b_k + e``, ``b_k ~ N(0, sigma_k^2 I)``,
+``e ~ N(0, sigma^2 I)``, in the profiled formulation of lme4 (Bates, Maechler, Bolker &
+Walker 2015, J. Stat. Softw. 67(1), sections 3.1-3.4). With ``theta_k = sigma_k / sigma``
+and ``Lambda = diag(theta_k I)``, everything is read off one symmetric positive definite
+matrix, the *augmented* system ::
+
+    M(theta) = Lt' [Z X y]' [Z X y] Lt + diag(I_q, 0, 0),    Lt = diag(Lambda, I, 1)
+
+whose Cholesky factor holds lme4's ``L_theta`` (random-effect block), ``R_X`` (fixed
+effects) and ``r_theta`` (the last pivot: the penalised residual sum of squares). Writing
+``M_X`` for ``M`` without the ``y`` row and column, the REML criterion is ::
+
+    d_R(theta) = log|M_X| + (n - p) [1 + log(2 pi r^2 / (n - p))]
+
+and its gradient needs only the traces of the inverse over each factor's block:
+``d log|M| / d theta_k = 2 (q_k - tr[M^-1]_kk) / theta_k`` (because
+``Lt C Lt = M - J``), and ``d r^2 / d theta_k = -2 |u_k|^2 / theta_k``.
+
+How the matrix is factorised (measured on the 100k-rating benchmark, see
+``benchmarks/ratings.py``)
+------------------------------------------------------------------------------------
+scipy has no sparse Cholesky and scikit-sparse (CHOLMOD) does not install by ``pip`` alone
+(it needs SuiteSparse headers from apt), so the structure is used directly:
+
+1. *Block elimination of diagonal blocks.* A scalar-intercept factor's own block of
+   ``Z'Z`` is diagonal, and stays diagonal after eliminating a factor nested in it
+   (``ratee:source`` in ``ratee``). So factors are eliminated greedily, largest first,
+   while their current block is diagonal (checked symbolically once); each elimination is
+   an exact Schur complement with a diagonal pivot block, done with scipy.sparse products.
+2. *Dense Cholesky of the rest.* What remains (in the 360 case the rater block, which the
+   ratee-rater crossing fills in, plus source, X and y) is factorised with LAPACK
+   ``dpotrf`` and inverted with ``dpotri`` for the gradient. For random rater
+   assignment that block fills in almost completely under any ordering (a random
+   bipartite graph has no small separators), so a sparse LU (``splu``) only adds
+   overhead there; a dense factor of a few thousand rows takes well under a second.
+3. *Analytic gradient.* The inverse traces are obtained by pushing each factor's trace
+   matrix ``L_j' L_j`` through the later eliminations (``G <- T' G T``) and summing it
+   against the dense inverse, so one function-plus-gradient costs about two dense
+   factorisations instead of the ``K + 1`` evaluations of finite differences.
+
+Small problems (fewer than :data:`DENSE_LIMIT` rows in ``M``) are factorised densely in
+one piece; tests check that both paths agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import lapack, solve_triangular
+
+__all__ = ["DENSE_LIMIT", "Evaluation", "REMLProblem"]
+
+#: Below this many rows of the augmented matrix the whole matrix is factorised densely.
+DENSE_LIMIT = 1500
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """The profiled quantities at one ``theta`` (in the caller's factor order).
+
+    ``logdet_l`` is lme4's ``log|L_theta|^2``, ``logdet_mx`` adds ``log|R_X|^2``,
+    ``r2`` is the penalised residual sum of squares, ``u`` the spherical random effects
+    (one array per factor), ``beta`` the fixed effects. The gradient pieces are ``None``
+    unless asked for.
+    """
+
+    theta: np.ndarray
+    logdet_l: float
+    logdet_mx: float
+    r2: float
+    u: list[np.ndarray]
+    beta: np.ndarray
+    dlogdet_mx: np.ndarray | None = None
+    dr2: np.ndarray | None = None
+    state: object = field(default=None, repr=False)
+
+
+class REMLProblem:
+    """One data set's design, analysed once, evaluated at many ``theta``.
+
+    Parameters
+    ----------
+    codes
+        One integer array per random factor, values ``0 .. n_levels[k] - 1``, each level
+        used at least once.
+    n_levels
+        Number of levels of each factor.
+    x
+        Fixed-effects design, shape ``(n, p)``, full column rank.
+    y
+        Response, shape ``(n,)``.
+    strategy
+        ``"auto"``, ``"dense"`` (one dense factorisation) or ``"eliminate"`` (block
+        elimination, then dense).
+    """
+
+    def __init__(
+        self,
+        codes: Sequence[np.ndarray],
+        n_levels: Sequence[int],
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        strategy: str = "auto",
+    ) -> None:
+        self.n_obs, self.n_fixed = x.shape
+        self.n_levels = np.asarray(n_levels, dtype=np.int64)
+        self.n_factors = len(self.n_levels)
+        n, p = self.n_obs, self.n_fixed
+        k_all = self.n_factors
+        q = int(self.n_levels.sum())
+        size = q + p + 1
+        if strategy == "auto":
+            strategy = "dense" if size <= DENSE_LIMIT else "eliminate"
+        if strategy not in ("dense", "eliminate"):
+            raise ValueError(f"unknown strategy {strategy!r}")
+        self.strategy = strategy
+
+        # Factor order: eliminated factors first (in elimination order), then the rest.
+        if strategy == "eliminate":
+            self.eliminated = _elimination_order(codes, self.n_levels)
+        else:
+            self.eliminated = []
+        rest = [k for k in range(k_all) if k not in self.eliminated]
+        self.order = self.eliminated + rest
+        self.start = np.zeros(k_all, dtype=np.int64)
+        offset = 0
+        for k in self.order:
+            self.start[k] = offset
+            offset += self.n_levels[k]
+        self.n_random = q
+        self.size = size
+
+        rows = np.repeat(np.arange(n), k_all)
+        cols = np.concatenate([c[:, None] + self.start[k] for k, c in enumerate(codes)], axis=1)
+        z = sp.csr_matrix(
+            (np.ones(n * k_all), (rows, cols.ravel())), shape=(n, q), dtype=np.float64
+        )
+        w = np.column_stack([x, y])
+        ztz = (z.T @ z).tocsr()
+        ztw = z.T @ w
+        wtw = w.T @ w
+        c = sp.bmat([[ztz, sp.csr_matrix(ztw)], [sp.csr_matrix(ztw.T), sp.csr_matrix(wtw)]])
+        self._c = sp.csr_matrix(c)
+        self._c.sum_duplicates()
+        self._c.sort_indices()
+        self._crow = np.repeat(np.arange(size), np.diff(self._c.indptr))
+        self._ccol = self._c.indices.copy()
+        diag_pos = np.flatnonzero(self._crow == self._ccol)
+        self._zdiag_pos = diag_pos[self._crow[diag_pos] < q]
+        self._factor_of = np.empty(q, dtype=np.int64)
+        for k in range(k_all):
+            self._factor_of[self.start[k] : self.start[k] + self.n_levels[k]] = k
+        if strategy == "dense":
+            self._c_dense = self._c.toarray()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def evaluate(self, theta: np.ndarray, *, gradient: bool = True, keep: bool = False):
+        """Profiled quantities at ``theta`` (relative standard deviations, one per factor).
+
+        Parameters
+        ----------
+        theta
+            ``sigma_k / sigma`` for each factor, non-negative.
+        gradient
+            Also compute the derivatives of ``log|M_X|`` and ``r^2``.
+        keep
+            Keep the factorisation (for conditional variances and the fixed-effects
+            covariance) in ``Evaluation.state``.
+
+        Returns
+        -------
+        Evaluation
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        scale = np.ones(self.size)
+        scale[: self.n_random] = theta[self._factor_of]
+        if self.strategy == "dense":
+            return self._evaluate_dense(theta, scale, gradient=gradient, keep=keep)
+        return self._evaluate_eliminate(theta, scale, gradient=gradient, keep=keep)
+
+    def deviance(self, ev: Evaluation) -> float:
+        """REML criterion (lme4's ``REMLcrit``) from an evaluation."""
+        dof = self.n_obs - self.n_fixed
+        return float(ev.logdet_mx + dof * (1.0 + np.log(2.0 * np.pi * ev.r2 / dof)))
+
+    def deviance_gradient(self, ev: Evaluation) -> np.ndarray:
+        """Gradient of :meth:`deviance` with respect to ``theta``."""
+        dof = self.n_obs - self.n_fixed
+        return ev.dlogdet_mx + dof * ev.dr2 / ev.r2
+
+    def conditional_variance(self, ev: Evaluation, factor: int) -> np.ndarray:
+        """Diagonal of ``(Lambda' Z' Z Lambda + I)^-1`` for one factor's levels.
+
+        Times ``sigma^2 theta_k^2`` this is the conditional variance of the random effects
+        given the data and ``beta`` (lme4's ``ranef(condVar = TRUE)``).
+        """
+        st = ev.state
+        if st is None:
+            raise ValueError("evaluate(..., keep=True) first")
+        sl = slice(self.start[factor], self.start[factor] + self.n_levels[factor])
+        nw = self.n_fixed + 1
+        if self.strategy == "dense":
+            sigma = st["sigma"]
+            sig_zw = sigma[sl, -nw:]
+            diag = np.diag(sigma)[sl].copy()
+        else:
+            inv = st["inv"]  # lower triangle of the dense block's inverse
+            m = inv.shape[0]
+            sig_w_dense = _sym_cols(inv, np.arange(m - nw, m))
+            sig_w = self._back_substitute(st["steps"], sig_w_dense)
+            sig_zw = sig_w[sl]
+            diag = self._inverse_diagonal(st, factor)
+        if self.strategy == "dense":
+            sig_ww = st["sigma"][-nw:, -nw:]
+        else:
+            inv = st["inv"]
+            m = inv.shape[0]
+            sig_ww = _sym_block(inv, np.arange(m - nw, m))
+        # Schur complement: (M_ZZ)^-1 = S_ZZ - S_ZW S_WW^-1 S_WZ.
+        corr = np.einsum("ij,ij->i", sig_zw @ np.linalg.inv(sig_ww), sig_zw)
+        return diag - corr
+
+    def fixed_covariance_unscaled(self, ev: Evaluation) -> np.ndarray:
+        """``(R_X' R_X)^-1``: times ``sigma^2`` the covariance of the fixed effects."""
+        st = ev.state
+        p = self.n_fixed
+        if self.strategy == "dense":
+            sig = st["sigma"][-(p + 1) :, -(p + 1) :]
+        else:
+            inv = st["inv"]
+            m = inv.shape[0]
+            sig = _sym_block(inv, np.arange(m - p - 1, m))
+        return sig[:p, :p] - np.outer(sig[:p, p], sig[p, :p]) / sig[p, p]
+
+    # -- dense path ---------------------------------------------------------------------
+
+    def _evaluate_dense(self, theta, scale, *, gradient, keep):
+        q, p = self.n_random, self.n_fixed
+        m = self._c_dense * scale[:, None] * scale[None, :]
+        m[np.arange(q), np.arange(q)] += 1.0
+        chol, info = lapack.dpotrf(m, lower=1, clean=1, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"augmented matrix not positive definite ({info})")
+        logd = 2.0 * np.log(np.diag(chol))
+        logdet_l = float(logd[:q].sum())
+        logdet_mx = float(logd[:-1].sum())
+        r2 = float(chol[-1, -1] ** 2)
+        # [u; beta] solves M_X x = c; the last row of the factor is (L_X^-1 c)'.
+        sol = solve_triangular(chol[:-1, :-1], chol[-1, :-1], lower=True, trans="T")
+        u_all, beta = sol[:q], sol[q:]
+        u = [u_all[self.start[k] : self.start[k] + self.n_levels[k]] for k in range(self.n_factors)]
+        dld = dr2 = None
+        state = None
+        if gradient or keep:
+            inv, info = lapack.dpotri(chol, lower=1)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"inverse failed ({info})")
+            sigma = np.tril(inv) + np.tril(inv, -1).T
+            if keep:
+                state = {"sigma": sigma}
+            if gradient:
+                dsig = np.diag(sigma)[:q]
+                traces = np.bincount(self._factor_of, weights=dsig, minlength=self.n_factors)
+                dld, dr2 = self._gradient_from(theta, traces, u, r2)
+        return Evaluation(theta, logdet_l, logdet_mx, r2, u, beta, dld, dr2, state)
+
+    # -- elimination path -----------------------------------------------------------------
+
+    def _scaled(self, scale):
+        c = self._c
+        data = c.data * scale[self._crow] * scale[self._ccol]
+        data[self._zdiag_pos] += 1.0
+        return sp.csr_matrix((data, c.indices, c.indptr), shape=c.shape)
+
+    def _evaluate_eliminate(self, theta, scale, *, gradient, keep):
+        q, p = self.n_random, self.n_fixed
+        cur = self._scaled(scale)
+        steps = []
+        logdet_elim = 0.0
+        for k in self.eliminated:
+            nb = int(self.n_levels[k])
+            d = cur.diagonal()[:nb]
+            b = cur[:nb, nb:]
+            rest = cur[nb:, nb:]
+            lmat = sp.diags(1.0 / d) @ b
+            cur = (rest - b.T.tocsr() @ lmat).tocsr()
+            steps.append((d, lmat.tocsr()))
+            logdet_elim += float(np.log(d).sum())
+        dense = cur.toarray()
+        del cur
+        m = dense.shape[0]
+        q_rest = m - p - 1
+        chol, info = lapack.dpotrf(dense, lower=1, clean=1, overwrite_a=1)
+        del dense
+        if info != 0:
+            raise np.linalg.LinAlgError(f"reduced matrix not positive definite ({info})")
+        logd = 2.0 * np.log(np.diag(chol))
+        logdet_l = logdet_elim + float(logd[:q_rest].sum())
+        logdet_mx = logdet_elim + float(logd[:-1].sum())
+        r2 = float(chol[-1, -1] ** 2)
+        sol_r = solve_triangular(chol[:-1, :-1], chol[-1, :-1], lower=True, trans="T")
+        # z = [u; beta; -1] satisfies M z = -r2 e_y: back-substitute through the steps.
+        z = self._back_substitute(steps, np.append(sol_r, -1.0)[:, None])[:, 0]
+        u_all, beta = z[:q], z[q : q + p]
+        u = [u_all[self.start[k] : self.start[k] + self.n_levels[k]] for k in range(self.n_factors)]
+        dld = dr2 = None
+        state = None
+        if gradient or keep:
+            inv, info = lapack.dpotri(chol, lower=1, overwrite_c=1)
+            del chol
+            if info != 0:
+                raise np.linalg.LinAlgError(f"inverse failed ({info})")
+            if keep:
+                state = {"inv": inv, "steps": steps}
+            if gradient:
+                traces = self._traces(steps, inv)
+                dld, dr2 = self._gradient_from(theta, traces, u, r2)
+        return Evaluation(theta, logdet_l, logdet_mx, r2, u, beta, dld, dr2, state)
+
+    def _back_substitute(self, steps, z_rest):
+        """Extend a solution on the dense block to all rows (right-hand side zero above)."""
+        z = z_rest
+        for _, lmat in reversed(steps):
+            z = np.concatenate([-(lmat @ z), z], axis=0)
+        return z
+
+    def _traces(self, steps, inv):
+        """``tr[M^-1]_kk`` for every factor, with ``inv`` the dense block's inverse."""
+        traces = np.zeros(self.n_factors)
+        n_elim = len(steps)
+        diag_inv = np.diag(inv)
+        for k in range(self.n_factors):
+            if k in self.eliminated:
+                j = self.eliminated.index(k)
+                d, lmat = steps[j]
+                total = float((1.0 / d).sum())
+                g = (lmat.T @ lmat).tocsr()
+                for jj in range(j + 1, n_elim):
+                    d2, l2 = steps[jj]
+                    nb = len(d2)
+                    total += float((g.diagonal()[:nb] / d2).sum())
+                    g_jj = g[:nb, :nb]
+                    g_lj = g[nb:, :nb]
+                    h = g_lj @ l2
+                    g = (g[nb:, nb:] + l2.T @ g_jj @ l2 - h - h.T).tocsr()
+                total += _sum_against(g, inv)
+                traces[k] = total
+            else:
+                off = int(self.start[k]) - self._n_elim_levels()
+                traces[k] = float(diag_inv[off : off + self.n_levels[k]].sum())
+        return traces
+
+    def _n_elim_levels(self) -> int:
+        return int(sum(self.n_levels[k] for k in self.eliminated))
+
+    def _inverse_diagonal(self, st, factor):
+        """Diagonal of ``M^-1`` over one factor's levels (elimination path)."""
+        inv = st["inv"]
+        steps = st["steps"]
+        if factor not in self.eliminated:
+            off = int(self.start[factor]) - self._n_elim_levels()
+            return np.diag(inv)[off : off + self.n_levels[factor]].copy()
+        j = self.eliminated.index(factor)
+        d, lmat = steps[j]
+        acc = 1.0 / d
+        v = lmat
+        for jj in range(j + 1, len(steps)):
+            d2, l2 = steps[jj]
+            nb = len(d2)
+            lead = v[:, :nb]
+            acc = acc + np.asarray(lead.multiply(lead) @ (1.0 / d2)).ravel()
+            v = (v[:, nb:] - lead @ l2).tocsr()
+        return acc + _row_quadratic(v, inv)
+
+    # -- shared -----------------------------------------------------------------------------
+
+    def _gradient_from(self, theta, traces, u, r2):
+        dld = np.zeros(self.n_factors)
+        dr2 = np.zeros(self.n_factors)
+        for k in range(self.n_factors):
+            if theta[k] <= 0.0:
+                continue  # d_R is even in each theta_k, so its slope at 0 is 0
+            uu = float(u[k] @ u[k])
+            # tr over k of M_X^-1 = tr of M^-1 minus |u_k|^2 / r^2 (rank-one update).
+            tr_x = traces[k] - uu / r2
+            dld[k] = 2.0 * (self.n_levels[k] - tr_x) / theta[k]
+            dr2[k] = -2.0 * uu / theta[k]
+        return dld, dr2
+
+
+def _elimination_order(codes: Sequence[np.ndarray], n_levels: np.ndarray) -> list[int]:
+    """Factors that can be eliminated with diagonal pivot blocks, in elimination order.
+
+    Greedy, largest first, on the symbolic pattern of ``Z'Z`` including fill-in.
+    """
+    k_all = len(n_levels)
+    n = len(codes[0])
+    q = int(n_levels.sum())
+    start = np.concatenate([[0], np.cumsum(n_levels)[:-1]])
+    rows = np.repeat(np.arange(n), k_all)
+    cols = np.concatenate([c[:, None] + start[k] for k, c in enumerate(codes)], axis=1)
+    z = sp.csr_matrix((np.ones(n * k_all), (rows, cols.ravel())), shape=(n, q))
+    pattern = (z.T @ z).tocsr()
+    pattern.data[:] = 1.0
+    remaining = list(range(k_all))
+    index = {k: np.arange(start[k], start[k] + n_levels[k]) for k in range(k_all)}
+    order: list[int] = []
+    while len(remaining) > 1:
+        alive = np.concatenate([index[k] for k in remaining])
+        sub = pattern[alive][:, alive].tocsr()
+        offsets = np.concatenate([[0], np.cumsum([n_levels[k] for k in remaining])])
+        candidates = []
+        for i, k in enumerate(remaining):
+            block = sub[offsets[i] : offsets[i + 1], offsets[i] : offsets[i + 1]]
+            if block.nnz == n_levels[k]:
+                candidates.append(k)
+        if not candidates:
+            break
+        best = max(candidates, key=lambda kk: n_levels[kk])
+        pos = index[best]
+        others = np.concatenate([index[k] for k in remaining if k != best])
+        coupling = pattern[pos][:, others]
+        fill = (coupling.T @ coupling).tocsr()
+        fill.data[:] = 1.0
+        # Add the fill to the pattern (only the rows/columns of the remaining factors).
+        fc = fill.tocoo()
+        extra = sp.csr_matrix(
+            (np.ones(fc.nnz), (others[fc.row], others[fc.col])), shape=pattern.shape
+        )
+        pattern = pattern + extra
+        pattern.data[:] = 1.0
+        order.append(best)
+        remaining.remove(best)
+    return order
+
+
+def _sum_against(g: sp.csr_matrix, inv_lower: np.ndarray) -> float:
+    """``sum(G * A)`` for symmetric ``A`` stored as its lower triangle."""
+    gc = g.tocoo()
+    r = np.maximum(gc.row, gc.col)
+    c = np.minimum(gc.row, gc.col)
+    return float(gc.data @ inv_lower[r, c])
+
+
+def _sym_cols(inv_lower: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Columns ``cols`` of a symmetric matrix stored as its lower triangle."""
+    m = inv_lower.shape[0]
+    rows = np.arange(m)[:, None]
+    r = np.maximum(rows, cols[None, :])
+    c = np.minimum(rows, cols[None, :])
+    return inv_lower[r, c]
+
+
+def _sym_block(inv_lower: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    r = np.maximum(idx[:, None], idx[None, :])
+    c = np.minimum(idx[:, None], idx[None, :])
+    return inv_lower[r, c]
+
+
+def _row_quadratic(v: sp.csr_matrix, inv_lower: np.ndarray, chunk: int = 4_000_000) -> np.ndarray:
+    """``v_i' A v_i`` for every row of sparse ``v``, ``A`` symmetric (lower triangle)."""
+    v = v.tocsr()
+    v.sum_duplicates()
+    out = np.zeros(v.shape[0])
+    lengths = np.diff(v.indptr)
+    row_start = 0
+    while row_start < v.shape[0]:
+        # Rows whose pair count fits in one chunk.
+        pairs = np.cumsum(lengths[row_start:] ** 2)
+        row_stop = row_start + max(1, int(np.searchsorted(pairs, chunk, side="right")))
+        row_stop = min(row_stop, v.shape[0])
+        a, b = v.indptr[row_start], v.indptr[row_stop]
+        lens = lengths[row_start:row_stop]
+        idx = v.indices[a:b]
+        val = v.data[a:b]
+        local_row = np.repeat(np.arange(row_stop - row_start), lens)
+        seg_start = np.repeat(v.indptr[row_start:row_stop] - a, lens)
+        # For each entry e in a row, pair it with every entry of the same row.
+        reps = np.repeat(lens, lens)
+        first = np.repeat(np.arange(b - a), reps)
+        offs = np.arange(len(first)) - np.repeat(np.cumsum(reps) - reps, reps)
+        second = seg_start[first] + offs
+        i1, i2 = idx[first], idx[second]
+        vals = val[first] * val[second] * inv_lower[np.maximum(i1, i2), np.minimum(i1, i2)]
+        out[row_start:row_stop] = np.bincount(
+            local_row[first], weights=vals, minlength=row_stop - row_start
+        )
+        row_start = row_stop
+    return out
