@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 import time
@@ -30,6 +31,12 @@ from simlib.policy import (
     load_policy_or_variant,
 )
 from simlib.provenance import code_version, file_sha256, package_versions, stable_hash
+from simlib.ratingdata import (
+    DEFAULT_MIN_RATERS,
+    read_ratings,
+    simulated_ratings,
+    source_summary,
+)
 from simlib.rundir import write_run
 from simlib.scenario import Scenario, load_scenario
 
@@ -89,6 +96,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
+    ratings = sub.add_parser("ratings", help="360-degree rating data: simulate or analyse")
+    rsub = ratings.add_subparsers(dest="ratings_command", required=True)
+    rsim = rsub.add_parser(
+        "simulate", help="write simulated multi-source ratings with true scores beside them"
+    )
+    rsim.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
+    rsim.add_argument("--policy", action="append", default=[], metavar="FILE")
+    rsim.add_argument("--seed", type=_seed, default=1)
+    rsim.add_argument(
+        "--quarters", type=_quarters, default=1, help="appraisal rounds to simulate (default 1)"
+    )
+    rsim.add_argument("--out", required=True, metavar="FILE.csv")
+    rsim.set_defaults(func=_cmd_ratings_simulate)
+    ran = rsub.add_parser("analyze", help="decompose rating variance (crossed random effects)")
+    ran.add_argument("file", metavar="FILE.csv")
+    ran.add_argument("--ratee", required=True, metavar="COL")
+    ran.add_argument("--rater", required=True, metavar="COL")
+    ran.add_argument("--score", required=True, metavar="COL")
+    ran.add_argument("--source", metavar="COL", help="rating source (self, peer, ...)")
+    ran.add_argument("--factor", action="append", default=[], metavar="COL",
+                     help="extra grouping column (random effect); repeatable")  # fmt: skip
+    ran.add_argument("--covariate", action="append", default=[], metavar="COL",
+                     help="fixed effect (numeric or categorical); repeatable")  # fmt: skip
+    ran.add_argument("--min-raters", type=_positive, default=DEFAULT_MIN_RATERS, metavar="K",
+                     help="withhold figures of groups with fewer raters (default 3)")  # fmt: skip
+    ran.add_argument("--json", action="store_true", help="print one JSON object")
+    ran.set_defaults(func=_cmd_ratings_analyze)
+
     val = sub.add_parser("validate", help="check scenario, policy and variant files")
     val.add_argument("files", nargs="+", metavar="FILE")
     val.add_argument(
@@ -108,6 +143,20 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 0 to 2**63-1")
+    return value
+
+
+def _quarters(text: str) -> int:
+    value = _seed(text)
+    if not 1 <= value <= 200:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 1 to 200")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _seed(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 1 or more")
     return value
 
 
@@ -277,6 +326,85 @@ def _summary(result, scenario: Scenario) -> str:
 
 def _fmt(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:.3f}"
+
+
+def _cmd_ratings_simulate(args: argparse.Namespace) -> int:
+    scenario, base, variants = resolve_inputs(args.scenario, args.policy)
+    outputs = scenario.outputs.model_copy(update={"ratings": True})
+    calendar = scenario.calendar.model_copy(update={"horizon_months": 3 * args.quarters})
+    scenario = scenario.model_copy(update={"outputs": outputs, "calendar": calendar})
+    if base.appraisal.rater != "multi_source":
+        appraisal = base.appraisal.model_copy(update={"rater": "multi_source"})
+        base = base.model_copy(update={"appraisal": appraisal})
+    schedule = build_schedule(
+        base, variants, month_of=scenario.month_of, horizon_months=3 * args.quarters
+    )
+    result = simulate(scenario, schedule, seed=args.seed)
+    table = simulated_ratings(result)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(
+        f"{len(table):,} ratings of {table.ratee.nunique():,} employees by "
+        f"{table.rater.nunique():,} raters ({', '.join(map(str, table.source.unique()))}), "
+        f"{args.quarters} quarter(s), seed {args.seed}: {_display(out)}"
+    )
+    print("  true_score is each ratee's true standing on the value; score is the rating.")
+    return 0
+
+
+def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
+    data = read_ratings(
+        args.file,
+        ratee=args.ratee,
+        rater=args.rater,
+        score=args.score,
+        source=args.source,
+        factors=tuple(args.factor),
+        covariates=tuple(args.covariate),
+    )
+    from simlib.analysis import fit_variance_components, icc
+
+    random: list = ["ratee", "rater"]
+    if data.has_source:
+        random += ["source", ("ratee", "source")]
+    random += list(data.factors)
+    fit = fit_variance_components(
+        data.frame, response="score", random=random, fixed=data.covariates, ci="profile"
+    )
+    sources = source_summary(data, min_raters=args.min_raters)
+    iccs = {"ratee_icc1": icc(fit, "ratee", k=1)}
+    per_ratee = len(data.frame) / data.frame["ratee"].nunique()
+    iccs[f"ratee_icck_k{per_ratee:.1f}"] = icc(fit, "ratee", k=per_ratee)
+    if args.json:
+        report = {
+            "file": _display(Path(args.file)),
+            **fit.to_dict(),
+            "icc": iccs,
+            "sources": json.loads(sources.to_json(orient="records")),
+            "min_raters": args.min_raters,
+        }
+        print(json.dumps(report, sort_keys=True))
+        return 0
+    print(f"{_display(Path(args.file))}: {fit.n_obs:,} ratings; groups: "
+          + ", ".join(f"{k} {v:,}" for k, v in fit.n_groups.items()))  # fmt: skip
+    with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 120):
+        print("\nVariance components (REML, 95 % profile-likelihood intervals)")
+        print(fit.components.to_string(index=False))
+        print("\nFixed effects")
+        print(fit.fixed_effects.to_string(index=False))
+        if len(sources):
+            print(f"\nBy source (withheld where fewer than {args.min_raters} raters)")
+            print(sources.to_string(index=False))
+    print(f"\nResidual variance {fit.residual_variance:.4g}; REML criterion "
+          f"{fit.reml_criterion:.6g}; "
+          + "; ".join(f"{k} {v:.3f}" for k, v in iccs.items()))  # fmt: skip
+    return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

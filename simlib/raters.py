@@ -95,7 +95,7 @@ class RatingTable:
                 "rater": self.rater,
                 "source": pd.Categorical.from_codes(self.source, categories=SOURCES),
                 "dimension": pd.Categorical.from_codes(self.dimension, categories=BERAKHLAK),
-                "score": self.score,
+                "score": self.score.astype(np.int64),
                 "true_score": self.true,
             }
         )
