@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack, solve_triangular
+from scipy.linalg import blas, lapack, solve_triangular
 
 __all__ = ["DENSE_LIMIT", "Evaluation", "REMLProblem"]
 
@@ -121,6 +121,9 @@ class REMLProblem:
         if strategy not in ("dense", "eliminate"):
             raise ValueError(f"unknown strategy {strategy!r}")
         self.strategy = strategy
+        self._codes = [np.asarray(c, dtype=np.int64) for c in codes]
+        self._x = np.asarray(x, dtype=np.float64)
+        self._y = np.asarray(y, dtype=np.float64)
 
         # Factor order: eliminated factors first (in elimination order), then the rest.
         if strategy == "eliminate":
@@ -243,7 +246,7 @@ class REMLProblem:
     # -- dense path ---------------------------------------------------------------------
 
     def _evaluate_dense(self, theta, scale, *, gradient, keep):
-        q, p = self.n_random, self.n_fixed
+        q = self.n_random
         m = self._c_dense * scale[:, None] * scale[None, :]
         m[np.arange(q), np.arange(q)] += 1.0
         chol, info = lapack.dpotrf(m, lower=1, clean=1, overwrite_a=1)
@@ -263,11 +266,11 @@ class REMLProblem:
             inv, info = lapack.dpotri(chol, lower=1)
             if info != 0:
                 raise np.linalg.LinAlgError(f"inverse failed ({info})")
-            sigma = np.tril(inv) + np.tril(inv, -1).T
             if keep:
-                state = {"sigma": sigma}
+                sigma = np.tril(inv) + np.tril(inv, -1).T
+                state = {"sigma": sigma, "chol": chol}
             if gradient:
-                dsig = np.diag(sigma)[:q]
+                dsig = np.diag(inv)[:q]
                 traces = np.bincount(self._factor_of, weights=dsig, minlength=self.n_factors)
                 dld, dr2 = self._gradient_from(theta, traces, u, r2)
         return Evaluation(theta, logdet_l, logdet_mx, r2, u, beta, dld, dr2, state)
@@ -294,11 +297,12 @@ class REMLProblem:
             cur = (rest - b.T.tocsr() @ lmat).tocsr()
             steps.append((d, lmat.tocsr()))
             logdet_elim += float(np.log(d).sum())
-        dense = cur.toarray()
+        # Fortran order so that LAPACK works in place (no 8 m^2-byte copies).
+        dense = cur.toarray(order="F")
         del cur
         m = dense.shape[0]
         q_rest = m - p - 1
-        chol, info = lapack.dpotrf(dense, lower=1, clean=1, overwrite_a=1)
+        chol, info = lapack.dpotrf(dense, lower=1, clean=0, overwrite_a=1)
         del dense
         if info != 0:
             raise np.linalg.LinAlgError(f"reduced matrix not positive definite ({info})")
@@ -306,9 +310,15 @@ class REMLProblem:
         logdet_l = logdet_elim + float(logd[:q_rest].sum())
         logdet_mx = logdet_elim + float(logd[:-1].sum())
         r2 = float(chol[-1, -1] ** 2)
-        sol_r = solve_triangular(chol[:-1, :-1], chol[-1, :-1], lower=True, trans="T")
+        # The last row of the factor is (L_X^-1 c)'; solving with the full factor and a
+        # zero last entry gives M_X^-1 c in the leading rows.
+        rhs = np.zeros((m, 1), order="F")
+        rhs[:-1, 0] = chol[-1, :-1]
+        sol_r, info = lapack.dtrtrs(chol, rhs, lower=1, trans=1)
         # z = [u; beta; -1] satisfies M z = -r2 e_y: back-substitute through the steps.
-        z = self._back_substitute(steps, np.append(sol_r, -1.0)[:, None])[:, 0]
+        z_rest = sol_r[:, 0].copy()
+        z_rest[-1] = -1.0
+        z = self._back_substitute(steps, z_rest[:, None])[:, 0]
         u_all, beta = z[:q], z[q : q + p]
         u = [u_all[self.start[k] : self.start[k] + self.n_levels[k]] for k in range(self.n_factors)]
         dld = dr2 = None
@@ -380,13 +390,103 @@ class REMLProblem:
             v = (v[:, nb:] - lead @ l2).tocsr()
         return acc + _row_quadratic(v, inv)
 
+    # -- solves and the average-information Hessian ------------------------------------------
+
+    def solve_mx(self, ev: Evaluation, rhs: np.ndarray) -> np.ndarray:
+        """Solve ``M_X x = rhs`` (rows: random effects in internal order, then fixed)."""
+        st = ev.state
+        if self.strategy == "dense":
+            chol = st["chol"][:-1, :-1]
+            tmp = solve_triangular(chol, rhs, lower=True)
+            return solve_triangular(chol, tmp, lower=True, trans="T")
+        b = np.vstack([rhs, np.zeros((1, rhs.shape[1]))])
+        off = 0
+        parts = []
+        for d, lmat in st["steps"]:
+            nb = len(d)
+            bj = b[off : off + nb]
+            b[off + nb :] -= lmat.T @ bj
+            parts.append(bj / d[:, None])
+            off += nb
+        inv = st["inv"]
+        b_rest = np.asfortranarray(b[off:])
+        b_rest[-1] = 0.0
+        # S_X^-1 b = (S^-1 b)_X - s_y (s_y' b) / S^-1_yy, with S^-1 from its lower triangle.
+        full = blas.dsymm(1.0, inv, b_rest, side=0, lower=1)
+        col_y = _sym_cols(inv, np.array([inv.shape[0] - 1]))[:, 0]
+        x = full - np.outer(col_y, full[-1]) / col_y[-1]
+        x[-1] = 0.0
+        for (_, lmat), part in zip(reversed(st["steps"]), reversed(parts), strict=True):
+            x = np.vstack([part - lmat @ x, x])
+        return x[:-1]
+
+    def _project(self, ev: Evaluation, vectors: np.ndarray) -> np.ndarray:
+        """``P w * sigma^2``: residuals of the mixed-model fit of each column ``w``."""
+        theta = ev.theta
+        q = self.n_random
+        rhs = np.empty((q + self.n_fixed, vectors.shape[1]))
+        for k, c in enumerate(self._codes):
+            sl = slice(self.start[k], self.start[k] + self.n_levels[k])
+            for j in range(vectors.shape[1]):
+                rhs[sl, j] = theta[k] * np.bincount(c, vectors[:, j], minlength=self.n_levels[k])
+        rhs[q:] = self._x.T @ vectors
+        return vectors - self._fitted_solution(theta, self.solve_mx(ev, rhs))
+
+    def _fitted_solution(self, theta, sol):
+        q = self.n_random
+        fit = self._x @ sol[q:]
+        for k, c in enumerate(self._codes):
+            fit += theta[k] * sol[self.start[k] : self.start[k] + self.n_levels[k]][c]
+        return fit
+
+    def _pack(self, u, beta):
+        sol = np.empty(self.n_random + self.n_fixed)
+        for k in range(self.n_factors):
+            sol[self.start[k] : self.start[k] + self.n_levels[k]] = u[k]
+        sol[self.n_random :] = beta
+        return sol
+
+    def ai_hessian(self, ev: Evaluation) -> np.ndarray:
+        """Average-information approximation of the Hessian of the REML criterion in theta.
+
+        The average information ``y'P V_i P V_j P y`` (Gilmour, Thompson & Cullis 1995)
+        approximates the Hessian of ``-2 log L_R`` in the variances
+        ``phi = (theta^2 sigma^2, sigma^2)``; it is carried to ``theta`` by the chain rule
+        (with the first-derivative term, which matters near ``theta_k = 0``) and
+        ``sigma^2`` is profiled out by a Schur complement.
+        """
+        theta = ev.theta
+        k_all = self.n_factors
+        dof = self.n_obs - self.n_fixed
+        s = ev.r2 / dof
+        resid = self._y - self._fitted_solution(theta, self._pack(ev.u, ev.beta))
+        py = resid / s
+        cols = []
+        for k, c in enumerate(self._codes):
+            cols.append(np.bincount(c, py, minlength=self.n_levels[k])[c])
+        cols.append(py)
+        vpy = np.column_stack(cols)
+        pvpy = self._project(ev, vpy) / s
+        ai = vpy.T @ pvpy
+        ai = 0.5 * (ai + ai.T)
+        g_theta = self.deviance_gradient(ev)
+        safe = np.where(np.abs(theta) > 1e-7, theta, 1e-7)
+        g_phi = g_theta / (2.0 * safe * s)
+        jt = np.zeros((k_all + 1, k_all))
+        jt[np.arange(k_all), np.arange(k_all)] = 2.0 * theta * s
+        js = np.append(theta**2, 1.0)
+        f_tt = jt.T @ ai @ jt + np.diag(2.0 * s * g_phi)
+        f_ts = jt.T @ ai @ js + 2.0 * theta * g_phi
+        f_ss = float(js @ ai @ js)
+        return f_tt - np.outer(f_ts, f_ts) / f_ss
+
     # -- shared -----------------------------------------------------------------------------
 
     def _gradient_from(self, theta, traces, u, r2):
         dld = np.zeros(self.n_factors)
         dr2 = np.zeros(self.n_factors)
         for k in range(self.n_factors):
-            if theta[k] <= 0.0:
+            if theta[k] == 0.0:
                 continue  # d_R is even in each theta_k, so its slope at 0 is 0
             uu = float(u[k] @ u[k])
             # tr over k of M_X^-1 = tr of M^-1 minus |u_k|^2 / r^2 (rank-one update).
@@ -495,3 +595,121 @@ def _row_quadratic(v: sp.csr_matrix, inv_lower: np.ndarray, chunk: int = 4_000_0
         )
         row_start = row_stop
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class Optimum:
+    """Result of :func:`optimize_theta`: the final evaluation (with its factorisation)."""
+
+    theta: np.ndarray
+    evaluation: Evaluation
+    deviance: float
+    gradient: np.ndarray
+    converged: bool
+    n_evaluations: int
+    n_iterations: int
+    message: str
+
+
+def start_theta(problem: REMLProblem) -> np.ndarray:
+    """Starting values from one-way ANOVA moments of the least-squares residuals.
+
+    Each factor's variance is estimated as if it were the only one (Henderson's method I
+    for a one-way layout), less the variance of any factor it is nested in, and divided by
+    what is left for the residual. Crude, but close enough for Newton steps to take over.
+    """
+    x, y = problem._x, problem._y
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    e = y - x @ beta
+    n = len(e)
+    total = float(e @ e) / max(n - x.shape[1], 1)
+    raw = np.zeros(problem.n_factors)
+    for k, c in enumerate(problem._codes):
+        g = problem.n_levels[k]
+        counts = np.bincount(c, minlength=g).astype(float)
+        sums = np.bincount(c, e, minlength=g)
+        ss_between = float((sums**2 / counts).sum())
+        msb = ss_between / max(g - 1, 1)
+        msw = (float(e @ e) - ss_between) / max(n - g, 1)
+        n0 = (n - float((counts**2).sum()) / n) / max(g - 1, 1)
+        raw[k] = max((msb - msw) / max(n0, 1.0), 0.0)
+    est = raw.copy()
+    for k, ck in enumerate(problem._codes):
+        for j, cj in enumerate(problem._codes):
+            if j != k and problem.n_levels[j] < problem.n_levels[k] and _nested(ck, cj):
+                est[k] -= raw[j]
+    est = np.maximum(est, 0.05 * total)
+    resid = max(total - float(est.sum()), 0.2 * total)
+    return np.sqrt(est / resid)
+
+
+def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
+    """Whether every level of ``inner`` occurs with exactly one level of ``outer``."""
+    pairs = np.unique(np.column_stack([inner, outer]), axis=0)
+    return len(pairs) == len(np.unique(inner))
+
+
+def optimize_theta(
+    problem: REMLProblem,
+    theta0: np.ndarray,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-12,
+) -> Optimum:
+    """Minimise the REML criterion over ``theta`` by Newton steps with the AI Hessian.
+
+    The criterion is even in each ``theta_k``, so the search is unconstrained and the
+    answer is ``|theta|``. Steps use the eigen-decomposition of the average-information
+    Hessian with absolute eigenvalues (so negative curvature still points downhill) and
+    a backtracking line search; the iteration stops when the Newton decrement
+    ``g' H^-1 g / 2`` falls below ``tol * (1 + |d|)``.
+    """
+    x = np.asarray(theta0, dtype=np.float64).copy()
+    ev = problem.evaluate(x, keep=True)
+    f = problem.deviance(ev)
+    g = problem.deviance_gradient(ev)
+    n_eval = 1
+    message = "maximum number of iterations reached"
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        h = problem.ai_hessian(ev)
+        w, v = np.linalg.eigh(h)
+        floor = max(float(np.abs(w).max()), 1.0) * 1e-10
+        w = np.maximum(np.abs(w), floor)
+        step = -v @ ((v.T @ g) / w)
+        decrement = float(-(g @ step)) / 2.0
+        if decrement < tol * (1.0 + abs(f)):
+            converged = True
+            message = "Newton decrement below tolerance"
+            break
+        # Keep steps sane far from the optimum: no theta moves by more than 2 (or 100 %).
+        biggest = float(np.max(np.abs(step) / np.maximum(np.abs(x), 1.0)))
+        t = min(1.0, 2.0 / biggest) if biggest > 0 else 1.0
+        accepted = False
+        while t > 1e-10:
+            x_new = x + t * step
+            try:
+                ev_new = problem.evaluate(x_new, keep=True)
+            except np.linalg.LinAlgError:
+                t *= 0.5
+                continue
+            n_eval += 1
+            f_new = problem.deviance(ev_new)
+            if f_new <= f + 1e-4 * t * float(g @ step):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            # No decrease along the Newton direction: at the optimum to machine precision.
+            converged = float(np.abs(g).max()) < 1e-3 * (1.0 + abs(f)) ** 0.5
+            message = "line search found no decrease"
+            break
+        x, ev, f = x_new, ev_new, f_new
+        g = problem.deviance_gradient(ev)
+    theta = np.abs(x)
+    if not np.array_equal(theta, x):
+        ev = problem.evaluate(theta, keep=True)
+        n_eval += 1
+        g = problem.deviance_gradient(ev)
+    return Optimum(theta, ev, problem.deviance(ev), g, converged, n_eval, it, message)

@@ -1,0 +1,545 @@
+"""Variance components of 360-degree ratings: who the variation in scores belongs to.
+
+This module owns the public estimator :func:`fit_variance_components`, its result
+:class:`VarianceFit`, reliability (:func:`icc`) and the confidence intervals (profile
+likelihood and parametric bootstrap). The model is
+
+    y = X beta + sum_k Z_k b_k + e,    b_k ~ N(0, sigma_k^2 I),    e ~ N(0, sigma^2 I)
+
+with one scalar random intercept per grouping factor (ratee, rater, source, the
+interaction ratee x source, ...), fitted by REML exactly as lme4 does (Bates, Maechler,
+Bolker & Walker 2015, J. Stat. Softw. 67(1)); the linear algebra lives in
+:mod:`simlib.analysis.reml`. ``reml_criterion`` is lme4's ``REMLcrit`` and agrees with it
+(``tests/test_variance.py`` checks stored lme4 output).
+
+Intervals
+---------
+``ci="profile"``: for each standard deviation ``sigma_k`` (and ``sigma``) the REML
+criterion is minimised over all other parameters with ``sigma_k`` held fixed; the interval
+is where that profile stays within ``chi2_1(level)`` of the minimum (the lower end is 0 when
+the profile at ``sigma_k = 0`` is still inside). Endpoints are squared for the variance.
+Like lme4's ``confint(method = "profile")``. ``ci="bootstrap"``: ``n_boot`` data sets
+simulated from the fitted model, refitted, percentile intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from simlib.analysis.reml import REMLProblem, optimize_theta, start_theta
+from simlib.errors import ConfigError
+
+__all__ = ["CI_METHODS", "VarianceFit", "fit_variance_components", "icc"]
+
+#: Allowed values of ``ci``.
+CI_METHODS = ("profile", "bootstrap", None)
+
+RESIDUAL = "residual"
+
+
+@dataclass(frozen=True, eq=False)
+class VarianceFit:
+    """A fitted variance-components model (REML).
+
+    Attributes
+    ----------
+    components
+        One row per random factor and a last row ``"residual"``: ``component``,
+        ``variance``, ``sd``, ``share`` (of the total variance, residual included),
+        ``ci_low``, ``ci_high`` (interval for the variance; NaN without ``ci``),
+        ``n_levels`` (NaN for the residual).
+    fixed_effects
+        ``term``, ``estimate``, ``se`` (standard errors from ``sigma^2 (R_X' R_X)^-1``,
+        as lme4's ``vcov``).
+    residual_variance
+        ``sigma^2``.
+    reml_criterion
+        ``-2`` times the REML log-likelihood at the optimum (lme4's ``REMLcrit``).
+    n_obs
+        Number of ratings used.
+    n_groups
+        Levels of each factor; an interaction is named ``"ratee:source"``.
+    converged
+        Whether the optimiser met its convergence test.
+    theta
+        Relative standard deviations ``sigma_k / sigma``, in component order.
+    ci
+        The interval method used (``None``: no intervals).
+    level
+        Confidence level of the intervals.
+    n_evaluations
+        Evaluations of the REML criterion used by the fit (intervals not counted).
+    """
+
+    components: pd.DataFrame
+    fixed_effects: pd.DataFrame
+    residual_variance: float
+    reml_criterion: float
+    n_obs: int
+    n_groups: dict[str, int]
+    converged: bool
+    theta: tuple[float, ...]
+    ci: str | None
+    level: float
+    n_evaluations: int
+    _modes: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def conditional_modes(self, factor: str) -> pd.DataFrame:
+        """Conditional modes (BLUPs) of one factor's random effects.
+
+        Parameters
+        ----------
+        factor
+            A component name, e.g. ``"rater"`` or ``"ratee:source"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``level``, ``estimate`` (the conditional mode, in rating units) and ``se``
+            (conditional standard deviation given the data and ``beta``, as lme4's
+            ``ranef(condVar = TRUE)``), one row per level in sorted level order.
+        """
+        if factor not in self._modes:
+            allowed = ", ".join(repr(k) for k in self._modes)
+            raise ConfigError(f"unknown factor {factor!r}; allowed: {allowed}")
+        return self._modes[factor].copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable summary (no conditional modes)."""
+
+        def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+            out = []
+            for row in frame.to_dict(orient="records"):
+                out.append({k: _json_value(v) for k, v in row.items()})
+            return out
+
+        return {
+            "components": records(self.components),
+            "fixed_effects": records(self.fixed_effects),
+            "residual_variance": float(self.residual_variance),
+            "reml_criterion": float(self.reml_criterion),
+            "n_obs": int(self.n_obs),
+            "n_groups": {k: int(v) for k, v in self.n_groups.items()},
+            "converged": bool(self.converged),
+            "theta": [float(t) for t in self.theta],
+            "ci": self.ci,
+            "level": float(self.level),
+            "n_evaluations": int(self.n_evaluations),
+        }
+
+
+def icc(fit: VarianceFit, factor: str, k: int = 1) -> float:
+    """Intraclass correlation of one factor: the reliability of its mean over ``k`` ratings.
+
+    ``total`` is the sum of *all* variance components of the fit, residual included, i.e.
+    the variance of a single rating around the fixed effects. Then
+
+    * ``ICC(1) = sigma_f^2 / total``: the correlation of two ratings sharing a level of
+      ``factor`` and nothing else; the share of a single rating's variance due to it;
+    * ``ICC(k) = sigma_f^2 / (sigma_f^2 + (total - sigma_f^2) / k)``: the reliability of
+      the mean of ``k`` ratings of a level when every other source of variance averages
+      out over the ``k`` (Spearman-Brown). For ratee reliability with raters nested in
+      ratees this is the usual ICC(1, k); with crossed designs it is an upper bound.
+
+    Parameters
+    ----------
+    fit
+        A fitted model.
+    factor
+        Component name (not ``"residual"``).
+    k
+        Number of ratings averaged, at least 1.
+
+    Returns
+    -------
+    float
+    """
+    comps = fit.components.set_index("component")
+    if factor not in comps.index or factor == RESIDUAL:
+        allowed = ", ".join(repr(c) for c in comps.index if c != RESIDUAL)
+        raise ConfigError(f"icc: unknown factor {factor!r}; allowed: {allowed}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ConfigError(f"icc: k must be a whole number >= 1, got {k!r}")
+    total = float(comps["variance"].sum())
+    var_f = float(comps.loc[factor, "variance"])
+    if total <= 0.0:
+        return float("nan")
+    return var_f / (var_f + (total - var_f) / k)
+
+
+# -- the estimator ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Design:
+    names: list[str]
+    codes: list[np.ndarray]
+    labels: list[pd.Index]
+    x: np.ndarray
+    terms: list[str]
+    y: np.ndarray
+    y_shift: float
+
+
+def fit_variance_components(
+    data: pd.DataFrame,
+    *,
+    response: str,
+    random: Sequence[str | tuple[str, ...]],
+    fixed: Sequence[str] = (),
+    ci: str | None = "profile",
+    level: float = 0.95,
+    n_boot: int = 200,
+    rng: np.random.Generator | None = None,
+) -> VarianceFit:
+    """Estimate variance components of ratings by REML (lme4's profiled formulation).
+
+    Parameters
+    ----------
+    data
+        Long-format ratings, one row per rating.
+    response
+        Numeric column with the scores.
+    random
+        Grouping columns, one scalar random intercept each; a tuple such as
+        ``("ratee", "source")`` is the interaction (each observed combination a level),
+        named ``"ratee:source"`` in the results.
+    fixed
+        Fixed-effect covariates besides the intercept: numeric columns enter as they are,
+        other columns (text, category, bool) as treatment contrasts against their first
+        sorted level (terms named ``"col[T.level]"``).
+    ci
+        ``"profile"`` (profile-likelihood intervals, the default), ``"bootstrap"``
+        (parametric bootstrap, percentile) or ``None``.
+    level
+        Confidence level, strictly between 0 and 1.
+    n_boot
+        Bootstrap replicates (``ci="bootstrap"`` only).
+    rng
+        Random generator for the bootstrap; required for ``ci="bootstrap"`` so that
+        results are reproducible.
+
+    Returns
+    -------
+    VarianceFit
+
+    Raises
+    ------
+    ConfigError
+        Missing columns, a non-numeric or non-finite response, missing grouping values, a
+        factor with a single level (or one level per rating), collinear fixed effects,
+        fewer ratings than parameters, or a bad ``ci`` / ``level`` / ``n_boot``.
+    """
+    design = _design(data, response=response, random=random, fixed=fixed)
+    if ci not in CI_METHODS:
+        raise ConfigError(f"ci must be one of 'profile', 'bootstrap' or None, got {ci!r}")
+    if isinstance(level, bool) or not isinstance(level, float | int) or not 0 < level < 1:
+        raise ConfigError(f"level must be a number strictly between 0 and 1, got {level!r}")
+    if ci == "bootstrap":
+        if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 2:
+            raise ConfigError(f"n_boot must be a whole number >= 2, got {n_boot!r}")
+        if rng is None:
+            raise ConfigError("ci='bootstrap' needs rng=np.random.default_rng(seed)")
+
+    problem = REMLProblem(design.codes, [len(lab) for lab in design.labels], design.x, design.y)
+    opt = optimize_theta(problem, start_theta(problem))
+    ev = opt.evaluation
+    n, p = design.x.shape
+    sigma2 = ev.r2 / (n - p)
+    theta = opt.theta
+    variances = np.append(theta**2 * sigma2, sigma2)
+
+    lows = np.full(len(variances), np.nan)
+    highs = np.full(len(variances), np.nan)
+    if ci == "profile":
+        lows, highs = _profile_intervals(problem, opt, level)
+    elif ci == "bootstrap":
+        lows, highs = _bootstrap_intervals(problem, opt, level, n_boot, rng)
+
+    names = [*design.names, RESIDUAL]
+    total = float(variances.sum())
+    components = pd.DataFrame(
+        {
+            "component": names,
+            "variance": variances,
+            "sd": np.sqrt(variances),
+            "share": variances / total if total > 0 else np.nan,
+            "ci_low": lows,
+            "ci_high": highs,
+            "n_levels": [*(float(len(lab)) for lab in design.labels), np.nan],
+        }
+    )
+    cov = sigma2 * problem.fixed_covariance_unscaled(ev)
+    beta = ev.beta.copy()
+    beta[0] += design.y_shift
+    fixed_effects = pd.DataFrame(
+        {"term": design.terms, "estimate": beta, "se": np.sqrt(np.diag(cov))}
+    )
+    modes = {}
+    for k, name in enumerate(design.names):
+        condvar = problem.conditional_variance(ev, k)
+        modes[name] = pd.DataFrame(
+            {
+                "level": design.labels[k],
+                "estimate": theta[k] * ev.u[k],
+                "se": np.sqrt(np.maximum(sigma2 * theta[k] ** 2 * condvar, 0.0)),
+            }
+        )
+    return VarianceFit(
+        components=components,
+        fixed_effects=fixed_effects,
+        residual_variance=float(sigma2),
+        reml_criterion=float(opt.deviance),
+        n_obs=int(n),
+        n_groups={name: len(lab) for name, lab in zip(design.names, design.labels, strict=True)},
+        converged=bool(opt.converged),
+        theta=tuple(float(t) for t in theta),
+        ci=ci,
+        level=float(level),
+        n_evaluations=int(opt.n_evaluations),
+        _modes=modes,
+    )
+
+
+# -- input checks and the design ------------------------------------------------------------
+
+
+def _design(
+    data: pd.DataFrame,
+    *,
+    response: str,
+    random: Sequence[str | tuple[str, ...]],
+    fixed: Sequence[str],
+) -> _Design:
+    if not isinstance(data, pd.DataFrame):
+        raise ConfigError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    columns = list(map(str, data.columns))
+
+    def need(col: object, role: str) -> str:
+        if not isinstance(col, str):
+            raise ConfigError(f"{role} must be a column name (text), got {col!r}")
+        if col not in data.columns:
+            raise ConfigError(f"{role} column {col!r} not found; columns are: {', '.join(columns)}")
+        return col
+
+    need(response, "response")
+    y_raw = data[response]
+    if not pd.api.types.is_numeric_dtype(y_raw) or pd.api.types.is_bool_dtype(y_raw):
+        raise ConfigError(
+            f"response column {response!r} must be numeric (scores), got dtype {y_raw.dtype}"
+        )
+    y = y_raw.to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        bad = int((~np.isfinite(y)).sum())
+        raise ConfigError(
+            f"response column {response!r} has {bad} missing or non-finite values; "
+            "drop or impute them first"
+        )
+    n = len(y)
+
+    if isinstance(random, str | tuple):
+        random = [random]
+    if not isinstance(random, Sequence) or len(random) == 0:
+        raise ConfigError("random must list at least one grouping column, e.g. ['ratee']")
+    names: list[str] = []
+    codes: list[np.ndarray] = []
+    labels: list[pd.Index] = []
+    for spec in random:
+        cols = list(spec) if isinstance(spec, tuple) else [spec]
+        if not cols:
+            raise ConfigError("random: an empty tuple is not a grouping factor")
+        for col in cols:
+            need(col, "random")
+            if col == response:
+                raise ConfigError(f"random column {col!r} is the response; pick another")
+            if data[col].isna().any():
+                bad = int(data[col].isna().sum())
+                raise ConfigError(
+                    f"random column {col!r} has {bad} missing values; every rating needs a group"
+                )
+        name = ":".join(cols)
+        if name in names:
+            raise ConfigError(f"random factor {name!r} is listed twice")
+        if len(cols) == 1:
+            code, uniques = pd.factorize(data[cols[0]], sort=True)
+            lab = pd.Index(uniques)
+        else:
+            code, uniques = pd.MultiIndex.from_frame(data[cols]).factorize(sort=True)
+            lab = pd.Index([":".join(map(str, t)) for t in uniques])
+        if len(lab) < 2:
+            raise ConfigError(
+                f"random factor {name!r} has a single level; a variance needs at least 2 levels"
+            )
+        if len(lab) >= n:
+            raise ConfigError(
+                f"random factor {name!r} has one level per rating ({len(lab)} levels, "
+                f"{n} ratings); it cannot be told apart from the residual"
+            )
+        names.append(name)
+        codes.append(np.asarray(code, dtype=np.int64))
+        labels.append(lab)
+
+    if isinstance(fixed, str):
+        fixed = [fixed]
+    x_cols = [np.ones(n)]
+    terms = ["(Intercept)"]
+    for col in fixed:
+        need(col, "fixed")
+        if col == response:
+            raise ConfigError(f"fixed column {col!r} is the response; pick another")
+        series = data[col]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            vals = series.to_numpy(dtype=np.float64)
+            if not np.all(np.isfinite(vals)):
+                raise ConfigError(
+                    f"fixed column {col!r} has missing or non-finite values; "
+                    "drop or impute them first"
+                )
+            x_cols.append(vals)
+            terms.append(col)
+        else:
+            if series.isna().any():
+                raise ConfigError(f"fixed column {col!r} has missing values")
+            code, uniques = pd.factorize(series, sort=True)
+            if len(uniques) < 2:
+                raise ConfigError(f"fixed column {col!r} has a single value; a covariate must vary")
+            for j in range(1, len(uniques)):
+                x_cols.append((code == j).astype(np.float64))
+                terms.append(f"{col}[T.{uniques[j]}]")
+    x = np.column_stack(x_cols)
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise ConfigError(
+            f"fixed columns {list(fixed)!r} are collinear with each other or the intercept; "
+            "drop one"
+        )
+    n_params = x.shape[1] + len(names) + 1
+    if n <= n_params:
+        raise ConfigError(
+            f"{n} ratings for {n_params} parameters; need more ratings than parameters"
+        )
+    shift = float(y.mean())
+    return _Design(names, codes, labels, x, terms, y - shift, shift)
+
+
+def _json_value(v: object) -> object:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+# -- intervals --------------------------------------------------------------------------------
+
+
+def _neg2ll(problem: REMLProblem, theta: np.ndarray, s: float, *, gradient: bool):
+    """``-2 log L_R`` at ``(theta, sigma^2 = s)`` and its partial derivatives."""
+    ev = problem.evaluate(theta, gradient=gradient)
+    dof = problem.n_obs - problem.n_fixed
+    f = ev.logdet_mx + dof * np.log(2.0 * np.pi * s) + ev.r2 / s
+    if not gradient:
+        return f, None, None
+    d_theta = ev.dlogdet_mx + ev.dr2 / s
+    d_s = dof / s - ev.r2 / s**2
+    return f, d_theta, d_s
+
+
+def _profile_value(problem: REMLProblem, k: int | None, value: float, warm: np.ndarray):
+    """Minimum of ``-2 log L_R`` with ``sigma_k`` (or ``sigma`` when ``k`` is None) fixed.
+
+    ``warm`` holds ``(theta, log sigma^2)`` to start from; it is updated in place.
+    """
+    n_k = problem.n_factors
+    if k is None:
+        s = value**2
+
+        def fun(th):
+            f, g, _ = _neg2ll(problem, th, s, gradient=True)
+            return f, g
+
+        res = optimize.minimize(fun, warm[:n_k], jac=True, method="BFGS", options={"gtol": 1e-5})
+        warm[:n_k] = res.x
+        return float(res.fun)
+    free = [j for j in range(n_k) if j != k]
+
+    def fun(z):
+        log_s = z[-1]
+        s = math.exp(log_s)
+        th = np.empty(n_k)
+        th[free] = z[:-1]
+        th[k] = value / math.sqrt(s)
+        f, g, g_s = _neg2ll(problem, th, s, gradient=True)
+        grad = np.empty(len(z))
+        grad[:-1] = g[free]
+        # d/d log s, with theta_k = value / sqrt(s) moving along.
+        grad[-1] = g_s * s + g[k] * (-0.5 * th[k])
+        return f, grad
+
+    z0 = np.append(warm[free], warm[-1])
+    res = optimize.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-5})
+    warm[free] = res.x[:-1]
+    warm[-1] = res.x[-1]
+    return float(res.fun)
+
+
+def _profile_intervals(problem: REMLProblem, opt, level: float):
+    """Profile-likelihood intervals for every variance (see the module docstring)."""
+    crit = float(stats.chi2.ppf(level, 1))
+    dof = problem.n_obs - problem.n_fixed
+    s_hat = opt.evaluation.r2 / dof
+    theta = opt.theta
+    d_min = opt.deviance
+    sds = np.append(theta * math.sqrt(s_hat), math.sqrt(s_hat))
+    lows = np.zeros(len(sds))
+    highs = np.zeros(len(sds))
+    for i, sd_hat in enumerate(sds):
+        k = None if i == len(theta) else i
+        for side in ("low", "high"):
+            # Each side walks away from the optimum, warm-starting every inner fit.
+            warm = np.append(theta, math.log(s_hat))
+
+            def excess(v, k=k, warm=warm):
+                return _profile_value(problem, k, v, warm) - d_min - crit
+
+            if side == "low":
+                if k is not None and excess(0.0) <= 0.0:
+                    lows[i] = 0.0
+                    continue
+                warm[:] = np.append(theta, math.log(s_hat))
+                lo = sd_hat * 0.5
+                while excess(lo) <= 0.0 and lo > 1e-12:
+                    lo *= 0.5
+                lows[i] = optimize.brentq(excess, lo, sd_hat, xtol=1e-5 * sd_hat)
+            else:
+                hi = sd_hat * 1.5 if sd_hat > 0 else 0.1 * math.sqrt(s_hat)
+                while excess(hi) <= 0.0:
+                    hi *= 2.0
+                highs[i] = optimize.brentq(excess, max(sd_hat, 1e-12), hi, xtol=1e-5 * hi)
+    return lows**2, highs**2
+
+
+def _bootstrap_intervals(problem: REMLProblem, opt, level: float, n_boot: int, rng):
+    """Parametric-bootstrap percentile intervals for every variance."""
+    ev = opt.evaluation
+    dof = problem.n_obs - problem.n_fixed
+    sigma = math.sqrt(ev.r2 / dof)
+    theta = opt.theta
+    mean = problem._x @ ev.beta
+    draws = np.empty((n_boot, len(theta) + 1))
+    for b in range(n_boot):
+        y = mean + sigma * rng.standard_normal(problem.n_obs)
+        for k, c in enumerate(problem._codes):
+            y = y + theta[k] * sigma * rng.standard_normal(problem.n_levels[k])[c]
+        boot = REMLProblem(problem._codes, problem.n_levels, problem._x, y)
+        res = optimize_theta(boot, theta)
+        s2 = res.evaluation.r2 / dof
+        draws[b] = np.append(res.theta**2 * s2, s2)
+    alpha = (1.0 - level) / 2.0
+    return np.quantile(draws, alpha, axis=0), np.quantile(draws, 1.0 - alpha, axis=0)
