@@ -366,6 +366,14 @@ BAD = [
 ]
 
 
+def test_crossed_factors_too_large_for_memory_raise_config_error(monkeypatch):
+    monkeypatch.setattr(reml, "DENSE_LIMIT", 0)
+    monkeypatch.setattr(reml, "MAX_DENSE_ROWS", 4)
+    with pytest.raises(ConfigError, match="random factors 'rater' are crossed") as info:
+        fit_variance_components(_small(), response="score", random=["ratee", "rater"], ci=None)
+    assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize(("label", "make", "match"), BAD, ids=[b[0] for b in BAD])
 def test_bad_input_raises_one_line_config_error(label, make, match):
     data, overrides = make()

@@ -54,10 +54,35 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas, lapack, solve_triangular
 
-__all__ = ["DENSE_LIMIT", "Evaluation", "REMLProblem"]
+__all__ = [
+    "DENSE_LIMIT",
+    "MAX_DENSE_ROWS",
+    "Evaluation",
+    "Optimum",
+    "REMLProblem",
+    "TooLargeError",
+    "optimize_theta",
+    "start_theta",
+]
 
 #: Below this many rows of the augmented matrix the whole matrix is factorised densely.
 DENSE_LIMIT = 1500
+
+#: Most rows of the dense block left after elimination (about 1.2 GB per copy).
+MAX_DENSE_ROWS = 12_000
+
+
+class TooLargeError(ValueError):
+    """The crossed factors leave a dense block too large for memory.
+
+    ``factors`` are the indices of the factors in it, ``rows`` its size.
+    """
+
+    def __init__(self, factors: list[int], rows: int, limit: int) -> None:
+        self.factors = factors
+        self.rows = rows
+        self.limit = limit
+        super().__init__(f"dense block of {rows} rows exceeds {limit}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,6 +156,9 @@ class REMLProblem:
         else:
             self.eliminated = []
         rest = [k for k in range(k_all) if k not in self.eliminated]
+        dense_rows = int(sum(self.n_levels[k] for k in rest)) + p + 1
+        if strategy == "eliminate" and dense_rows > MAX_DENSE_ROWS:
+            raise TooLargeError(rest, dense_rows, MAX_DENSE_ROWS)
         self.order = self.eliminated + rest
         self.start = np.zeros(k_all, dtype=np.int64)
         offset = 0
@@ -513,7 +541,7 @@ def _elimination_order(codes: Sequence[np.ndarray], n_levels: np.ndarray) -> lis
     remaining = list(range(k_all))
     index = {k: np.arange(start[k], start[k] + n_levels[k]) for k in range(k_all)}
     order: list[int] = []
-    while len(remaining) > 1:
+    while remaining:
         alive = np.concatenate([index[k] for k in remaining])
         sub = pattern[alive][:, alive].tocsr()
         offsets = np.concatenate([[0], np.cumsum([n_levels[k] for k in remaining])])
@@ -525,8 +553,12 @@ def _elimination_order(codes: Sequence[np.ndarray], n_levels: np.ndarray) -> lis
         if not candidates:
             break
         best = max(candidates, key=lambda kk: n_levels[kk])
+        order.append(best)
+        remaining.remove(best)
+        if not remaining:
+            break
         pos = index[best]
-        others = np.concatenate([index[k] for k in remaining if k != best])
+        others = np.concatenate([index[k] for k in remaining])
         coupling = pattern[pos][:, others]
         fill = (coupling.T @ coupling).tocsr()
         fill.data[:] = 1.0
@@ -537,8 +569,6 @@ def _elimination_order(codes: Sequence[np.ndarray], n_levels: np.ndarray) -> lis
         )
         pattern = pattern + extra
         pattern.data[:] = 1.0
-        order.append(best)
-        remaining.remove(best)
     return order
 
 
@@ -645,8 +675,9 @@ def start_theta(problem: REMLProblem) -> np.ndarray:
 
 def _nested(inner: np.ndarray, outer: np.ndarray) -> bool:
     """Whether every level of ``inner`` occurs with exactly one level of ``outer``."""
-    pairs = np.unique(np.column_stack([inner, outer]), axis=0)
-    return len(pairs) == len(np.unique(inner))
+    width = int(outer.max()) + 1
+    pairs = np.unique(inner.astype(np.int64) * width + outer)
+    return len(pairs) == int(inner.max()) + 1
 
 
 def optimize_theta(

@@ -33,7 +33,12 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from simlib.analysis.reml import REMLProblem, optimize_theta, start_theta
+from simlib.analysis.reml import (
+    REMLProblem,
+    TooLargeError,
+    optimize_theta,
+    start_theta,
+)
 from simlib.errors import ConfigError
 
 __all__ = ["CI_METHODS", "VarianceFit", "fit_variance_components", "icc"]
@@ -248,7 +253,15 @@ def fit_variance_components(
         if rng is None:
             raise ConfigError("ci='bootstrap' needs rng=np.random.default_rng(seed)")
 
-    problem = REMLProblem(design.codes, [len(lab) for lab in design.labels], design.x, design.y)
+    try:
+        problem = REMLProblem(design.codes, [len(lab) for lab in design.labels], design.x, design.y)
+    except TooLargeError as exc:
+        crossed = ", ".join(repr(design.names[k]) for k in exc.factors)
+        raise ConfigError(
+            f"random factors {crossed} are crossed with {exc.rows:,} levels in all; "
+            f"this estimator handles up to {exc.limit:,} (use fewer levels, e.g. "
+            "group small raters, or drop a factor)"
+        ) from None
     opt = optimize_theta(problem, start_theta(problem))
     ev = opt.evaluation
     n, p = design.x.shape
