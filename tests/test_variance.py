@@ -304,8 +304,9 @@ def test_icc_and_to_dict(big):
     assert icc(fit, "ratee", k=5) > icc(fit, "ratee")
     with pytest.raises(ConfigError, match="unknown factor 'residual'"):
         icc(fit, "residual")
-    with pytest.raises(ConfigError, match="k must be a whole number"):
+    with pytest.raises(ConfigError, match="k must be a number >= 1"):
         icc(fit, "ratee", k=0)
+    assert icc(fit, "ratee", k=4) < icc(fit, "ratee", k=4.5) < icc(fit, "ratee", k=5)
     d = json.loads(json.dumps(fit.to_dict()))
     assert d["n_groups"]["ratee:source"] == 880
     assert d["components"][-1]["component"] == "residual"

@@ -140,7 +140,7 @@ class VarianceFit:
         }
 
 
-def icc(fit: VarianceFit, factor: str, k: int = 1) -> float:
+def icc(fit: VarianceFit, factor: str, k: float = 1) -> float:
     """Intraclass correlation of one factor: the reliability of its mean over ``k`` ratings.
 
     ``total`` is the sum of *all* variance components of the fit, residual included, i.e.
@@ -160,7 +160,8 @@ def icc(fit: VarianceFit, factor: str, k: int = 1) -> float:
     factor
         Component name (not ``"residual"``).
     k
-        Number of ratings averaged, at least 1.
+        Number of ratings averaged, at least 1; may be fractional (e.g. the mean number
+        of ratings per ratee).
 
     Returns
     -------
@@ -170,8 +171,10 @@ def icc(fit: VarianceFit, factor: str, k: int = 1) -> float:
     if factor not in comps.index or factor == RESIDUAL:
         allowed = ", ".join(repr(c) for c in comps.index if c != RESIDUAL)
         raise ConfigError(f"icc: unknown factor {factor!r}; allowed: {allowed}")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ConfigError(f"icc: k must be a whole number >= 1, got {k!r}")
+    if isinstance(k, bool) or not isinstance(k, int | float | np.number) or not k >= 1:
+        raise ConfigError(f"icc: k must be a number >= 1 (ratings averaged), got {k!r}")
+    if not math.isfinite(k):
+        raise ConfigError(f"icc: k must be finite, got {k!r}")
     total = float(comps["variance"].sum())
     var_f = float(comps.loc[factor, "variance"])
     if total <= 0.0:
@@ -262,6 +265,12 @@ def fit_variance_components(
             f"this estimator handles up to {exc.limit:,} (use fewer levels, e.g. "
             "group small raters, or drop a factor)"
         ) from None
+    with problem.blas_threads():
+        return _estimate(problem, design, ci=ci, level=level, n_boot=n_boot, rng=rng)
+
+
+def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) -> VarianceFit:
+    """The fit, intervals, fixed effects and conditional modes of a checked design."""
     opt = optimize_theta(problem, start_theta(problem))
     ev = opt.evaluation
     n, p = design.x.shape
