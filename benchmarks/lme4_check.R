@@ -12,8 +12,9 @@
 #   response ~ fixed + (1 | f1) + (1 | f2) + ...       by REML,
 # with text columns as factors (levels sorted in C locale, treatment contrasts, as the
 # Python side does), and writes the variance components, fixed effects with standard
-# errors, REMLcrit, theta and every conditional mode with its conditional SD
-# (ranef(condVar = TRUE)) to <dir>/<case>.lme4.json.
+# errors, REMLcrit, theta, every conditional mode with its conditional SD
+# (ranef(condVar = TRUE)) and profile-likelihood 95 % intervals of the standard deviations
+# (confint(method = "profile")) to <dir>/<case>.lme4.json.
 
 suppressPackageStartupMessages({
   library(lme4)
@@ -64,6 +65,17 @@ for (name in names(cases)) {
       se = sqrt(as.numeric(post[1, 1, ]))
     )
   }
+  # Profile-likelihood 95 % intervals of the standard deviations (lme4 interpolates the
+  # profile with splines, so its endpoints carry a small interpolation error).
+  # Profiling works on a copy: it moves the fitted object's internal state.
+  refit <- lmer(formula, data = data, REML = TRUE, control = control)
+  prof <- suppressWarnings(confint(refit, parm = "theta_", method = "profile",
+                                   oldNames = FALSE, level = 0.95))
+  intervals <- lapply(seq_len(nrow(prof)), function(i) {
+    name <- rownames(prof)[i]
+    comp <- if (name == "sigma") "residual" else sub("^sd_\\(Intercept\\)\\|", "", name)
+    list(component = comp, sd_low = unname(prof[i, 1]), sd_high = unname(prof[i, 2]))
+  })
   out <- list(
     case = name,
     formula = paste(deparse(formula), collapse = " "),
@@ -77,6 +89,7 @@ for (name in names(cases)) {
     sigma = sigma(fit),
     components = components,
     fixed_effects = fixed_effects,
+    profile_intervals = intervals,
     conditional_modes = modes
   )
   path <- file.path(dir, paste0(name, ".lme4.json"))

@@ -240,6 +240,53 @@ def test_profile_intervals_cover_at_about_the_nominal_rate():
     assert 0.85 <= rate <= 1.0, rate
 
 
+def test_profile_endpoints_are_where_the_reml_profile_crosses_chi2():
+    # The fast secant/Newton search against a brute-force profile: a generic optimiser
+    # from several starts over every other parameter, sigma_c held at the endpoint.
+    from scipy import optimize, stats
+
+    spec = CASES["crossed4"]
+    frame = pd.read_csv(REFERENCE / spec["csv"])
+    fit = fit_variance_components(frame, response="score", random=FOUR, fixed=["tenure_years"])
+    codes = [pd.factorize(frame[c], sort=True)[0] for c in ("ratee", "rater", "source")]
+    codes.append(pd.factorize(frame["ratee"] + ":" + frame["source"], sort=True)[0])
+    x = np.column_stack([np.ones(len(frame)), frame["tenure_years"]])
+    problem = REMLProblem(codes, [int(c.max()) + 1 for c in codes], x, frame["score"].to_numpy())
+    dof = len(frame) - 2
+    crit = stats.chi2.ppf(0.95, 1)
+
+    def profile(c: int, v: float) -> float:
+        def neg2ll(z):
+            s = math.exp(z[-1])
+            theta = np.insert(z[:-1], c, v / math.sqrt(s)) if c < 4 else z[:-1]
+            if c == 4:
+                s = v**2
+            ev = problem.evaluate(theta, gradient=False)
+            return ev.logdet_mx + dof * math.log(2 * math.pi * s) + ev.r2 / s
+
+        best = math.inf
+        for scale in (0.5, 1.0, 2.0):
+            z0 = np.append(np.delete(np.array(fit.theta), c) if c < 4 else fit.theta, 0.0)
+            z0[:-1] *= scale
+            z0[-1] = math.log(fit.residual_variance)
+            res = optimize.minimize(
+                neg2ll,
+                z0,
+                method="Nelder-Mead",
+                options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 20000},
+            )
+            best = min(best, res.fun)
+        return best
+
+    for c, row in enumerate(fit.components.itertuples()):
+        for end in (row.ci_low, row.ci_high):
+            excess = profile(c, math.sqrt(end)) - fit.reml_criterion
+            if end == 0.0:
+                assert excess <= crit, (row.component, excess)
+            else:
+                assert excess == pytest.approx(crit, abs=2e-3), (row.component, end, excess)
+
+
 def test_bootstrap_intervals_are_reproducible_and_bracket_the_estimates():
     frame, _ = simulate(
         seed=5,

@@ -495,19 +495,18 @@ class REMLProblem:
         sol[self.n_random :] = beta
         return sol
 
-    def ai_hessian(self, ev: Evaluation) -> np.ndarray:
-        """Average-information approximation of the Hessian of the REML criterion in theta.
+    def average_information(self, ev: Evaluation, s: float | None = None) -> np.ndarray:
+        """Average information ``y'P V_i P V_j P y`` in the variances.
 
-        The average information ``y'P V_i P V_j P y`` (Gilmour, Thompson & Cullis 1995)
-        approximates the Hessian of ``-2 log L_R`` in the variances
-        ``phi = (theta^2 sigma^2, sigma^2)``; it is carried to ``theta`` by the chain rule
-        (with the first-derivative term, which matters near ``theta_k = 0``) and
-        ``sigma^2`` is profiled out by a Schur complement.
+        The variances are ``phi = (sigma_1^2, ..., sigma_K^2, sigma^2)`` at
+        ``theta = ev.theta`` and ``sigma^2 = s`` (default: its REML value given theta).
+        It approximates the Hessian of ``-2 log L_R`` in ``phi`` (the mean of the observed
+        and expected information; Gilmour, Thompson & Cullis 1995, Biometrics 51).
+        Needs ``ev`` from ``evaluate(..., keep=True)``.
         """
         theta = ev.theta
-        k_all = self.n_factors
-        dof = self.n_obs - self.n_fixed
-        s = ev.r2 / dof
+        if s is None:
+            s = ev.r2 / (self.n_obs - self.n_fixed)
         resid = self._y - self._fitted_solution(theta, self._pack(ev.u, ev.beta))
         py = resid / s
         cols = []
@@ -517,7 +516,20 @@ class REMLProblem:
         vpy = np.column_stack(cols)
         pvpy = self._project(ev, vpy) / s
         ai = vpy.T @ pvpy
-        ai = 0.5 * (ai + ai.T)
+        return 0.5 * (ai + ai.T)
+
+    def ai_hessian(self, ev: Evaluation) -> np.ndarray:
+        """Approximate Hessian of the REML criterion (:meth:`deviance`) in theta.
+
+        The average information (:meth:`average_information`) is carried from the
+        variances ``phi = (theta^2 sigma^2, sigma^2)`` to ``theta`` by the chain rule (with
+        the first-derivative term, which matters near ``theta_k = 0``) and ``sigma^2`` is
+        profiled out by a Schur complement.
+        """
+        theta = ev.theta
+        k_all = self.n_factors
+        s = ev.r2 / (self.n_obs - self.n_fixed)
+        ai = self.average_information(ev, s)
         g_theta = self.deviance_gradient(ev)
         safe = np.where(np.abs(theta) > 1e-7, theta, 1e-7)
         g_phi = g_theta / (2.0 * safe * s)

@@ -14,12 +14,9 @@ Bolker & Walker 2015, J. Stat. Softw. 67(1)); the linear algebra lives in
 
 Intervals
 ---------
-``ci="profile"``: for each standard deviation ``sigma_k`` (and ``sigma``) the REML
-criterion is minimised over all other parameters with ``sigma_k`` held fixed; the interval
-is where that profile stays within ``chi2_1(level)`` of the minimum (the lower end is 0 when
-the profile at ``sigma_k = 0`` is still inside). Endpoints are squared for the variance.
-Like lme4's ``confint(method = "profile")``. ``ci="bootstrap"``: ``n_boot`` data sets
-simulated from the fitted model, refitted, percentile intervals.
+``ci="profile"`` (profile likelihood, as lme4's ``confint(method = "profile")``) or
+``ci="bootstrap"`` (parametric bootstrap, percentile); both for the variances, residual
+included, and both computed in :mod:`simlib.analysis.intervals`.
 """
 
 from __future__ import annotations
@@ -31,8 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
+from simlib.analysis.intervals import bootstrap_intervals, profile_intervals
 from simlib.analysis.reml import (
     REMLProblem,
     TooLargeError,
@@ -281,9 +278,9 @@ def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) 
     lows = np.full(len(variances), np.nan)
     highs = np.full(len(variances), np.nan)
     if ci == "profile":
-        lows, highs = _profile_intervals(problem, opt, level)
+        lows, highs = profile_intervals(problem, opt, level)
     elif ci == "bootstrap":
-        lows, highs = _bootstrap_intervals(problem, opt, level, n_boot, rng)
+        lows, highs = bootstrap_intervals(problem, opt, level, n_boot, rng)
 
     names = [*design.names, RESIDUAL]
     total = float(variances.sum())
@@ -456,112 +453,3 @@ def _json_value(v: object) -> object:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
-
-
-# -- intervals --------------------------------------------------------------------------------
-
-
-def _neg2ll(problem: REMLProblem, theta: np.ndarray, s: float, *, gradient: bool):
-    """``-2 log L_R`` at ``(theta, sigma^2 = s)`` and its partial derivatives."""
-    ev = problem.evaluate(theta, gradient=gradient)
-    dof = problem.n_obs - problem.n_fixed
-    f = ev.logdet_mx + dof * np.log(2.0 * np.pi * s) + ev.r2 / s
-    if not gradient:
-        return f, None, None
-    d_theta = ev.dlogdet_mx + ev.dr2 / s
-    d_s = dof / s - ev.r2 / s**2
-    return f, d_theta, d_s
-
-
-def _profile_value(problem: REMLProblem, k: int | None, value: float, warm: np.ndarray):
-    """Minimum of ``-2 log L_R`` with ``sigma_k`` (or ``sigma`` when ``k`` is None) fixed.
-
-    ``warm`` holds ``(theta, log sigma^2)`` to start from; it is updated in place.
-    """
-    n_k = problem.n_factors
-    if k is None:
-        s = value**2
-
-        def fun(th):
-            f, g, _ = _neg2ll(problem, th, s, gradient=True)
-            return f, g
-
-        res = optimize.minimize(fun, warm[:n_k], jac=True, method="BFGS", options={"gtol": 1e-5})
-        warm[:n_k] = res.x
-        return float(res.fun)
-    free = [j for j in range(n_k) if j != k]
-
-    def fun(z):
-        log_s = z[-1]
-        s = math.exp(log_s)
-        th = np.empty(n_k)
-        th[free] = z[:-1]
-        th[k] = value / math.sqrt(s)
-        f, g, g_s = _neg2ll(problem, th, s, gradient=True)
-        grad = np.empty(len(z))
-        grad[:-1] = g[free]
-        # d/d log s, with theta_k = value / sqrt(s) moving along.
-        grad[-1] = g_s * s + g[k] * (-0.5 * th[k])
-        return f, grad
-
-    z0 = np.append(warm[free], warm[-1])
-    res = optimize.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-5})
-    warm[free] = res.x[:-1]
-    warm[-1] = res.x[-1]
-    return float(res.fun)
-
-
-def _profile_intervals(problem: REMLProblem, opt, level: float):
-    """Profile-likelihood intervals for every variance (see the module docstring)."""
-    crit = float(stats.chi2.ppf(level, 1))
-    dof = problem.n_obs - problem.n_fixed
-    s_hat = opt.evaluation.r2 / dof
-    theta = opt.theta
-    d_min = opt.deviance
-    sds = np.append(theta * math.sqrt(s_hat), math.sqrt(s_hat))
-    lows = np.zeros(len(sds))
-    highs = np.zeros(len(sds))
-    for i, sd_hat in enumerate(sds):
-        k = None if i == len(theta) else i
-        for side in ("low", "high"):
-            # Each side walks away from the optimum, warm-starting every inner fit.
-            warm = np.append(theta, math.log(s_hat))
-
-            def excess(v, k=k, warm=warm):
-                return _profile_value(problem, k, v, warm) - d_min - crit
-
-            if side == "low":
-                if k is not None and excess(0.0) <= 0.0:
-                    lows[i] = 0.0
-                    continue
-                warm[:] = np.append(theta, math.log(s_hat))
-                lo = sd_hat * 0.5
-                while excess(lo) <= 0.0 and lo > 1e-12:
-                    lo *= 0.5
-                lows[i] = optimize.brentq(excess, lo, sd_hat, xtol=1e-5 * sd_hat)
-            else:
-                hi = sd_hat * 1.5 if sd_hat > 0 else 0.1 * math.sqrt(s_hat)
-                while excess(hi) <= 0.0:
-                    hi *= 2.0
-                highs[i] = optimize.brentq(excess, max(sd_hat, 1e-12), hi, xtol=1e-5 * hi)
-    return lows**2, highs**2
-
-
-def _bootstrap_intervals(problem: REMLProblem, opt, level: float, n_boot: int, rng):
-    """Parametric-bootstrap percentile intervals for every variance."""
-    ev = opt.evaluation
-    dof = problem.n_obs - problem.n_fixed
-    sigma = math.sqrt(ev.r2 / dof)
-    theta = opt.theta
-    mean = problem._x @ ev.beta
-    draws = np.empty((n_boot, len(theta) + 1))
-    for b in range(n_boot):
-        y = mean + sigma * rng.standard_normal(problem.n_obs)
-        for k, c in enumerate(problem._codes):
-            y = y + theta[k] * sigma * rng.standard_normal(problem.n_levels[k])[c]
-        boot = REMLProblem(problem._codes, problem.n_levels, problem._x, y)
-        res = optimize_theta(boot, theta)
-        s2 = res.evaluation.r2 / dof
-        draws[b] = np.append(res.theta**2 * s2, s2)
-    alpha = (1.0 - level) / 2.0
-    return np.quantile(draws, alpha, axis=0), np.quantile(draws, 1.0 - alpha, axis=0)
