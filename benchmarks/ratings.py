@@ -22,6 +22,9 @@ B. **statsmodels reference.** ``statsmodels`` ``MixedLM`` (REML, crossed effects
    compared (relative difference of the variances, difference of the REML criteria:
    negative means ours found the higher likelihood).
 
+C. **Profile-likelihood intervals at scale.** The data set of A fitted again with
+   ``ci="profile"`` (all five intervals); skipped with ``--no-profile``.
+
 The ratio printed is statsmodels' time over ours on the largest data set statsmodels
 finished (a lower bound on the next size when it ran out of budget). Targets: A under
 10 s and 2 GB. The last line printed is one JSON object with all the figures.
@@ -32,6 +35,7 @@ How to run
 
     .venv/bin/python benchmarks/ratings.py
     .venv/bin/python benchmarks/ratings.py --quick      # 20,000 ratings, sizes 250 and 500
+    .venv/bin/python benchmarks/ratings.py --no-profile # parts A and B only
 """
 
 from __future__ import annotations
@@ -134,6 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per statsmodels fit")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="20,000 ratings; sizes 250 500")
+    parser.add_argument("--no-profile", action="store_true", help="skip part C")
     args = parser.parse_args(argv)
     if args.quick:
         args.ratees, args.raters, args.sizes = 1000, 1000, [250, 500]
@@ -200,6 +205,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"ours {largest['ours_s']:.3f} s vs {largest['statsmodels_s']:.2f} s: "
             f"{largest['ratio']:.0f}x faster"
         )
+    profile_s = None
+    if not args.no_profile:
+        start = time.perf_counter()
+        prof = fit_variance_components(
+            frame, response="score", random=RANDOM, fixed=["x"], ci="profile"
+        )
+        profile_s = time.perf_counter() - start
+        print(f"C. profile-likelihood 95 % intervals on the data of A: {profile_s:.1f} s")
+        for row in prof.components.itertuples():
+            print(
+                f"   {row.component:>13}: variance {row.variance:.4f} "
+                f"[{row.ci_low:.4f}, {row.ci_high:.4f}]"
+            )
     summary = {
         "benchmark": "ratings",
         "ratings": len(frame),
@@ -216,6 +234,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "estimates_sd": {k: round(float(comps.loc[k, "sd"]), 5) for k in TRUE_SD},
         "statsmodels": rows,
         "largest_ratio": round(largest["ratio"], 1) if largest else None,
+        "profile_ci_s": round(profile_s, 1) if profile_s is not None else None,
         "python": platform.python_version(),
     }
     print(json.dumps(summary))
