@@ -359,28 +359,31 @@ def _cmd_ratings_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
+    columns = tuple(f for f in args.factor if ":" not in f)
     data = read_ratings(
         args.file,
         ratee=args.ratee,
         rater=args.rater,
         score=args.score,
         source=args.source,
-        factors=tuple(args.factor),
+        factors=columns,
         covariates=tuple(args.covariate),
     )
+    interactions = _interactions(args, columns)
     from simlib.analysis import fit_variance_components, icc
 
     random: list = ["ratee", "rater"]
     if data.has_source:
         random += ["source", ("ratee", "source")]
-    random += list(data.factors)
+    random += list(data.factors) + interactions
     fit = fit_variance_components(
         data.frame, response="score", random=random, fixed=data.covariates, ci="profile"
     )
     sources = source_summary(data, min_raters=args.min_raters)
     iccs = {"ratee_icc1": icc(fit, "ratee", k=1)}
-    per_ratee = len(data.frame) / data.frame["ratee"].nunique()
-    iccs[f"ratee_icck_k{per_ratee:.1f}"] = icc(fit, "ratee", k=per_ratee)
+    pairs = data.frame[["ratee", "rater"]].drop_duplicates()
+    raters_per_ratee = len(pairs) / data.frame["ratee"].nunique()
+    iccs[f"ratee_icck_k{raters_per_ratee:.1f}"] = icc(fit, "ratee", k=raters_per_ratee)
     if args.json:
         report = {
             "file": _display(Path(args.file)),
@@ -405,6 +408,27 @@ def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
           f"{fit.reml_criterion:.6g}; "
           + "; ".join(f"{k} {v:.3f}" for k, v in iccs.items()))  # fmt: skip
     return 0
+
+
+def _interactions(args: argparse.Namespace, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``--factor a:b`` terms as tuples of canonical column names."""
+    names = {args.ratee: "ratee", args.rater: "rater", "ratee": "ratee", "rater": "rater"}
+    if args.source:
+        names.update({args.source: "source", "source": "source"})
+    names.update({c: c for c in columns})
+    out = []
+    for term in (f for f in args.factor if ":" in f):
+        parts = term.split(":")
+        unknown = [p for p in parts if p not in names]
+        if unknown or len(parts) < 2:
+            raise ConfigError(
+                f"interaction {term!r}: {unknown[0] if unknown else term!r} is not a rating "
+                f"column; allowed: two or more of {', '.join(sorted(set(names)))} joined by ':'",
+                file=args.file,
+                path="--factor",
+            )
+        out.append(tuple(names[p] for p in parts))
+    return out
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:

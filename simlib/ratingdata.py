@@ -158,7 +158,9 @@ def source_summary(data: RatingData, *, min_raters: int = DEFAULT_MIN_RATERS) ->
     ).reset_index()
     small = table["raters"] < min_raters
     table["source"] = table["source"].astype(str)
-    table.loc[small, ["ratings", "mean_score"]] = np.nan
+    table["ratings"] = table["ratings"].astype("Int64")
+    table.loc[small, "ratings"] = pd.NA
+    table.loc[small, "mean_score"] = np.nan
     table["withheld"] = small
     return table
 

@@ -35,3 +35,21 @@ def with_changes(policy: simlib.Policy, **changes) -> simlib.Policy:
         docs={},
     )
     return simlib.apply_variant(policy, variant)
+
+
+def params_with(raters, **changes):
+    """Rater parameters with multi-source fields changed (``peer__count=2`` for sources)."""
+    ms = raters.multi_source
+    sources = ms.sources
+    flat = {}
+    for key, value in changes.items():
+        if "__" in key:
+            source, field = key.split("__")
+            current = getattr(sources, source)
+            sources = sources.model_copy(update={source: current.model_copy(update={field: value})})
+        elif key in type(ms).model_fields:
+            flat[key] = value
+        else:
+            raters = raters.model_copy(update={key: value})
+    ms = ms.model_copy(update={**flat, "sources": sources})
+    return raters.model_copy(update={"multi_source": ms})

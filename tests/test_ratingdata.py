@@ -93,3 +93,47 @@ def test_cli_reports_bad_rating_files_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2
     assert err.count("\n") == 1 and "row 2, score: 'high' is not a number" in err
+
+
+def test_analyze_decomposes_simulated_ratings(simulated, capsys):
+    status = main(["ratings", "analyze", str(simulated), "--ratee", "ratee", "--rater", "rater",
+                   "--score", "score", "--source", "source", "--factor", "ratee:rater",
+                   "--covariate", "ratee_sex", "--json"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.count("\n") == 1, "one JSON object"
+    report = __import__("json").loads(out)
+    components = {c["component"]: c for c in report["components"]}
+    assert set(components) == {
+        "ratee",
+        "rater",
+        "source",
+        "ratee:source",
+        "ratee:rater",
+        "residual",
+    }
+    assert abs(sum(c["share"] for c in components.values()) - 1) < 1e-9
+    assert all(c["ci_low"] <= c["variance"] <= c["ci_high"] for c in components.values())
+    assert report["n_obs"] == len(pd.read_csv(simulated))
+    assert {"term": "ratee_sex[T.M]"}.items() <= next(
+        f for f in report["fixed_effects"] if f["term"] != "(Intercept)"
+    ).items()
+    assert 0 < report["icc"]["ratee_icc1"] < 1
+    withheld = {s["source"]: s["withheld"] for s in report["sources"]}
+    assert withheld["peer"] is False
+
+
+def test_analyze_prints_a_table(simulated, capsys):
+    status = main(["ratings", "analyze", str(simulated), "--ratee", "ratee", "--rater", "rater",
+                   "--score", "score"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "Variance components" in out and "ratee" in out and "residual" in out
+
+
+def test_analyze_rejects_an_unknown_interaction(simulated, capsys):
+    status = main(["ratings", "analyze", str(simulated), "--ratee", "ratee", "--rater", "rater",
+                   "--score", "score", "--factor", "ratee:boss"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--factor: interaction 'ratee:boss'" in err and "allowed" in err
