@@ -107,6 +107,41 @@ def test_dense_and_elimination_paths_agree(big, monkeypatch):
         np.testing.assert_allclose(a["se"], b["se"], rtol=1e-6)
 
 
+def test_raters_within_work_units_are_eliminated_by_blocks(monkeypatch):
+    # Raters who only rate within their work unit: the rater block splits into one small
+    # block per unit, eliminated exactly; the result must equal the all-dense fit.
+    frame, _ = simulate(seed=9, n_ratees=120, n_raters=120, per_cell=2, sd=TRUTH)
+    rng = np.random.default_rng(9)
+    frame["rater"] = (frame["ratee"] // 10) * 10 + rng.integers(0, 10, len(frame))
+    codes = [pd.factorize(frame[c], sort=True)[0] for c in ("ratee", "rater", "source")]
+    codes.append(pd.factorize(frame["ratee"] * 4 + frame["source"], sort=True)[0])
+    x = np.column_stack([np.ones(len(frame)), frame["x"]])
+    levels = [int(c.max()) + 1 for c in codes]
+    problem = REMLProblem(codes, levels, x, frame["score"].to_numpy(), strategy="eliminate")
+    assert problem.eliminated == [3, 0, 1]  # ratee:source, ratee, then raters by blocks
+    assert problem.dense_rows == 4 + 2 + 1  # source, X and y
+    theta = np.array([1.1, 0.8, 0.5, 0.4])
+    grad = problem.deviance_gradient(problem.evaluate(theta))
+    fd = []
+    for k in range(4):
+        step = np.eye(4)[k] * 1e-6
+        up = problem.deviance(problem.evaluate(theta + step, gradient=False))
+        down = problem.deviance(problem.evaluate(theta - step, gradient=False))
+        fd.append((up - down) / 2e-6)
+    np.testing.assert_allclose(grad, fd, rtol=1e-5, atol=1e-4)
+
+    fit = fit_variance_components(frame, response="score", random=FOUR, fixed=["x"], ci=None)
+    monkeypatch.setattr(reml, "DENSE_LIMIT", 10**6)
+    dense = fit_variance_components(frame, response="score", random=FOUR, fixed=["x"], ci=None)
+    assert fit.reml_criterion == pytest.approx(dense.reml_criterion, abs=1e-6)
+    np.testing.assert_allclose(fit.components["variance"], dense.components["variance"], rtol=1e-6)
+    for name in fit.n_groups:
+        a, b = fit.conditional_modes(name), dense.conditional_modes(name)
+        assert list(a["level"]) == list(b["level"])
+        np.testing.assert_allclose(a["estimate"], b["estimate"], atol=1e-7)
+        np.testing.assert_allclose(a["se"], b["se"], rtol=1e-6)
+
+
 def test_analytic_gradient_matches_finite_differences(big):
     frame, _, _ = big
     codes = [pd.factorize(frame[c])[0] for c in ("ratee", "rater", "source")]

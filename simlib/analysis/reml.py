@@ -37,8 +37,14 @@ scipy has no sparse Cholesky and scikit-sparse (CHOLMOD) does not install by ``p
    ``scipy.sparse.linalg.splu`` with a symmetric fill-reducing ordering takes 4.7-5.8 s
    and its factors fill 93-99 % of the dense size (a random bipartite graph has no small
    separators). When raters only rate within work units of 25 the same block is 0.8 %
-   full and ``splu`` needs 0.005-0.03 s: a sparse path would pay off for such data, but
-   it needs selected inverse entries for the gradient, which SuperLU does not give.
+   full and ``splu`` needs 0.005-0.03 s, but SuperLU gives no selected inverse for the
+   gradient. Such data are caught one step earlier instead: if the largest remaining
+   factor's block splits into connected components of at most :data:`BLOCK_ROWS`
+   levels (raters rating only within their unit or agency), that factor is eliminated
+   by blocks, each block by a small dense Cholesky, and only source, X and y stay dense.
+   Measured on 100,000 ratings with raters inside units of 25 (200): 1.0 s (2.2 s)
+   against 21 s (41 s) with the rater block dense, on a busy machine; same results to
+   1e-9.
 3. *Analytic gradient.* The inverse traces are obtained by pushing each factor's trace
    matrix ``L_j' L_j`` through the later eliminations (``G <- T' G T``) and summing it
    against the dense inverse, so one function-plus-gradient costs about two dense
@@ -59,15 +65,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas, lapack, solve_triangular
+from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController
 
 __all__ = [
+    "BLOCK_ROWS",
     "DENSE_LIMIT",
     "MAX_DENSE_ROWS",
     "THREADED_ROWS",
@@ -81,6 +90,9 @@ __all__ = [
 
 #: Below this many rows of the augmented matrix the whole matrix is factorised densely.
 DENSE_LIMIT = 400
+
+#: Largest block (connected component) for elimination by blocks.
+BLOCK_ROWS = 1_000
 
 #: Most rows of the dense block left after elimination (about 1.2 GB per copy).
 MAX_DENSE_ROWS = 12_000
@@ -170,15 +182,27 @@ class REMLProblem:
         if strategy not in ("dense", "eliminate"):
             raise ValueError(f"unknown strategy {strategy!r}")
         self.strategy = strategy
-        self._codes = [np.asarray(c, dtype=np.int64) for c in codes]
+        codes = [np.asarray(c, dtype=np.int64) for c in codes]
         self._x = np.asarray(x, dtype=np.float64)
         self._y = np.asarray(y, dtype=np.float64)
 
         # Factor order: eliminated factors first (in elimination order), then the rest.
+        # A factor eliminated by blocks has its levels renumbered so that each block
+        # (connected component) is contiguous; _pos[k][level] is a level's position.
+        self._pos = [np.arange(m) for m in self.n_levels]
+        self._bounds: dict[int, np.ndarray] = {}
         if strategy == "eliminate":
-            self.eliminated = _elimination_order(codes, self.n_levels)
+            self.eliminated, blocks = _elimination_plan(codes, self.n_levels)
+            for k, labels in blocks.items():
+                order_k = np.argsort(labels, kind="stable")
+                self._pos[k] = np.empty_like(order_k)
+                self._pos[k][order_k] = np.arange(len(order_k))
+                sizes = np.bincount(labels)
+                self._bounds[k] = np.concatenate([[0], np.cumsum(sizes)])
+                codes[k] = self._pos[k][codes[k]]
         else:
             self.eliminated = []
+        self._codes = codes
         rest = [k for k in range(k_all) if k not in self.eliminated]
         dense_rows = int(sum(self.n_levels[k] for k in rest)) + p + 1
         if strategy == "eliminate" and dense_rows > MAX_DENSE_ROWS:
@@ -247,6 +271,13 @@ class REMLProblem:
         if self.strategy == "dense":
             return self._evaluate_dense(theta, scale, gradient=gradient, keep=keep)
         return self._evaluate_eliminate(theta, scale, gradient=gradient, keep=keep)
+
+    def in_level_order(self, factor: int, values: np.ndarray) -> np.ndarray:
+        """A factor's values (``Evaluation.u``, conditional variances) by level code.
+
+        Internally a factor eliminated by blocks has its levels renumbered.
+        """
+        return values[self._pos[factor]]
 
     def deviance(self, ev: Evaluation) -> float:
         """REML criterion (lme4's ``REMLcrit``) from an evaluation."""
@@ -349,13 +380,17 @@ class REMLProblem:
         logdet_elim = 0.0
         for k in self.eliminated:
             nb = int(self.n_levels[k])
-            d = cur.diagonal()[:nb]
+            if k in self._bounds:
+                dinv, logdet = _block_inverse(cur[:nb, :nb], self._bounds[k])
+            else:
+                d = cur.diagonal()[:nb]
+                dinv, logdet = sp.diags(1.0 / d, format="csr"), float(np.log(d).sum())
             b = cur[:nb, nb:]
             rest = cur[nb:, nb:]
-            lmat = sp.diags(1.0 / d) @ b
+            lmat = (dinv @ b).tocsr()
             cur = (rest - b.T.tocsr() @ lmat).tocsr()
-            steps.append((d, lmat.tocsr()))
-            logdet_elim += float(np.log(d).sum())
+            steps.append((dinv, lmat))
+            logdet_elim += logdet
         # Fortran order so that LAPACK works in place (no 8 m^2-byte copies).
         dense = cur.toarray(order="F")
         del cur
@@ -409,13 +444,13 @@ class REMLProblem:
         for k in range(self.n_factors):
             if k in self.eliminated:
                 j = self.eliminated.index(k)
-                d, lmat = steps[j]
-                total = float((1.0 / d).sum())
+                dinv, lmat = steps[j]
+                total = float(dinv.diagonal().sum())
                 g = (lmat.T @ lmat).tocsr()
                 for jj in range(j + 1, n_elim):
-                    d2, l2 = steps[jj]
-                    nb = len(d2)
-                    total += float((g.diagonal()[:nb] / d2).sum())
+                    dinv2, l2 = steps[jj]
+                    nb = dinv2.shape[0]
+                    total += float(g[:nb, :nb].multiply(dinv2).sum())
                     g_jj = g[:nb, :nb]
                     g_lj = g[nb:, :nb]
                     h = g_lj @ l2
@@ -438,14 +473,14 @@ class REMLProblem:
             off = int(self.start[factor]) - self._n_elim_levels()
             return np.diag(inv)[off : off + self.n_levels[factor]].copy()
         j = self.eliminated.index(factor)
-        d, lmat = steps[j]
-        acc = 1.0 / d
+        dinv, lmat = steps[j]
+        acc = dinv.diagonal().copy()
         v = lmat
         for jj in range(j + 1, len(steps)):
-            d2, l2 = steps[jj]
-            nb = len(d2)
+            dinv2, l2 = steps[jj]
+            nb = dinv2.shape[0]
             lead = v[:, :nb]
-            acc = acc + np.asarray(lead.multiply(lead) @ (1.0 / d2)).ravel()
+            acc = acc + np.asarray((lead @ dinv2).multiply(lead).sum(axis=1)).ravel()
             v = (v[:, nb:] - lead @ l2).tocsr()
         return acc + _row_quadratic(v, inv)
 
@@ -461,11 +496,11 @@ class REMLProblem:
         b = np.vstack([rhs, np.zeros((1, rhs.shape[1]))])
         off = 0
         parts = []
-        for d, lmat in st["steps"]:
-            nb = len(d)
+        for dinv, lmat in st["steps"]:
+            nb = dinv.shape[0]
             bj = b[off : off + nb]
             b[off + nb :] -= lmat.T @ bj
-            parts.append(bj / d[:, None])
+            parts.append(dinv @ bj)
             off += nb
         inv = st["inv"]
         b_rest = np.asfortranarray(b[off:])
@@ -567,10 +602,16 @@ class REMLProblem:
         return dld, dr2
 
 
-def _elimination_order(codes: Sequence[np.ndarray], n_levels: np.ndarray) -> list[int]:
-    """Factors that can be eliminated with diagonal pivot blocks, in elimination order.
+def _elimination_plan(
+    codes: Sequence[np.ndarray], n_levels: np.ndarray
+) -> tuple[list[int], dict[int, np.ndarray]]:
+    """Factors to eliminate, in order, and the blocks of those eliminated by blocks.
 
-    Greedy, largest first, on the symbolic pattern of ``Z'Z`` including fill-in.
+    Greedy, largest first, on the symbolic pattern of ``Z'Z`` including fill-in: first
+    every factor whose current block is diagonal; then the largest remaining factor if
+    its current block splits into connected components of at most :data:`BLOCK_ROWS`
+    levels (raters who only rate within their work unit or agency). Returns the order and,
+    for a factor eliminated by blocks, the component label of each level.
     """
     k_all = len(n_levels)
     n = len(codes[0])
@@ -612,7 +653,30 @@ def _elimination_order(codes: Sequence[np.ndarray], n_levels: np.ndarray) -> lis
         )
         pattern = pattern + extra
         pattern.data[:] = 1.0
-    return order
+    blocks: dict[int, np.ndarray] = {}
+    if remaining:
+        best = max(remaining, key=lambda kk: n_levels[kk])
+        pos = index[best]
+        n_comp, labels = connected_components(pattern[pos][:, pos], directed=False)
+        if n_comp > 1 and np.bincount(labels).max() <= BLOCK_ROWS:
+            order.append(best)
+            blocks[best] = labels
+    return order, blocks
+
+
+def _block_inverse(block: sp.csr_matrix, bounds: np.ndarray) -> tuple[sp.csr_matrix, float]:
+    """Inverse of a block-diagonal matrix (blocks between ``bounds``) and its log-determinant."""
+    inverses = []
+    logdet = 0.0
+    for a, b in itertools.pairwise(bounds):
+        dense = block[a:b, a:b].toarray()
+        chol, info = lapack.dpotrf(dense, lower=1, clean=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(f"diagonal block not positive definite ({info})")
+        logdet += 2.0 * float(np.log(np.diag(chol)).sum())
+        inv, info = lapack.dpotri(chol, lower=1)
+        inverses.append(np.tril(inv) + np.tril(inv, -1).T)
+    return sp.block_diag(inverses, format="csr"), logdet
 
 
 def _sum_against(g: sp.csr_matrix, inv_lower: np.ndarray) -> float:

@@ -303,11 +303,11 @@ def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) 
     )
     modes = {}
     for k, name in enumerate(design.names):
-        condvar = problem.conditional_variance(ev, k)
+        condvar = problem.in_level_order(k, problem.conditional_variance(ev, k))
         modes[name] = pd.DataFrame(
             {
                 "level": design.labels[k],
-                "estimate": theta[k] * ev.u[k],
+                "estimate": theta[k] * problem.in_level_order(k, ev.u[k]),
                 "se": np.sqrt(np.maximum(sigma2 * theta[k] ** 2 * condvar, 0.0)),
             }
         )
