@@ -14,9 +14,12 @@ Bolker & Walker 2015, J. Stat. Softw. 67(1)); the linear algebra lives in
 
 Intervals
 ---------
-``ci="profile"`` (profile likelihood, as lme4's ``confint(method = "profile")``) or
-``ci="bootstrap"`` (parametric bootstrap, percentile); both for the variances, residual
-included, and both computed in :mod:`simlib.analysis.intervals`.
+``ci="profile"`` (profile likelihood of the REML criterion; lme4's
+``confint(method = "profile")`` profiles the ML deviance instead) or ``ci="bootstrap"``
+(parametric bootstrap, percentile); both for the variances, residual included, and both
+computed in :mod:`simlib.analysis.intervals`. Profile intervals cost some 50 REML
+evaluations on top of the fit's 3-7 (measured: 4 s for 38,857 ratings with 1,200 x 1,200
+crossed employees, 85 s for the 100,000-rating benchmark); ``ci=None`` skips them.
 """
 
 from __future__ import annotations
@@ -387,10 +390,15 @@ def _design(
         if name in names:
             raise ConfigError(f"random factor {name!r} is listed twice")
         if len(cols) == 1:
-            code, uniques = pd.factorize(data[cols[0]], sort=True)
+            code, uniques = _factorize(data[cols[0]])
             lab = pd.Index(uniques)
         else:
-            code, uniques = pd.MultiIndex.from_frame(data[cols]).factorize(sort=True)
+            try:
+                code, uniques = pd.MultiIndex.from_frame(data[cols]).factorize(sort=True)
+            except TypeError:  # mixed types in a column: sort as text
+                code, uniques = pd.MultiIndex.from_frame(data[cols].astype(str)).factorize(
+                    sort=True
+                )
             lab = pd.Index([":".join(map(str, t)) for t in uniques])
         if len(lab) < 2:
             raise ConfigError(
@@ -426,7 +434,7 @@ def _design(
         else:
             if series.isna().any():
                 raise ConfigError(f"fixed column {col!r} has missing values")
-            code, uniques = pd.factorize(series, sort=True)
+            code, uniques = _factorize(series)
             if len(uniques) < 2:
                 raise ConfigError(f"fixed column {col!r} has a single value; a covariate must vary")
             for j in range(1, len(uniques)):
@@ -445,6 +453,14 @@ def _design(
         )
     shift = float(y.mean())
     return _Design(names, codes, labels, x, terms, y - shift, shift)
+
+
+def _factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes and sorted levels; a column mixing types (numbers and text) sorts as text."""
+    try:
+        return pd.factorize(series, sort=True)
+    except TypeError:
+        return pd.factorize(series.astype(str), sort=True)
 
 
 def _json_value(v: object) -> object:
