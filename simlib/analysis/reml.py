@@ -243,7 +243,10 @@ class REMLProblem:
     # -- public ---------------------------------------------------------------------------
 
     def blas_threads(self) -> contextlib.AbstractContextManager:
-        """Context in which to work with this problem: one BLAS thread for small blocks."""
+        """Context in which to work with this problem: one BLAS thread for small blocks.
+
+        :meth:`evaluate` and :meth:`average_information` enter it themselves.
+        """
         if self.dense_rows >= THREADED_ROWS:
             return contextlib.nullcontext()
         return _controller().limit(limits=1, user_api="blas")
@@ -268,9 +271,10 @@ class REMLProblem:
         theta = np.asarray(theta, dtype=np.float64)
         scale = np.ones(self.size)
         scale[: self.n_random] = theta[self._factor_of]
-        if self.strategy == "dense":
-            return self._evaluate_dense(theta, scale, gradient=gradient, keep=keep)
-        return self._evaluate_eliminate(theta, scale, gradient=gradient, keep=keep)
+        with self.blas_threads():
+            if self.strategy == "dense":
+                return self._evaluate_dense(theta, scale, gradient=gradient, keep=keep)
+            return self._evaluate_eliminate(theta, scale, gradient=gradient, keep=keep)
 
     def in_level_order(self, factor: int, values: np.ndarray) -> np.ndarray:
         """A factor's values (``Evaluation.u``, conditional variances) by level code.
@@ -549,6 +553,10 @@ class REMLProblem:
         and expected information; Gilmour, Thompson & Cullis 1995, Biometrics 51).
         Needs ``ev`` from ``evaluate(..., keep=True)``.
         """
+        with self.blas_threads():
+            return self._average_information(ev, s)
+
+    def _average_information(self, ev: Evaluation, s: float | None) -> np.ndarray:
         theta = ev.theta
         if s is None:
             s = ev.r2 / (self.n_obs - self.n_fixed)
