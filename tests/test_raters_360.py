@@ -259,7 +259,7 @@ def test_fitted_variance_shares_land_near_scullen_mount_goff(district):
     (1988) needs a perspective variance that is not small (docs/model.md, 7.3b)."""
     from simlib.analysis import fit_variance_components
 
-    wf, _, _, t = simulate_table(district, district.raters, n=600, units=12, seed=2)
+    _wf, _, _, t = simulate_table(district, district.raters, n=600, units=12, seed=2)
     df = t.frame()
     df["latent"] = t.latent
     df = df[df.source != "self"].astype({"source": str, "dimension": str})
@@ -273,7 +273,7 @@ def test_fitted_variance_shares_land_near_scullen_mount_goff(district):
             ("ratee", "rater"),
             "source",
             ("ratee", "source"),
-        ],  # fmt: skip
+        ],
         ci=None,
     )
     share = fit.components.set_index("component")["share"]
