@@ -470,7 +470,7 @@ def naive_inputs(scenario: Scenario, policy: Policy) -> list[dict]:
                 "competence": wf.competence,
                 "motivation": wf.motivation,
                 "conduct": wf.conduct,
-                "leniency": ag.leniency[rater],
+                "leniency": ag.traits.leniency[rater],
                 "absence_rate": ag.absence_rate,
                 "is_head": ag.is_head,
             }
