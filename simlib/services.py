@@ -1,0 +1,448 @@
+"""Citizen-facing services: a vaccination campaign at puskesmas posts, citizen by citizen.
+
+This module owns the campaign's parameter records (:class:`Campaign`), their loader
+(:func:`load_campaign`), the queueing simulation (:func:`run_campaign`) and the team
+incentive rule (:func:`team_incentive_idr`). It is standalone: the agency engine
+(:mod:`simlib.model`) does not call it yet, but the call takes what the engine has at hand
+(mean staff performance per post, in SD units, and a numpy Generator).
+
+Time inside the simulation is counted in **minutes** from 00:00 of the campaign's first
+day (day 0, a Monday). The model, in order:
+
+1. **Demand.** Turnout over the window is a saturating function of outreach::
+
+       turnout_share = base + (max - base) * x / (x + half_saturation)
+
+   with ``x`` the outreach contacts per target person. The number of citizens who come is
+   ``Binomial(target_population, turnout_share)``; each comes once (abandoners do not
+   return).
+2. **Arrivals.** Given the total, each citizen's arrival falls independently in an open
+   (day, post, hour) cell with probability proportional to the hourly profile (posts and
+   open days equally likely), uniformly within the hour. Conditional on its total, this is
+   exactly a non-homogeneous Poisson process with a piecewise-constant rate.
+3. **Service.** Each post is a ``simpy.Resource`` with ``staff_per_post`` servers. A
+   citizen's service time in minutes is::
+
+       base_min * exp(-performance_slope * performance[post]) * LogNormal(-s^2/2, s)
+
+   so the mean at performance 0 is ``base_min``, and better staff serve faster.
+4. **Abandonment.** Patience is exponential with mean ``patience.mean_min``. Queues are
+   first come, first served, so a citizen whose patience runs out leaves without
+   affecting anyone ahead of them; the simulation therefore checks patience when the
+   citizen reaches a free server (lazy reneging): same outcomes, no extra timer event.
+5. **Closing.** Posts stop starting services at closing time; citizens still in the queue
+   then go home (``waiting_at_close``) unless their patience had already run out
+   (``abandoned``). Services under way at closing time are finished.
+
+So ``arrivals = served + abandoned + waiting_at_close`` for every post and day.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import simpy
+from pydantic import Field, model_validator
+
+from simlib.config import (
+    Documented,
+    Record,
+    read_yaml,
+    reject_reserved,
+    require_documented,
+    unwrap,
+    validate,
+)
+from simlib.errors import ConfigError
+
+__all__ = [
+    "DAILY_COLUMNS",
+    "Campaign",
+    "CampaignResult",
+    "Demand",
+    "OpeningHours",
+    "Patience",
+    "Posts",
+    "ServiceTime",
+    "TeamIncentive",
+    "campaign_from_dict",
+    "load_campaign",
+    "run_campaign",
+    "team_incentive_idr",
+    "turnout_share",
+]
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Text = Annotated[str, Field(max_length=2000)]
+
+MINUTES_PER_DAY = 1440.0
+DAILY_COLUMNS = (
+    "day", "post", "arrivals", "served", "abandoned", "waiting_at_close",
+    "mean_wait_min", "p90_wait_min", "utilisation",
+)  # fmt: skip
+
+
+class Posts(Record):
+    """Vaccination posts (puskesmas) and the staff vaccinating at each."""
+
+    count: Annotated[int, Field(ge=1, le=10_000)]
+    staff_per_post: Annotated[int, Field(ge=1, le=100)]
+
+
+class OpeningHours(Record):
+    """When posts are open and how arrivals spread over the opening hours."""
+
+    open_days_per_week: Annotated[int, Field(ge=1, le=7)]
+    open_hour: Annotated[int, Field(ge=0, le=23)]
+    hours_per_day: Annotated[int, Field(ge=1, le=24)]
+    #: Relative arrival rate in each opening hour (one entry per hour; scale is free).
+    arrival_profile: Annotated[
+        tuple[Annotated[float, Field(ge=0.0, le=1e6)], ...], Field(min_length=1, max_length=24)
+    ]
+
+    @model_validator(mode="after")
+    def _profile_fits(self) -> OpeningHours:
+        if self.open_hour + self.hours_per_day > 24:
+            raise ValueError(
+                f"open_hour {self.open_hour} + hours_per_day {self.hours_per_day} passes "
+                "midnight; allowed: open_hour + hours_per_day <= 24"
+            )
+        if len(self.arrival_profile) != self.hours_per_day:
+            raise ValueError(
+                f"arrival_profile has {len(self.arrival_profile)} entries; allowed: one per "
+                f"opening hour ({self.hours_per_day})"
+            )
+        if sum(self.arrival_profile) <= 0:
+            raise ValueError("arrival_profile is all zero; allowed: at least one positive rate")
+        return self
+
+
+class ServiceTime(Record):
+    """Minutes per vaccination and how they depend on staff performance."""
+
+    base_min: Annotated[float, Field(gt=0.0, le=600.0)]
+    #: Service time is multiplied by exp(-slope x performance in SD units).
+    performance_slope: Annotated[float, Field(ge=0.0, le=3.0)]
+    #: SD of log service time (mean-preserving lognormal variability).
+    log_sd: Annotated[float, Field(ge=0.0, le=3.0)]
+
+
+class Demand(Record):
+    """Share of the target population that comes, as a saturating function of outreach."""
+
+    base_turnout_share: Share
+    max_turnout_share: Share
+    outreach_contacts_per_person: Annotated[float, Field(ge=0.0, le=100.0)]
+    half_saturation_contacts: Annotated[float, Field(gt=0.0, le=100.0)]
+
+    @model_validator(mode="after")
+    def _max_above_base(self) -> Demand:
+        if self.max_turnout_share < self.base_turnout_share:
+            raise ValueError(
+                f"max_turnout_share {self.max_turnout_share} is below base_turnout_share "
+                f"{self.base_turnout_share}; allowed: max_turnout_share >= base_turnout_share"
+            )
+        return self
+
+
+class Patience(Record):
+    """How long citizens wait before leaving the queue (exponential)."""
+
+    mean_min: Annotated[float, Field(gt=0.0, le=100_000.0)]
+
+
+class TeamIncentive(Record):
+    """The team's coverage target and the bonus rule (a scenario input; no source)."""
+
+    target_coverage: Annotated[float, Field(gt=0.0, le=1.0)]
+    rule: Literal["all_or_nothing", "pro_rata"]
+    bonus_idr_per_staff: Annotated[float, Field(ge=0.0, le=1e9)]
+    #: Highest multiple of the bonus paid under ``pro_rata`` (1 = no pay above target).
+    pro_rata_cap: Annotated[float, Field(ge=1.0, le=10.0)]
+
+
+class Campaign(Record):
+    """A vaccination campaign run by a district health office."""
+
+    name: Name
+    description: Text
+    target_population: Annotated[int, Field(ge=1, le=100_000_000)]
+    window_days: Annotated[int, Field(ge=1, le=3660)]
+    posts: Posts
+    hours: OpeningHours
+    service: ServiceTime
+    demand: Demand
+    patience: Patience
+    incentive: TeamIncentive
+    source_file: str = ""
+    docs: Annotated[dict[str, Documented], Field(repr=False)] = Field(default_factory=dict)
+
+    @property
+    def staff(self) -> int:
+        """Staff in the whole campaign (posts x staff per post)."""
+        return self.posts.count * self.posts.staff_per_post
+
+    def open_days(self) -> np.ndarray:
+        """Indices of the days the posts are open (day 0 is a Monday)."""
+        days = np.arange(self.window_days)
+        return days[days % 7 < self.hours.open_days_per_week]
+
+
+def load_campaign(path: str | Path) -> Campaign:
+    """Load and validate a campaign file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the field path, the bad value and what is allowed.
+    """
+    path = Path(path)
+    return campaign_from_dict(read_yaml(path), file=path)
+
+
+def campaign_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> Campaign:
+    """Validate a campaign given as a (documented) mapping, as read from YAML."""
+    try:
+        plain, docs, bare = unwrap(raw)
+    except ConfigError as exc:
+        raise exc.in_file(file) if file else exc from None
+    reject_reserved(plain, Campaign, file=file)
+    plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
+    campaign = validate(Campaign, plain, file=file)
+    require_documented(plain, bare, file=file)
+    return campaign.model_copy(update={"docs": docs})
+
+
+def turnout_share(demand: Demand) -> float:
+    """Expected share of the target population that comes over the window."""
+    x = demand.outreach_contacts_per_person
+    lift = x / (x + demand.half_saturation_contacts)
+    return demand.base_turnout_share + (demand.max_turnout_share - demand.base_turnout_share) * lift
+
+
+def team_incentive_idr(incentive: TeamIncentive, *, coverage: float, staff: int) -> float:
+    """Bonus paid to the whole team (IDR) for a campaign's coverage.
+
+    ``all_or_nothing`` pays ``bonus_idr_per_staff`` to every staff member when coverage
+    reaches the target and nothing otherwise; ``pro_rata`` pays the bonus times
+    ``coverage / target``, capped at ``pro_rata_cap``.
+
+    Parameters
+    ----------
+    incentive
+        The target and rule.
+    coverage
+        Vaccinated people as a share of the target population.
+    staff
+        Staff sharing the bonus.
+
+    Returns
+    -------
+    float
+        Total bonus in IDR.
+    """
+    if incentive.rule == "all_or_nothing":
+        factor = 1.0 if coverage >= incentive.target_coverage else 0.0
+    else:
+        factor = min(coverage / incentive.target_coverage, incentive.pro_rata_cap)
+    return factor * incentive.bonus_idr_per_staff * staff
+
+
+@dataclass(frozen=True, eq=False)
+class CampaignResult:
+    """What one campaign run produced.
+
+    Attributes
+    ----------
+    daily
+        One row per open day and post: ``day`` (days since the start), ``post``,
+        ``arrivals``, ``served``, ``abandoned``, ``waiting_at_close``, ``mean_wait_min``
+        and ``p90_wait_min`` (queueing time of the citizens served; NaN if none) and
+        ``utilisation`` (service minutes started that day over staff x opening minutes;
+        can pass 1 by services finishing after closing).
+    arrivals, vaccinated, abandoned, waiting_at_close
+        Totals over the campaign (people).
+    coverage
+        ``vaccinated / target_population``.
+    mean_wait_min, p90_wait_min
+        Queueing time of the citizens served, over the whole campaign (minutes).
+    target_met
+        Whether coverage reached the team target.
+    incentive_idr
+        Team bonus paid under the campaign's rule (IDR, whole team).
+    events
+        SimPy events processed (for benchmarks).
+    """
+
+    daily: pd.DataFrame
+    arrivals: int
+    vaccinated: int
+    abandoned: int
+    waiting_at_close: int
+    coverage: float
+    mean_wait_min: float
+    p90_wait_min: float
+    target_met: bool
+    incentive_idr: float
+    events: int
+
+
+def run_campaign(
+    params: Campaign, *, staff_performance: np.ndarray, rng: np.random.Generator
+) -> CampaignResult:
+    """Simulate a vaccination campaign citizen by citizen.
+
+    Parameters
+    ----------
+    params
+        The campaign.
+    staff_performance
+        Mean true performance of each post's staff, in SD units: shape ``(posts,)``, or
+        ``(window_days, posts)`` for performance that changes during the campaign.
+    rng
+        Source of every random draw (turnout, arrivals, service times, patience).
+
+    Returns
+    -------
+    CampaignResult
+
+    Raises
+    ------
+    ValueError
+        If ``staff_performance`` has the wrong shape or is not finite.
+    """
+    n_posts, staff = params.posts.count, params.posts.staff_per_post
+    perf = np.asarray(staff_performance, dtype=float)
+    if perf.shape == (n_posts,):
+        perf = np.broadcast_to(perf, (params.window_days, n_posts))
+    if perf.shape != (params.window_days, n_posts) or not np.isfinite(perf).all():
+        raise ValueError(
+            f"staff_performance has shape {np.shape(staff_performance)}; allowed: finite "
+            f"numbers of shape ({n_posts},) or ({params.window_days}, {n_posts})"
+        )
+    hours = params.hours
+    days = params.open_days()
+
+    # Arrivals: a Binomial total spread over (day, post, hour) cells by the hourly profile.
+    n = int(rng.binomial(params.target_population, turnout_share(params.demand)))
+    profile = np.asarray(hours.arrival_profile, dtype=float)
+    cell_p = np.broadcast_to(profile / profile.sum(), (days.size, n_posts, profile.size))
+    counts = rng.multinomial(n, cell_p.ravel() / (days.size * n_posts)).reshape(cell_p.shape)
+    day_i, post, hour = (np.repeat(g.ravel(), counts.ravel()) for g in np.indices(counts.shape))
+    day = days[day_i]
+    opening = day * MINUTES_PER_DAY + hours.open_hour * 60.0
+    closing = opening + hours.hours_per_day * 60.0
+    arrive = opening + hour * 60.0 + rng.random(n) * 60.0
+    order = np.lexsort((arrive, post))  # each post's arrivals in time order
+    day, post, arrive, closing = day[order], post[order], arrive[order], closing[order]
+
+    s = params.service.log_sd
+    service = (
+        params.service.base_min
+        * np.exp(-params.service.performance_slope * perf[day, post])
+        * rng.lognormal(-0.5 * s * s, s, n)
+    )
+    give_up = arrive + rng.exponential(params.patience.mean_min, n)
+
+    env = simpy.Environment()
+    start = np.full(n, np.nan)
+    # Per-citizen bookkeeping in Python lists: numpy scalar writes are slower.
+    started: list[float] = [math.nan] * n
+    arrive_l, give_up_l = arrive.tolist(), give_up.tolist()
+    closing_l, service_l = closing.tolist(), service.tolist()
+    bounds = np.searchsorted(post, np.arange(n_posts + 1))
+    for p in range(n_posts):
+        resource = simpy.Resource(env, capacity=staff)
+        env.process(_post(env, resource, range(bounds[p], bounds[p + 1]), arrive_l,
+                          give_up_l, closing_l, service_l, started))  # fmt: skip
+    env.run()
+    events = _events(env)
+    start[:] = started
+
+    served = ~np.isnan(start)
+    # Not served: gone before closing if patience ran out first, else still queueing.
+    abandoned = ~served & (give_up < closing)
+    waiting = ~served & ~abandoned
+    wait = np.where(served, start - arrive, np.nan)
+    daily = _daily(params, days, day, post, served, abandoned, waiting, wait, service)
+    vaccinated = int(served.sum())
+    coverage = vaccinated / params.target_population
+    waits = wait[served]
+    return CampaignResult(
+        daily=daily,
+        arrivals=n,
+        vaccinated=vaccinated,
+        abandoned=int(abandoned.sum()),
+        waiting_at_close=int(waiting.sum()),
+        coverage=coverage,
+        mean_wait_min=float(waits.mean()) if waits.size else math.nan,
+        p90_wait_min=float(np.quantile(waits, 0.9)) if waits.size else math.nan,
+        target_met=bool(coverage >= params.incentive.target_coverage),
+        incentive_idr=team_incentive_idr(params.incentive, coverage=coverage, staff=params.staff),
+        events=events,
+    )
+
+
+def _post(env, resource, citizens, arrive, give_up, closing, service, started):
+    """Arrival source of one post: starts each citizen's process at their arrival time."""
+    timeout, process = env.timeout, env.process
+    for i in citizens:
+        gap = arrive[i] - env.now
+        if gap > 0:
+            yield timeout(gap)
+        process(_citizen(env, resource, i, give_up[i], closing[i], service[i], started))
+
+
+def _citizen(env, resource, i, give_up, closing, service, started):
+    """One citizen: queue, then be vaccinated unless patience or opening hours ran out."""
+    request = resource.request()
+    yield request
+    now = env.now
+    if now > give_up or now >= closing:
+        resource.release(request)
+        return
+    started[i] = now
+    yield env.timeout(service)
+    resource.release(request)
+
+
+def _events(env: simpy.Environment) -> int:
+    """Events scheduled so far (SimPy numbers them from a counter; -1 if unavailable)."""
+    counter = getattr(env, "_eid", None)
+    if counter is None:
+        return -1
+    # Reading an itertools.count advances it; harmless after the run has ended.
+    return next(counter)
+
+
+def _daily(params, days, day, post, served, abandoned, waiting, wait, service) -> pd.DataFrame:
+    n_posts = params.posts.count
+    frame = pd.DataFrame(
+        {
+            "day": np.repeat(days, n_posts),
+            "post": np.tile(np.arange(n_posts), days.size),
+        }
+    )
+    key = np.searchsorted(days, day) * n_posts + post
+    size = days.size * n_posts
+
+    def tally(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(key[mask], minlength=size)
+
+    frame["arrivals"] = np.bincount(key, minlength=size)
+    frame["served"] = tally(served)
+    frame["abandoned"] = tally(abandoned)
+    frame["waiting_at_close"] = tally(waiting)
+    waits = pd.Series(wait[served]).groupby(key[served])
+    frame["mean_wait_min"] = waits.mean().reindex(range(size)).to_numpy()
+    frame["p90_wait_min"] = waits.quantile(0.9).reindex(range(size)).to_numpy()
+    busy = np.bincount(key[served], weights=service[served], minlength=size)
+    capacity = params.posts.staff_per_post * params.hours.hours_per_day * 60.0
+    frame["utilisation"] = busy / capacity
+    return frame[list(DAILY_COLUMNS)]
