@@ -294,7 +294,11 @@ class CampaignResult:
 
 
 def run_campaign(
-    params: Campaign, *, staff_performance: np.ndarray, rng: np.random.Generator
+    params: Campaign,
+    *,
+    staff_performance: np.ndarray,
+    rng: np.random.Generator,
+    staff: np.ndarray | None = None,
 ) -> CampaignResult:
     """Simulate a vaccination campaign citizen by citizen.
 
@@ -307,6 +311,9 @@ def run_campaign(
         ``(window_days, posts)`` for performance that changes during the campaign.
     rng
         Source of every random draw (turnout, arrivals, service times, patience).
+    staff
+        Vaccinators at each post, shape ``(posts,)``, whole numbers >= 1; by default
+        ``posts.staff_per_post`` everywhere. The team bonus goes to all of them.
 
     Returns
     -------
@@ -315,9 +322,10 @@ def run_campaign(
     Raises
     ------
     ValueError
-        If ``staff_performance`` has the wrong shape or is not finite.
+        If ``staff_performance`` or ``staff`` has the wrong shape or bad values.
     """
-    n_posts, staff = params.posts.count, params.posts.staff_per_post
+    n_posts = params.posts.count
+    servers = _staff(params, staff)
     perf = np.asarray(staff_performance, dtype=float)
     if perf.shape == (n_posts,):
         perf = np.broadcast_to(perf, (params.window_days, n_posts))
@@ -358,7 +366,7 @@ def run_campaign(
     closing_l, service_l = closing.tolist(), service.tolist()
     bounds = np.searchsorted(post, np.arange(n_posts + 1))
     for p in range(n_posts):
-        resource = simpy.Resource(env, capacity=staff)
+        resource = simpy.Resource(env, capacity=int(servers[p]))
         env.process(_post(env, resource, range(bounds[p], bounds[p + 1]), arrive_l,
                           give_up_l, closing_l, service_l, started))  # fmt: skip
     env.run()
@@ -370,7 +378,7 @@ def run_campaign(
     abandoned = ~served & (give_up < closing)
     waiting = ~served & ~abandoned
     wait = np.where(served, start - arrive, np.nan)
-    daily = _daily(params, days, day, post, served, abandoned, waiting, wait, service)
+    daily = _daily(params, servers, days, day, post, served, abandoned, waiting, wait, service)
     vaccinated = int(served.sum())
     coverage = vaccinated / params.target_population
     waits = wait[served]
@@ -384,7 +392,9 @@ def run_campaign(
         mean_wait_min=float(waits.mean()) if waits.size else math.nan,
         p90_wait_min=float(np.quantile(waits, 0.9)) if waits.size else math.nan,
         target_met=bool(coverage >= params.incentive.target_coverage),
-        incentive_idr=team_incentive_idr(params.incentive, coverage=coverage, staff=params.staff),
+        incentive_idr=team_incentive_idr(
+            params.incentive, coverage=coverage, staff=int(servers.sum())
+        ),
         events=events,
     )
 
@@ -421,7 +431,26 @@ def _events(env: simpy.Environment) -> int:
     return next(counter)
 
 
-def _daily(params, days, day, post, served, abandoned, waiting, wait, service) -> pd.DataFrame:
+def _staff(params: Campaign, staff: np.ndarray | None) -> np.ndarray:
+    n_posts = params.posts.count
+    if staff is None:
+        return np.full(n_posts, params.posts.staff_per_post)
+    servers = np.asarray(staff)
+    if (
+        servers.shape != (n_posts,)
+        or not np.issubdtype(servers.dtype, np.integer)
+        or (servers < 1).any()
+    ):
+        raise ValueError(
+            f"staff has shape {servers.shape} and type {servers.dtype}; allowed: whole "
+            f"numbers >= 1 of shape ({n_posts},)"
+        )
+    return servers.astype(np.int64)
+
+
+def _daily(
+    params, servers, days, day, post, served, abandoned, waiting, wait, service
+) -> pd.DataFrame:
     n_posts = params.posts.count
     frame = pd.DataFrame(
         {
@@ -443,6 +472,6 @@ def _daily(params, days, day, post, served, abandoned, waiting, wait, service) -
     frame["mean_wait_min"] = waits.mean().reindex(range(size)).to_numpy()
     frame["p90_wait_min"] = waits.quantile(0.9).reindex(range(size)).to_numpy()
     busy = np.bincount(key[served], weights=service[served], minlength=size)
-    capacity = params.posts.staff_per_post * params.hours.hours_per_day * 60.0
+    capacity = np.tile(servers, days.size) * params.hours.hours_per_day * 60.0
     frame["utilisation"] = busy / capacity
     return frame[list(DAILY_COLUMNS)]

@@ -226,3 +226,27 @@ def test_lazy_reneging_gives_the_same_outcomes_as_leaving_the_queue_on_time(smal
     assert lazy.abandoned > 0
     pd.testing.assert_frame_equal(lazy.daily, eager.daily)
     assert eager.events > lazy.events, (eager.events, lazy.events)
+
+
+def test_staff_may_differ_between_posts(small):
+    perf = np.zeros(small.posts.count)
+    default = run_campaign(small, staff_performance=perf, rng=np.random.default_rng(1))
+    same = run_campaign(
+        small, staff_performance=perf, rng=np.random.default_rng(1), staff=np.array([1, 1, 1])
+    )
+    pd.testing.assert_frame_equal(default.daily, same.daily)
+    more = run_campaign(
+        small, staff_performance=perf, rng=np.random.default_rng(1), staff=np.array([1, 1, 3])
+    )
+    waits = more.daily.groupby("post").mean_wait_min.mean()
+    assert waits[2] < waits[0], f"mean wait by post with 1, 1, 3 staff: {waits.tolist()}"
+    pro_rata = change(small, incentive__rule="pro_rata")
+    paid = run_campaign(
+        pro_rata, staff_performance=perf, rng=np.random.default_rng(1), staff=np.array([1, 1, 3])
+    )
+    share = paid.coverage / pro_rata.incentive.target_coverage
+    assert paid.incentive_idr == pytest.approx(
+        5 * pro_rata.incentive.bonus_idr_per_staff * min(share, 1.0)
+    ), "the bonus goes to all five vaccinators"
+    with pytest.raises(ValueError, match="allowed: whole numbers >= 1"):
+        run_campaign(small, staff_performance=perf, rng=np.random.default_rng(1), staff=[1, 0, 1])
