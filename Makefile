@@ -26,6 +26,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/ratings.py
+	$(BIN)/python benchmarks/services.py
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache

@@ -10,6 +10,7 @@ from simlib.paths import ROOT
 
 SCRIPTS = {
     "engine.py": ["--employees", "2000", "--repeat", "1", "--naive-employees", "200"],
+    "services.py": ["--repeat", "1"],
     "ratings.py": [
         "--ratees",
         "300",

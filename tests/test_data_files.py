@@ -23,6 +23,13 @@ def test_scenario_validates_and_names_an_existing_baseline(path):
     simlib.load_policy(scenario.resolve(scenario.baseline_policy))
 
 
+@pytest.mark.parametrize("path", sorted((DATA / "services").glob("*.yaml")), ids=lambda p: p.name)
+def test_service_campaign_validates(path):
+    from simlib.services import load_campaign
+
+    load_campaign(path)
+
+
 @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)
 def test_policy_or_variant_validates(path):
     item = simlib.load_policy_or_variant(path)
