@@ -263,6 +263,8 @@ def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> li
     for spec in scenario.agencies:
         if spec.org_csv:
             files.append(("org_csv", str(scenario.resolve(spec.org_csv))))
+        if spec.campaign:
+            files.append(("campaign", str(scenario.resolve(spec.campaign.file))))
     return [
         {"role": role, "path": _display(Path(p)), "sha256": file_sha256(p)} for role, p in files
     ]
@@ -320,8 +322,14 @@ def _summary(result, scenario: Scenario) -> str:
         "budget_used_share",
     ]
     shown = table.loc[[r for r in rows if r in table.index]]
+    campaigns = out[out["period_kind"] == "campaign"].pivot_table(
+        index="metric", columns=["agency", "period"], values="value", sort=False
+    )
     with pd.option_context("display.float_format", _fmt, "display.width", 120):
-        return f"{title} (seed {result.meta['seed']})\n{shown.to_string()}"
+        text = f"{title} (seed {result.meta['seed']})\n{shown.to_string()}"
+        if not campaigns.empty:
+            text += f"\n\nCampaigns\n{campaigns.to_string()}"
+        return text
 
 
 def _fmt(x: float) -> str:

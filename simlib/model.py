@@ -58,6 +58,7 @@ from simlib.raters import (
     halo_index,
 )
 from simlib.scenario import AgencySpec, Scenario
+from simlib.services import campaign_months, load_campaign, run_campaign, team_incentive_idr
 from simlib.streams import Streams
 from simlib.tables import distribution_curve, predikat_matrix
 from simlib.workforce import Workforce, generate, read_org_csv
@@ -68,7 +69,7 @@ BAIK = PREDIKAT.index("baik")
 LEDGER_COLUMNS = (
     "agency", "month", "t_month", "year", "policy", "employees", "entitled_idr",
     "performance_cut_idr", "absence_cut_idr", "due_idr", "cap_cut_idr", "paid_idr",
-    "budget_cap_idr", "budget_spent_ytd_idr",
+    "budget_cap_idr", "budget_spent_ytd_idr", "team_incentive_idr",
 )  # fmt: skip
 
 
@@ -163,6 +164,7 @@ class Agency:
         self._rank_cache: np.ndarray | None = None
         self.effort = self.hasil_true = self.perilaku_true = np.zeros(n)
         self.budget = BudgetYear(0.0)
+        self._setup_campaign(spec)
         self._year_sums: dict[str, np.ndarray] = {}
         self._quarter_money = np.zeros(3)
         self._quarters_in_year = 0
@@ -173,6 +175,7 @@ class Agency:
         """SimPy process: the agency's month boundaries until the horizon."""
         self.open_year(0)
         self.start_quarter(0)
+        self._maybe_start_campaign(0)
         for t in range(1, self.scenario.calendar.horizon_months + 1):
             yield env.timeout(1)
             self.tick(t)
@@ -190,6 +193,7 @@ class Agency:
             self.open_year(t // 12)
         if t % 3 == 0:
             self.start_quarter(t // 3)
+        self._maybe_start_campaign(t)
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -205,6 +209,51 @@ class Agency:
                       "perilaku_true")
         }  # fmt: skip
         self._quarters_in_year = 0
+
+    def _setup_campaign(self, spec: AgencySpec) -> None:
+        """Load the agency's campaign; its posts are staffed by the staff units in turn."""
+        self.campaign = None
+        self.campaign_result = None
+        self.campaign_bonus_idr = 0.0
+        if spec.campaign is None:
+            return
+        self.campaign = load_campaign(self.scenario.resolve(spec.campaign.file))
+        self.campaign_start = spec.campaign.start_month
+        self.campaign_end = self.campaign_start + campaign_months(self.campaign)
+        staff_units = np.unique(self.wf.unit[self.wf.job_type >= JOB_TYPES.index("fungsional")])
+        posts = self.campaign.posts.count
+        self.post_unit = staff_units[np.arange(posts) % len(staff_units)]
+        self.campaign_staff = np.isin(self.wf.unit, self.post_unit)
+
+    def _maybe_start_campaign(self, month: int) -> None:
+        if self.campaign is not None and month == self.campaign_start:
+            self.hold_campaign(month)
+
+    def hold_campaign(self, month: int) -> None:
+        """Run the campaign citizen by citizen; post performance = its unit's mean this quarter."""
+        counts = np.bincount(self.wf.unit)
+        unit_mean = np.bincount(self.wf.unit, weights=self.hasil_true) / np.maximum(counts, 1)
+        result = run_campaign(
+            self.campaign,
+            staff_performance=unit_mean[self.post_unit],
+            rng=self._rng("arrivals", month),
+        )
+        self.campaign_result = result
+        # The bonus goes to every staff member of the units that ran the posts.
+        self.campaign_bonus_idr = team_incentive_idr(
+            self.campaign.incentive, coverage=result.coverage, staff=int(self.campaign_staff.sum())
+        )
+        metrics = {
+            "campaign_coverage": result.coverage,
+            "campaign_vaccinated": float(result.vaccinated),
+            "campaign_abandoned": float(result.abandoned),
+            "campaign_mean_wait_min": result.mean_wait_min,
+            "campaign_p90_wait_min": result.p90_wait_min,
+            "campaign_target_met": float(result.target_met),
+            "team_incentive_idr": self.campaign_bonus_idr,
+        }
+        label = f"{self._month_label(month)} {self.campaign.name}"
+        self._record("campaign", label, self.campaign_end - 1, self.schedule.at(month), metrics)
 
     def start_quarter(self, quarter: int) -> None:
         """Effort and true performance for quarter ``quarter`` (0-based)."""
@@ -233,6 +282,7 @@ class Agency:
         over = rule == "rank_order" and due_idr.sum() > available
         # The payment order is only needed when the money runs short.
         paid = apply_cap(due_idr, available, rule=rule, rank=self._pay_rank() if over else None)
+        team = self._team_incentive(month)
         total_entitled, total_due, total_paid = entitled.sum(), due_idr.sum(), paid.sum()
         self.budget.spent_idr += total_paid
         sums = self._year_sums
@@ -246,7 +296,7 @@ class Agency:
                 self.name, self._month_label(month), month, self._year_label(month // 12),
                 policy.name, self.wf.n, total_entitled, perf_cut,
                 total_entitled - perf_cut - total_due, total_due, total_due - total_paid,
-                total_paid, self.budget.cap_idr, self.budget.spent_idr,
+                total_paid, self.budget.cap_idr, self.budget.spent_idr, team.sum(),
             )
         )  # fmt: skip
         if self.scenario.outputs.employee_ledger:
@@ -260,8 +310,17 @@ class Agency:
                     "entitled_idr": entitled,
                     "due_idr": due_idr,
                     "paid_idr": paid,
+                    "team_incentive_idr": team,
                 }
             )
+
+    def _team_incentive(self, month: int) -> np.ndarray:
+        """The campaign's team bonus, shared equally by its units' staff in its last month."""
+        team = np.zeros(self.wf.n)
+        if self.campaign_result is not None and month == self.campaign_end - 1:
+            share = self.campaign_bonus_idr / max(int(self.campaign_staff.sum()), 1)
+            team[self.campaign_staff] = share
+        return team
 
     def appraise(self, quarter: int) -> None:
         """Periodic appraisal of quarter ``quarter``: ratings, levels, predikat."""

@@ -35,7 +35,7 @@ class Outcome:
     meaning: str
 
 
-_Q, _Y, _QY = ("quarter",), ("year",), ("quarter", "year")
+_Q, _Y, _QY, _C = ("quarter",), ("year",), ("quarter", "year"), ("campaign",)
 
 OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
@@ -144,6 +144,23 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Correlation of annual tukin paid with annual mean true performance",
     ),
     Outcome("pay_gini", "Gini coefficient", _Y, "Inequality of annual tukin paid"),
+    Outcome(
+        "campaign_coverage",
+        "share of target population",
+        _C,
+        "People vaccinated by the agency's campaign over its target population",
+    ),
+    Outcome("campaign_vaccinated", "people", _C, "People vaccinated by the campaign"),
+    Outcome("campaign_abandoned", "people", _C, "People who left the queue unserved"),
+    Outcome("campaign_mean_wait_min", "minutes", _C, "Mean queueing time of those served"),
+    Outcome("campaign_p90_wait_min", "minutes", _C, "90th percentile of queueing time"),
+    Outcome("campaign_target_met", "0/1", _C, "1 if coverage reached the team target"),
+    Outcome(
+        "team_incentive_idr",
+        "IDR",
+        _C,
+        "Team bonus paid to the campaign units' staff (outside the tukin budget cap)",
+    ),
 )
 
 #: Columns of the outcomes table.

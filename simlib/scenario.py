@@ -35,6 +35,7 @@ __all__ = [
     "Attendance",
     "Behaviour",
     "Calendar",
+    "CampaignLink",
     "Latent",
     "MultiSource",
     "Organisation",
@@ -96,6 +97,13 @@ class Structure(Record):
         return self
 
 
+class CampaignLink(Record):
+    """A citizen-facing campaign the agency runs (a ``data/services`` file) and when it starts."""
+
+    file: str
+    start_month: Annotated[int, Field(ge=0, le=600)]
+
+
 class AgencySpec(Record):
     """One simulated agency: generated from ``structure`` or read from ``org_csv``."""
 
@@ -103,6 +111,7 @@ class AgencySpec(Record):
     archetype: Literal[ARCHETYPES]
     structure: Structure | None = None
     org_csv: str | None = None
+    campaign: CampaignLink | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> AgencySpec:
@@ -271,6 +280,29 @@ class Scenario(Record):
         return months + (1 if date.day > 1 else 0)
 
 
+def _check_campaign(scenario: Scenario, link: CampaignLink, *, file, path: str) -> None:
+    """The campaign file must load and the campaign must end inside the run."""
+    from simlib.services import campaign_months, load_campaign
+
+    target = scenario.resolve(link.file)
+    if not target.is_file():
+        raise ConfigError(
+            f"{link.file!r}: campaign file not found ({target}); allowed: a path to a "
+            "data/services file, relative to the scenario file",
+            file=file,
+            path=f"{path}.file",
+        )
+    months = campaign_months(load_campaign(target))
+    horizon = scenario.calendar.horizon_months
+    if link.start_month + months > horizon:
+        raise ConfigError(
+            f"{link.start_month} is too late: the campaign lasts {months} months and the run "
+            f"{horizon}; allowed: 0 to {horizon - months}",
+            file=file,
+            path=f"{path}.start_month",
+        )
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate a scenario file.
 
@@ -302,4 +334,6 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
                 file=file,
                 path=f"agencies[{i}].org_csv",
             )
+        if spec.campaign is not None:
+            _check_campaign(scenario, spec.campaign, file=file, path=f"agencies[{i}].campaign")
     return scenario.model_copy(update={"docs": docs})

@@ -62,6 +62,7 @@ from simlib.errors import ConfigError
 
 __all__ = [
     "DAILY_COLUMNS",
+    "DAYS_PER_MONTH",
     "Campaign",
     "CampaignResult",
     "Demand",
@@ -71,6 +72,7 @@ __all__ = [
     "ServiceTime",
     "TeamIncentive",
     "campaign_from_dict",
+    "campaign_months",
     "load_campaign",
     "run_campaign",
     "team_incentive_idr",
@@ -217,6 +219,15 @@ def campaign_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
     campaign = validate(Campaign, plain, file=file)
     require_documented(plain, bare, file=file)
     return campaign.model_copy(update={"docs": docs})
+
+
+#: Mean days per month, to place a campaign (in days) on the engine's calendar (months).
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def campaign_months(params: Campaign) -> int:
+    """Whole months a campaign occupies on the agency calendar."""
+    return int(np.ceil(params.window_days / DAYS_PER_MONTH))
 
 
 def turnout_share(demand: Demand) -> float:

@@ -1,0 +1,108 @@
+"""A vaccination campaign run from the agency calendar: coverage, team bonus, ledger."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import simlib
+from simlib.cli import main
+from simlib.paths import DATA, SCENARIOS
+from simlib.scenario import CampaignLink
+
+
+@pytest.fixture(scope="module")
+def small_campaign(tmp_path_factory):
+    """The district campaign scaled down: 3 posts, 3,000 people, four weeks."""
+    raw = yaml.safe_load((DATA / "services" / "vaccination_campaign.yaml").read_text())
+    raw["target_population"]["value"] = 3000
+    raw["window_days"]["value"] = 28
+    raw["posts"]["count"]["value"] = 3
+    path = tmp_path_factory.mktemp("campaign") / "small.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def with_campaign(scenario, path, *, start_month=3):
+    spec = scenario.agencies[0].model_copy(
+        update={"campaign": CampaignLink(file=str(path), start_month=start_month)}
+    )
+    return scenario.model_copy(update={"agencies": (spec,)})
+
+
+def campaign_rows(result):
+    out = result.outcomes
+    return out[out.period_kind == "campaign"].set_index("metric").value
+
+
+def test_campaign_runs_and_pays_its_team_once(tiny, regional, small_campaign):
+    scenario = with_campaign(tiny, small_campaign, start_month=3)
+    result = simlib.simulate(scenario, regional, seed=5)
+    rows = campaign_rows(result)
+    assert 0 < rows["campaign_coverage"] < 1
+    assert rows["campaign_vaccinated"] == pytest.approx(rows["campaign_coverage"] * 3000)
+    paid = result.ledger[result.ledger.team_incentive_idr > 0]
+    # Four weeks occupy one month of the calendar: paid at the end of April 2025.
+    if rows["campaign_target_met"]:
+        assert list(paid.month) == ["2025-04"]
+        assert paid.team_incentive_idr.sum() == pytest.approx(rows["team_incentive_idr"])
+    else:
+        assert paid.empty
+    assert campaign_rows(simlib.simulate(scenario, regional, seed=5)).equals(rows)
+
+
+def test_better_staff_reach_more_people(tiny, regional, small_campaign):
+    coverage = {}
+    for mean in (-1.5, 1.5):
+        workforce = tiny.workforce.model_copy(
+            update={"competence": tiny.workforce.competence.model_copy(update={"mean": mean})}
+        )
+        scenario = with_campaign(tiny.model_copy(update={"workforce": workforce}), small_campaign)
+        waits = []
+        for seed in range(3):
+            rows = campaign_rows(simlib.simulate(scenario, regional, seed=seed))
+            waits.append((rows["campaign_coverage"], rows["campaign_mean_wait_min"]))
+        coverage[mean] = np.mean(waits, axis=0)
+    assert coverage[1.5][0] > coverage[-1.5][0], coverage
+    assert coverage[1.5][1] < coverage[-1.5][1], coverage
+
+
+def test_an_unattainable_target_pays_nothing(tiny, regional, small_campaign, tmp_path):
+    raw = yaml.safe_load(small_campaign.read_text())
+    raw["incentive"]["target_coverage"]["value"] = 0.99
+    path = tmp_path / "hard.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    result = simlib.simulate(with_campaign(tiny, path), regional, seed=1)
+    assert campaign_rows(result)["team_incentive_idr"] == 0
+    assert result.ledger.team_incentive_idr.sum() == 0
+
+
+def test_vaccination_scenario_runs_from_the_cli(tmp_path, capsys):
+    out = tmp_path / "vac"
+    assert main(["run", str(SCENARIOS / "vaccination_campaign.yaml"), "--out", str(out)]) == 0
+    assert "campaign_coverage" in capsys.readouterr().out
+    outcomes = pd.read_parquet(out / "outcomes.parquet")
+    assert (outcomes.period_kind == "campaign").sum() == 7
+    manifest = (out / "manifest.json").read_text()
+    assert '"role": "campaign"' in manifest
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"file": "../services/missing.yaml"}, r"agencies\[0\]\.campaign\.file: .*not found .*; allowed"),
+        ({"start_month": {"value": 33, "unit": "months", "source": "x"}},
+         r"agencies\[0\]\.campaign\.start_month: 33 is too late.*allowed: 0 to 30"),
+    ],
+)  # fmt: skip
+def test_bad_campaign_links_are_one_line_errors(tmp_path, change, match):
+    raw = yaml.safe_load((SCENARIOS / "vaccination_campaign.yaml").read_text())
+    raw["agencies"][0]["campaign"].update(change)
+    raw["baseline_policy"] = str(SCENARIOS.parent / "policies" / "baseline_regional.yaml")
+    raw["agencies"][0]["campaign"]["file"] = str(
+        (SCENARIOS / raw["agencies"][0]["campaign"]["file"]).resolve()
+    )
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(simlib.ConfigError, match=match):
+        simlib.load_scenario(path)
