@@ -58,7 +58,13 @@ from simlib.raters import (
     halo_index,
 )
 from simlib.scenario import AgencySpec, Scenario
-from simlib.services import campaign_months, load_campaign, run_campaign, team_incentive_idr
+from simlib.services import (
+    campaign_months,
+    expected_bonus_share,
+    load_campaign,
+    run_campaign,
+    team_incentive_idr,
+)
 from simlib.streams import Streams
 from simlib.tables import distribution_curve, predikat_matrix
 from simlib.workforce import Workforce, generate, read_org_csv
@@ -225,6 +231,17 @@ class Agency:
         self.post_unit = staff_units[np.arange(posts) % len(staff_units)]
         self.campaign_staff = np.isin(self.wf.unit, self.post_unit)
 
+    def _team_stake(self, month: int, policy: Policy) -> np.ndarray | float:
+        """Expected campaign bonus over annual tukin, for the campaign's staff, when it is on."""
+        if self.campaign is None or not (
+            self.campaign_start <= month + 2 and month < self.campaign_end
+        ):
+            return 0.0
+        annual = 12.0 * entitlement(self.wf.kelas, policy.incentives)
+        bonus = self.campaign.incentive.bonus_idr_per_staff * expected_bonus_share(self.campaign)
+        with np.errstate(divide="ignore"):
+            return np.where(self.campaign_staff & (annual > 0), bonus / annual, 0.0)
+
     def _maybe_start_campaign(self, month: int) -> None:
         if self.campaign is not None and month == self.campaign_start:
             self.hold_campaign(month)
@@ -264,6 +281,7 @@ class Agency:
             self.scenario.behaviour,
             stake=pay_at_stake(policy),
             instrumentality=self.instrumentality,
+            team_stake=self._team_stake(month, policy),
         )
         self.hasil_true, self.perilaku_true = true_performance(
             self.wf, self.effort, self.scenario.performance, rng=self._rng("performance", month)

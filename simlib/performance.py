@@ -31,7 +31,12 @@ def pay_at_stake(policy: Policy) -> float:
 
 
 def effort(
-    workforce: Workforce, params: Behaviour, *, stake: float, instrumentality: float
+    workforce: Workforce,
+    params: Behaviour,
+    *,
+    stake: float,
+    instrumentality: float,
+    team_stake: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Effort of every employee this quarter (SD units).
 
@@ -45,11 +50,14 @@ def effort(
         Pay at stake (share of tukin), see :func:`pay_at_stake`.
     instrumentality
         Correlation of ratings with true performance last quarter, floored at 0.
+    team_stake
+        Expected team bonus (outcome-based, e.g. a vaccination target) as a share of the
+        employee's annual tukin; it needs no rating, so no instrumentality applies.
     """
     return (
         params.effort_base
         + params.motivation_weight * workforce.motivation
-        + params.pay_sensitivity * stake * instrumentality
+        + params.pay_sensitivity * (stake * instrumentality + team_stake)
     )
 
 

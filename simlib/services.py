@@ -73,6 +73,7 @@ __all__ = [
     "TeamIncentive",
     "campaign_from_dict",
     "campaign_months",
+    "expected_bonus_share",
     "load_campaign",
     "run_campaign",
     "team_incentive_idr",
@@ -167,6 +168,8 @@ class TeamIncentive(Record):
     bonus_idr_per_staff: Annotated[float, Field(ge=0.0, le=1e9)]
     #: Highest multiple of the bonus paid under ``pro_rata`` (1 = no pay above target).
     pro_rata_cap: Annotated[float, Field(ge=1.0, le=10.0)]
+    #: Staff's uncertainty about the coverage they will reach (share of the target population).
+    coverage_uncertainty: Annotated[float, Field(gt=0.0, le=1.0)]
 
 
 class Campaign(Record):
@@ -235,6 +238,22 @@ def turnout_share(demand: Demand) -> float:
     x = demand.outreach_contacts_per_person
     lift = x / (x + demand.half_saturation_contacts)
     return demand.base_turnout_share + (demand.max_turnout_share - demand.base_turnout_share) * lift
+
+
+def expected_bonus_share(params: Campaign) -> float:
+    """Share of the full team bonus staff expect, judging the target's attainability.
+
+    Staff expect the coverage that demand allows (:func:`turnout_share`) give or take
+    ``coverage_uncertainty`` (normal). Under ``all_or_nothing`` they expect the bonus with
+    the probability of reaching the target; under ``pro_rata`` in proportion to the
+    expected coverage over the target (capped).
+    """
+    inc = params.incentive
+    expected = turnout_share(params.demand)
+    if inc.rule == "pro_rata":
+        return min(expected / inc.target_coverage, inc.pro_rata_cap)
+    z = (expected - inc.target_coverage) / inc.coverage_uncertainty
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
 def team_incentive_idr(incentive: TeamIncentive, *, coverage: float, staff: int) -> float:

@@ -106,3 +106,33 @@ def test_bad_campaign_links_are_one_line_errors(tmp_path, change, match):
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     with pytest.raises(simlib.ConfigError, match=match):
         simlib.load_scenario(path)
+
+
+def test_a_team_target_raises_coverage_only_when_attainable(
+    tiny, regional, small_campaign, tmp_path
+):
+    raw = yaml.safe_load(small_campaign.read_text())
+
+    def campaign(bonus, target):
+        variant = yaml.safe_load(yaml.safe_dump(raw))
+        variant["incentive"]["bonus_idr_per_staff"]["value"] = bonus
+        variant["incentive"]["target_coverage"]["value"] = target
+        # Capacity must bind for staff performance to matter: one vaccinator, more people.
+        variant["posts"]["staff_per_post"]["value"] = 1
+        variant["target_population"]["value"] = 6000
+        path = tmp_path / f"c-{bonus}-{target}.yaml"
+        path.write_text(yaml.safe_dump(variant, sort_keys=False))
+        return path
+
+    def coverage(path):
+        scenario = with_campaign(tiny, path, start_month=3)
+        runs = [simlib.simulate(scenario, regional, seed=s) for s in range(3)]
+        return np.mean([campaign_rows(r)["campaign_coverage"] for r in runs]), runs
+
+    none, _ = coverage(campaign(0, 0.6))
+    attainable, runs = coverage(campaign(20_000_000, 0.6))
+    out_of_reach, _ = coverage(campaign(20_000_000, 0.95))
+    assert attainable > none + 0.005, (none, attainable)
+    assert abs(out_of_reach - none) < 0.002, (none, out_of_reach)
+    effort = runs[0].outcomes.query("metric == 'mean_effort'").set_index("period").value
+    assert effort["2025Q2"] > effort["2025Q3"], "effort rises in the campaign quarter only"
