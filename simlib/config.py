@@ -36,6 +36,7 @@ __all__ = [
     "Documented",
     "Record",
     "read_yaml",
+    "record_from_dict",
     "reject_reserved",
     "require_documented",
     "unwrap",
@@ -139,6 +140,23 @@ def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], 
     bare: list[str] = []
     plain = _unwrap(data, prefix, docs, bare)
     return plain, docs, bare
+
+
+def record_from_dict(model: type[M], raw: dict[str, Any], *, file: str | Path | None) -> M:
+    """Validate a documented mapping (as read from YAML) into a record with provenance.
+
+    Strips the ``{value, unit, source}`` leaves, refuses reserved keys, validates, checks
+    that every number is documented, and fills ``source_file`` and ``docs``.
+    """
+    try:
+        plain, docs, bare = unwrap(raw)
+    except ConfigError as exc:
+        raise exc.in_file(file) if file else exc from None
+    reject_reserved(plain, model, file=file)
+    plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
+    record = validate(model, plain, file=file)
+    require_documented(plain, bare, file=file)
+    return record.model_copy(update={"docs": docs})
 
 
 def reject_reserved(plain: dict[str, Any], model: type[BaseModel], *, file: Any) -> None:

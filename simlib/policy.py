@@ -30,8 +30,7 @@ from simlib.config import (
     Documented,
     Record,
     read_yaml,
-    reject_reserved,
-    require_documented,
+    record_from_dict,
     unwrap,
     validate,
 )
@@ -215,14 +214,7 @@ def load_policy(path: str | Path) -> Policy:
 
 
 def _policy_from_raw(raw: dict[str, Any], path: Path) -> Policy:
-    try:
-        plain, docs, bare = unwrap(raw)
-    except ConfigError as exc:
-        raise exc.in_file(path) from None
-    reject_reserved(plain, Policy, file=path)
-    policy = validate(Policy, {**plain, "source_file": str(path.resolve())}, file=path)
-    require_documented(plain, bare, file=path)
-    return policy.model_copy(update={"docs": docs})
+    return record_from_dict(Policy, raw, file=path)
 
 
 def load_variant(path: str | Path) -> Variant:

@@ -18,15 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import (
-    Documented,
-    Record,
-    read_yaml,
-    reject_reserved,
-    require_documented,
-    unwrap,
-    validate,
-)
+from simlib.config import Documented, Record, read_yaml, record_from_dict
 from simlib.errors import ConfigError
 from simlib.paths import ROOT
 
@@ -318,14 +310,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as a (documented) mapping, as read from YAML."""
-    try:
-        plain, docs, bare = unwrap(raw)
-    except ConfigError as exc:
-        raise exc.in_file(file) if file else exc from None
-    reject_reserved(plain, Scenario, file=file)
-    plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
-    scenario = validate(Scenario, plain, file=file)
-    require_documented(plain, bare, file=file)
+    scenario = record_from_dict(Scenario, raw, file=file)
     for i, spec in enumerate(scenario.agencies):
         if spec.org_csv is not None and not scenario.resolve(spec.org_csv).is_file():
             raise ConfigError(
@@ -336,4 +321,4 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
             )
         if spec.campaign is not None:
             _check_campaign(scenario, spec.campaign, file=file, path=f"agencies[{i}].campaign")
-    return scenario.model_copy(update={"docs": docs})
+    return scenario

@@ -53,12 +53,8 @@ from simlib.config import (
     Documented,
     Record,
     read_yaml,
-    reject_reserved,
-    require_documented,
-    unwrap,
-    validate,
+    record_from_dict,
 )
-from simlib.errors import ConfigError
 
 __all__ = [
     "DAILY_COLUMNS",
@@ -213,15 +209,7 @@ def load_campaign(path: str | Path) -> Campaign:
 
 def campaign_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> Campaign:
     """Validate a campaign given as a (documented) mapping, as read from YAML."""
-    try:
-        plain, docs, bare = unwrap(raw)
-    except ConfigError as exc:
-        raise exc.in_file(file) if file else exc from None
-    reject_reserved(plain, Campaign, file=file)
-    plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
-    campaign = validate(Campaign, plain, file=file)
-    require_documented(plain, bare, file=file)
-    return campaign.model_copy(update={"docs": docs})
+    return record_from_dict(Campaign, raw, file=file)
 
 
 #: Mean days per month, to place a campaign (in days) on the engine's calendar (months).
