@@ -57,17 +57,8 @@ import pandas as pd
 import simpy
 from pydantic import Field, model_validator
 
-from simlib.config import (
-    Documented,
-    Record,
-    read_yaml,
-    reject_reserved,
-    require_documented,
-    unwrap,
-    validate,
-)
+from simlib.config import Documented, Record, read_yaml, record_from_dict
 from simlib.domain import JOB_TYPES
-from simlib.errors import ConfigError
 
 __all__ = [
     "LEDGER_COLUMNS",
@@ -175,15 +166,7 @@ def load_training(path: str | Path) -> TrainingPlan:
 
 def training_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> TrainingPlan:
     """Validate a training plan given as a (documented) mapping, as read from YAML."""
-    try:
-        plain, docs, bare = unwrap(raw)
-    except ConfigError as exc:
-        raise exc.in_file(file) if file else exc from None
-    reject_reserved(plain, TrainingPlan, file=file)
-    plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
-    plan = validate(TrainingPlan, plain, file=file)
-    require_documented(plain, bare, file=file)
-    return plan.model_copy(update={"docs": docs})
+    return record_from_dict(TrainingPlan, raw, file=file)
 
 
 @dataclass(frozen=True, eq=False)

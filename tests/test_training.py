@@ -106,6 +106,11 @@ def test_the_plan_file_loads_and_every_number_is_documented(plan):
         assert doc.unit.strip() and doc.source.strip(), where
 
 
+@pytest.mark.parametrize("path", sorted((DATA / "training").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_training_file_validates(path):
+    assert load_training(path).programmes
+
+
 def test_university_is_cheaper_with_more_seats_and_higher_quality_ngo_cheapest(plan):
     by = {p.provider: p for p in plan.programmes}
     uni, own, ngo = by["university"], by["in_house"], by["ngo"]
