@@ -67,6 +67,8 @@ from simlib.services import (
 )
 from simlib.streams import Streams
 from simlib.tables import distribution_curve, predikat_matrix
+from simlib.training import TrainingState, effective_competence, load_training
+from simlib.training import run_quarter as run_training_quarter
 from simlib.workforce import Workforce, generate, read_org_csv
 
 __all__ = ["Agency", "RunResult", "build_agencies", "build_workforce", "simulate"]
@@ -75,7 +77,7 @@ BAIK = PREDIKAT.index("baik")
 LEDGER_COLUMNS = (
     "agency", "month", "t_month", "year", "policy", "employees", "entitled_idr",
     "performance_cut_idr", "absence_cut_idr", "due_idr", "cap_cut_idr", "paid_idr",
-    "budget_cap_idr", "budget_spent_ytd_idr", "team_incentive_idr",
+    "budget_cap_idr", "budget_spent_ytd_idr", "team_incentive_idr", "training_cost_idr",
 )  # fmt: skip
 
 
@@ -171,6 +173,11 @@ class Agency:
         self.effort = self.hasil_true = self.perilaku_true = np.zeros(n)
         self.budget = BudgetYear(0.0)
         self._setup_campaign(spec)
+        self.training_plan = None
+        if spec.training is not None:
+            self.training_plan = load_training(scenario.resolve(spec.training))
+            self.training_state = TrainingState.start(workforce.n, self.training_plan)
+        self._training_cost_idr = 0.0
         self._year_sums: dict[str, np.ndarray] = {}
         self._quarter_money = np.zeros(3)
         self._quarters_in_year = 0
@@ -231,6 +238,35 @@ class Agency:
         self.post_unit = staff_units[np.arange(posts) % len(staff_units)]
         self.campaign_staff = np.isin(self.wf.unit, self.post_unit)
 
+    def train(self, quarter: int, month: int, policy: Policy) -> np.ndarray | None:
+        """A quarter of training (SimPy seats); returns effective competence, or None."""
+        plan = self.training_plan
+        if plan is None:
+            return None
+        self.training_state, report = run_training_quarter(
+            plan,
+            self.training_state,
+            self.wf.competence,
+            ~self.wf.pppk,  # the 20 JP rule of PP 11/2017 binds PNS
+            quarter=quarter,
+            rng=self._rng("training", month),
+            predikat=self.pay_predikat,
+            job_type=self.wf.job_type,
+        )
+        self._training_cost_idr += report.cost_idr
+        competence = effective_competence(self.wf.competence, self.training_state)
+        metrics = {
+            "training_trainees": float(report.trainees),
+            "training_hours_jp": report.hours_jp,
+            "training_cost_idr": report.cost_idr,
+            "training_budget_left_idr": report.budget_left_idr,
+            "jp_compliance": report.compliance,
+            "shock_penalised": float(report.penalised),
+            "mean_competence": float(competence.mean()),
+        }
+        self._record("training", self._quarter_label(quarter), month, policy, metrics)
+        return competence
+
     def _team_stake(self, month: int, policy: Policy) -> np.ndarray | float:
         """Expected campaign bonus over annual tukin, for the campaign's staff, when it is on."""
         if self.campaign is None or not (
@@ -283,8 +319,13 @@ class Agency:
             instrumentality=self.instrumentality,
             team_stake=self._team_stake(month, policy),
         )
+        competence = self.train(quarter, month, policy)
         self.hasil_true, self.perilaku_true = true_performance(
-            self.wf, self.effort, self.scenario.performance, rng=self._rng("performance", month)
+            self.wf,
+            self.effort,
+            self.scenario.performance,
+            rng=self._rng("performance", month),
+            competence=competence,
         )
         self._quarter_money[:] = 0.0
 
@@ -301,6 +342,7 @@ class Agency:
         # The payment order is only needed when the money runs short.
         paid = apply_cap(due_idr, available, rule=rule, rank=self._pay_rank() if over else None)
         team = self._team_incentive(month)
+        training_cost, self._training_cost_idr = self._training_cost_idr, 0.0
         total_entitled, total_due, total_paid = entitled.sum(), due_idr.sum(), paid.sum()
         self.budget.spent_idr += total_paid
         sums = self._year_sums
@@ -314,7 +356,7 @@ class Agency:
                 self.name, self._month_label(month), month, self._year_label(month // 12),
                 policy.name, self.wf.n, total_entitled, perf_cut,
                 total_entitled - perf_cut - total_due, total_due, total_due - total_paid,
-                total_paid, self.budget.cap_idr, self.budget.spent_idr, team.sum(),
+                total_paid, self.budget.cap_idr, self.budget.spent_idr, team.sum(), training_cost,
             )
         )  # fmt: skip
         if self.scenario.outputs.employee_ledger:

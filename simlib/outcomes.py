@@ -35,7 +35,7 @@ class Outcome:
     meaning: str
 
 
-_Q, _Y, _QY, _C = ("quarter",), ("year",), ("quarter", "year"), ("campaign",)
+_Q, _Y, _QY, _C, _T = ("quarter",), ("year",), ("quarter", "year"), ("campaign",), ("training",)
 
 OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
@@ -144,6 +144,28 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Correlation of annual tukin paid with annual mean true performance",
     ),
     Outcome("pay_gini", "Gini coefficient", _Y, "Inequality of annual tukin paid"),
+    Outcome("training_trainees", "people", _T, "Courses completed this quarter"),
+    Outcome("training_hours_jp", "JP", _T, "Training hours credited this quarter"),
+    Outcome("training_cost_idr", "IDR", _T, "Training spent this quarter (ledger)"),
+    Outcome("training_budget_left_idr", "IDR", _T, "Training budget left this year"),
+    Outcome(
+        "jp_compliance",
+        "share of PNS",
+        _T,
+        "Share of PNS with at least 20 JP this year (PP 11/2017 jo PP 17/2020 Pasal 203)",
+    ),
+    Outcome(
+        "shock_penalised",
+        "people",
+        _T,
+        "Employees still below their competence after a technology shock (untrained)",
+    ),
+    Outcome(
+        "mean_competence",
+        "SD units",
+        _T,
+        "Mean effective competence (base + training gain - shock penalty)",
+    ),
     Outcome(
         "campaign_coverage",
         "share of target population",

@@ -62,14 +62,22 @@ def effort(
 
 
 def true_performance(
-    workforce: Workforce, effort_sd: np.ndarray, params: Performance, *, rng: np.random.Generator
+    workforce: Workforce,
+    effort_sd: np.ndarray,
+    params: Performance,
+    *,
+    rng: np.random.Generator,
+    competence: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """True hasil kerja and perilaku kerja this quarter (SD units)."""
+    """True hasil kerja and perilaku kerja this quarter (SD units).
+
+    ``competence`` replaces the workforce's base competence when training or a technology
+    shock has changed it (see :func:`simlib.training.effective_competence`).
+    """
     z = rng.standard_normal((2, workforce.n))
+    base = workforce.competence if competence is None else competence
     hasil = (
-        params.competence_weight * workforce.competence
-        + params.effort_weight * effort_sd
-        + params.noise_sd * z[0]
+        params.competence_weight * base + params.effort_weight * effort_sd + params.noise_sd * z[0]
     )
     perilaku = workforce.conduct + params.behaviour_noise_sd * z[1]
     return hasil, perilaku

@@ -104,6 +104,7 @@ class AgencySpec(Record):
     structure: Structure | None = None
     org_csv: str | None = None
     campaign: CampaignLink | None = None
+    training: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> AgencySpec:
@@ -321,4 +322,16 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
             )
         if spec.campaign is not None:
             _check_campaign(scenario, spec.campaign, file=file, path=f"agencies[{i}].campaign")
+        if spec.training is not None:
+            from simlib.training import load_training
+
+            target = scenario.resolve(spec.training)
+            if not target.is_file():
+                raise ConfigError(
+                    f"{spec.training!r}: training plan not found ({target}); allowed: a path "
+                    "to a data/training file, relative to the scenario file",
+                    file=file,
+                    path=f"agencies[{i}].training",
+                )
+            load_training(target)
     return scenario

@@ -1,0 +1,76 @@
+"""Training run from the agency calendar: competence, performance, budget, 20 JP compliance."""
+
+import pytest
+import yaml
+from helpers import shrink
+
+import simlib
+from simlib.paths import DATA, SCENARIOS
+
+PLAN = DATA / "training" / "programmes.yaml"
+
+
+def with_training(scenario, path):
+    spec = scenario.agencies[0].model_copy(update={"training": str(path)})
+    return scenario.model_copy(update={"agencies": (spec,)})
+
+
+def quarterly(result, kind, metric):
+    out = result.outcomes
+    rows = out[(out.period_kind == kind) & (out.metric == metric)]
+    return rows.set_index("period").value
+
+
+@pytest.fixture(scope="module")
+def scenario(district):
+    return shrink(district, employees=400, horizon_months=36)
+
+
+def test_training_raises_competence_and_performance(scenario, regional, tmp_path):
+    raw = yaml.safe_load(PLAN.read_text())
+    raw.pop("shock", None)
+    plain = tmp_path / "no_shock.yaml"
+    plain.write_text(yaml.safe_dump(raw, sort_keys=False))
+    trained = simlib.simulate(with_training(scenario, plain), regional, seed=2)
+    untrained = simlib.simulate(scenario, regional, seed=2)
+    competence = quarterly(trained, "training", "mean_competence")
+    # Gains accumulate, then level off where decay balances new courses.
+    assert competence.iloc[:8].is_monotonic_increasing, competence.tolist()
+    assert competence.iloc[-1] > 2 * competence.iloc[0], competence.tolist()
+    gap = (quarterly(trained, "quarter", "mean_true_performance")
+           - quarterly(untrained, "quarter", "mean_true_performance"))  # fmt: skip
+    # Common random numbers: the only difference is the training.
+    gain = competence.iloc[0] - trained.workforce.competence.mean()
+    assert gap.iloc[0] == pytest.approx(gain * scenario.performance.competence_weight)
+    assert (gap.iloc[4:] > 0).all(), gap.tolist()
+
+
+def test_a_technology_shock_lowers_performance_until_training_catches_up(scenario, regional):
+    result = simlib.simulate(with_training(scenario, PLAN), regional, seed=3)
+    penalised = quarterly(result, "training", "shock_penalised")
+    competence = quarterly(result, "training", "mean_competence")
+    assert penalised["2025Q4"] == 0 and penalised["2026Q1"] > 0
+    assert penalised["2027Q4"] < penalised["2026Q1"], penalised.tolist()
+    assert competence["2026Q1"] < competence["2025Q4"], "the shock lowers effective competence"
+    assert competence["2027Q4"] > competence["2026Q1"], "training closes the gap"
+
+
+def test_training_spend_is_in_the_ledger_and_within_budget(scenario, regional):
+    result = simlib.simulate(with_training(scenario, PLAN), regional, seed=4)
+    budget = simlib.training.load_training(PLAN).annual_budget_idr
+    by_year = result.ledger.groupby("year").training_cost_idr.sum()
+    assert (by_year <= budget + 1e-6).all(), by_year.tolist()
+    assert by_year.sum() == pytest.approx(quarterly(result, "training", "training_cost_idr").sum())
+    compliance = quarterly(result, "training", "jp_compliance")
+    assert compliance["2025Q4"] > compliance["2025Q1"] > 0
+
+
+def test_training_scenario_runs_and_bad_plans_are_refused(tmp_path):
+    assert simlib.load_scenario(SCENARIOS / "district_training.yaml").agencies[0].training
+    raw = yaml.safe_load((SCENARIOS / "district_training.yaml").read_text())
+    raw["baseline_policy"] = str((SCENARIOS / raw["baseline_policy"]).resolve())
+    raw["agencies"][0]["training"] = "missing.yaml"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(simlib.ConfigError, match=r"agencies\[0\]\.training: .*not found.*allowed"):
+        simlib.load_scenario(path)
