@@ -260,6 +260,9 @@ class Agency:
             "training_hours_jp": report.hours_jp,
             "training_cost_idr": report.cost_idr,
             "training_budget_left_idr": report.budget_left_idr,
+            "training_cost_per_sd_idr": (
+                report.cost_idr / report.total_gain_sd if report.total_gain_sd > 0 else np.nan
+            ),
             "jp_compliance": report.compliance,
             "shock_penalised": float(report.penalised),
             "mean_competence": float(competence.mean()),
@@ -336,13 +339,16 @@ class Agency:
         entitled = entitlement(self.wf.kelas, inc)
         absence = self._rng("attendance", month).poisson(self.absence_rate)
         due_idr, performance_cut = due(entitled, self.pay_predikat, absence, inc)
+        training_cost, self._training_cost_idr = self._training_cost_idr, 0.0
+        if policy.budget.training_from_tukin_budget:
+            # One budget: what training spent this month is no longer there for tukin.
+            self.budget.spent_idr += training_cost
         available = self.budget.available(month % 12)
         rule = policy.budget.over_cap_rule
         over = rule == "rank_order" and due_idr.sum() > available
         # The payment order is only needed when the money runs short.
         paid = apply_cap(due_idr, available, rule=rule, rank=self._pay_rank() if over else None)
         team = self._team_incentive(month)
-        training_cost, self._training_cost_idr = self._training_cost_idr, 0.0
         total_entitled, total_due, total_paid = entitled.sum(), due_idr.sum(), paid.sum()
         self.budget.spent_idr += total_paid
         sums = self._year_sums

@@ -149,6 +149,12 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome("training_cost_idr", "IDR", _T, "Training spent this quarter (ledger)"),
     Outcome("training_budget_left_idr", "IDR", _T, "Training budget left this year"),
     Outcome(
+        "training_cost_per_sd_idr",
+        "IDR per SD of competence",
+        _T,
+        "This quarter's training spend per unit of competence gained (summed over trainees)",
+    ),
+    Outcome(
         "jp_compliance",
         "share of PNS",
         _T,

@@ -167,6 +167,8 @@ class Budget(Record):
     cap_share_of_entitlement: Annotated[float, Field(ge=0.0, le=5.0)]
     cap_idr: Annotated[float, Field(ge=0.0, le=1e15)] | None
     over_cap_rule: Literal["prorate", "rank_order"]
+    #: Training is paid from the same annual budget as tukin (less is left for pay).
+    training_from_tukin_budget: bool
 
 
 class Policy(Record):

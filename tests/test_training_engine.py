@@ -74,3 +74,21 @@ def test_training_scenario_runs_and_bad_plans_are_refused(tmp_path):
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     with pytest.raises(simlib.ConfigError, match=r"agencies\[0\]\.training: .*not found.*allowed"):
         simlib.load_scenario(path)
+
+
+def test_one_budget_for_training_and_tukin_leaves_less_for_pay(scenario, regional):
+    shared = simlib.apply_variant(regional, simlib.Variant(
+        "shared", "", {"budget.training_from_tukin_budget": True}, None, "test", {}))  # fmt: skip
+    run = with_training(scenario, PLAN)
+    apart = simlib.simulate(run, regional, seed=5).ledger
+    together = simlib.simulate(run, shared, seed=5).ledger
+    assert together.paid_idr.sum() < apart.paid_idr.sum() - 1e6, (
+        apart.paid_idr.sum(),
+        together.paid_idr.sum(),
+    )
+    for _, year in together.groupby("year"):
+        spent = year.paid_idr.sum() + year.training_cost_idr.sum()
+        assert spent <= year.budget_cap_idr.iloc[0] * (1 + 1e-9)
+    cost_per_sd = quarterly(simlib.simulate(run, regional, seed=5), "training",
+                            "training_cost_per_sd_idr")  # fmt: skip
+    assert (cost_per_sd.dropna() > 0).all()
