@@ -53,6 +53,7 @@ from simlib.raters import (
     BERAKHLAK,
     RATING_RULES,
     RatingContext,
+    Ratings,
     RatingTable,
     draw_traits,
     halo_index,
@@ -228,6 +229,7 @@ class Agency:
         self.campaign = None
         self.campaign_result = None
         self.campaign_bonus_idr = 0.0
+        self.spec_campaign = spec.campaign
         if spec.campaign is None:
             return
         self.campaign = load_campaign(self.scenario.resolve(spec.campaign.file))
@@ -269,6 +271,25 @@ class Agency:
         }
         self._record("training", self._quarter_label(quarter), month, policy, metrics)
         return competence
+
+    def _with_objective_part(self, hasil: np.ndarray, quarter: int) -> np.ndarray:
+        """Campaign staff's hasil kerja partly from measured coverage, while it runs.
+
+        The objective score is (coverage − target) / coverage_uncertainty, in SD units and
+        clipped to ±3: the scale on which staff judge the target's attainability.
+        """
+        link = self.spec_campaign
+        result = self.campaign_result
+        if link is None or result is None or link.objective_weight == 0:
+            return hasil
+        first, last = 3 * quarter, 3 * quarter + 2
+        if last < self.campaign_start or first >= self.campaign_end:
+            return hasil
+        inc = self.campaign.incentive
+        objective = np.clip((result.coverage - inc.target_coverage) / inc.coverage_uncertainty,
+                            -3.0, 3.0)  # fmt: skip
+        w = link.objective_weight
+        return np.where(self.campaign_staff, (1 - w) * hasil + w * objective, hasil)
 
     def _team_stake(self, month: int, policy: Policy) -> np.ndarray | float:
         """Expected campaign bonus over annual tukin, for the campaign's staff, when it is on."""
@@ -412,6 +433,8 @@ class Agency:
                 weights=agg.weights.as_tuple(),
                 trim_share=agg.trim_share,
             )
+        hasil = self._with_objective_part(ratings.hasil_kerja, quarter)
+        ratings = Ratings(hasil, ratings.perilaku, ratings.table)
         cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
         h_level, p_level = levels(ratings.hasil_kerja, **cut), levels(perilaku, **cut)
         matrix = predikat_matrix()

@@ -94,6 +94,9 @@ class CampaignLink(Record):
 
     file: str
     start_month: Annotated[int, Field(ge=0, le=600)]
+    #: Share of the campaign staff's hasil kerja taken from the campaign's measured coverage
+    #: (an objective indicator, no rater) in the quarters the campaign runs; 0 = none.
+    objective_weight: Share = 0.0
 
 
 class AgencySpec(Record):

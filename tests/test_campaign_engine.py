@@ -136,3 +136,31 @@ def test_a_team_target_raises_coverage_only_when_attainable(
     assert abs(out_of_reach - none) < 0.002, (none, out_of_reach)
     effort = runs[0].outcomes.query("metric == 'mean_effort'").set_index("period").value
     assert effort["2025Q2"] > effort["2025Q3"], "effort rises in the campaign quarter only"
+
+
+def test_coverage_can_be_the_objective_part_of_hasil_kerja(tiny, regional, small_campaign):
+    """With an objective weight, campaign staff's results follow the measured coverage."""
+    outputs = tiny.outputs.model_copy(update={"employee_panel": True})
+    base = with_campaign(tiny.model_copy(update={"outputs": outputs}), small_campaign)
+    spec = base.agencies[0]
+    weighted = base.model_copy(update={"agencies": (spec.model_copy(update={
+        "campaign": spec.campaign.model_copy(update={"objective_weight": 1.0})}),)})  # fmt: skip
+    plain = simlib.simulate(base, regional, seed=6)
+    objective = simlib.simulate(weighted, regional, seed=6)
+    rows = campaign_rows(objective)
+    target = yaml.safe_load(small_campaign.read_text())["incentive"]
+    expected = np.clip(
+        (rows["campaign_coverage"] - target["target_coverage"]["value"])
+        / target["coverage_uncertainty"]["value"], -3, 3,
+    )  # fmt: skip
+    q2 = objective.panel[objective.panel.period == "2025Q2"]
+    # Three posts are staffed by the first three staff units (everyone in them).
+    wf = objective.workforce
+    in_posts = wf.employee[wf.unit.isin(["Unit 01", "Unit 02", "Unit 03"])]
+    staff = q2.employee.isin(in_posts)
+    assert np.allclose(q2.hasil_rating[staff], expected), "weight 1: results are the coverage"
+    assert not np.isclose(q2.hasil_rating[~staff], expected).all()
+    # Before the campaign nothing changes (common random numbers).
+    a = plain.panel[plain.panel.period == "2025Q1"].hasil_rating.to_numpy()
+    b = objective.panel[objective.panel.period == "2025Q1"].hasil_rating.to_numpy()
+    np.testing.assert_array_equal(a, b)

@@ -77,11 +77,12 @@ def test_training_scenario_runs_and_bad_plans_are_refused(tmp_path):
 
 
 def test_one_budget_for_training_and_tukin_leaves_less_for_pay(scenario, regional):
-    shared = simlib.apply_variant(regional, simlib.Variant(
-        "shared", "", {"budget.training_from_tukin_budget": True}, None, "test", {}))  # fmt: skip
+    assert regional.budget.training_from_tukin_budget, "one budget unless a policy separates"
+    separate = simlib.apply_variant(regional, simlib.Variant(
+        "separate", "", {"budget.training_from_tukin_budget": False}, None, "test", {}))  # fmt: skip
     run = with_training(scenario, PLAN)
-    apart = simlib.simulate(run, regional, seed=5).ledger
-    together = simlib.simulate(run, shared, seed=5).ledger
+    apart = simlib.simulate(run, separate, seed=5).ledger
+    together = simlib.simulate(run, regional, seed=5).ledger
     assert together.paid_idr.sum() < apart.paid_idr.sum() - 1e6, (
         apart.paid_idr.sum(),
         together.paid_idr.sum(),
