@@ -276,18 +276,24 @@ class Scenario(Record):
         return months + (1 if date.day > 1 else 0)
 
 
+def _existing(scenario: Scenario, relative: str, what: str, *, file, path: str) -> Path:
+    """Resolve a path written in the scenario, or say which field names a missing file."""
+    target = scenario.resolve(relative)
+    if not target.is_file():
+        raise ConfigError(
+            f"{relative!r}: {what} not found ({target}); allowed: a path to an existing "
+            "file, relative to the scenario file",
+            file=file,
+            path=path,
+        )
+    return target
+
+
 def _check_campaign(scenario: Scenario, link: CampaignLink, *, file, path: str) -> None:
     """The campaign file must load and the campaign must end inside the run."""
     from simlib.services import campaign_months, load_campaign
 
-    target = scenario.resolve(link.file)
-    if not target.is_file():
-        raise ConfigError(
-            f"{link.file!r}: campaign file not found ({target}); allowed: a path to a "
-            "data/services file, relative to the scenario file",
-            file=file,
-            path=f"{path}.file",
-        )
+    target = _existing(scenario, link.file, "campaign file", file=file, path=f"{path}.file")
     months = campaign_months(load_campaign(target))
     horizon = scenario.calendar.horizon_months
     if link.start_month + months > horizon:
@@ -314,27 +320,19 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as a (documented) mapping, as read from YAML."""
+    from simlib.training import load_training
+
     scenario = record_from_dict(Scenario, raw, file=file)
     for i, spec in enumerate(scenario.agencies):
-        if spec.org_csv is not None and not scenario.resolve(spec.org_csv).is_file():
-            raise ConfigError(
-                f"{spec.org_csv!r}: organisation CSV not found ({scenario.resolve(spec.org_csv)}); "
-                "allowed: a path to an existing CSV, relative to the scenario file",
-                file=file,
-                path=f"agencies[{i}].org_csv",
+        where = f"agencies[{i}]"
+        if spec.org_csv is not None:
+            _existing(
+                scenario, spec.org_csv, "organisation CSV", file=file, path=f"{where}.org_csv"
             )
         if spec.campaign is not None:
-            _check_campaign(scenario, spec.campaign, file=file, path=f"agencies[{i}].campaign")
+            _check_campaign(scenario, spec.campaign, file=file, path=f"{where}.campaign")
         if spec.training is not None:
-            from simlib.training import load_training
-
-            target = scenario.resolve(spec.training)
-            if not target.is_file():
-                raise ConfigError(
-                    f"{spec.training!r}: training plan not found ({target}); allowed: a path "
-                    "to a data/training file, relative to the scenario file",
-                    file=file,
-                    path=f"agencies[{i}].training",
-                )
-            load_training(target)
+            plan = _existing(scenario, spec.training, "training plan", file=file,
+                             path=f"{where}.training")  # fmt: skip
+            load_training(plan)
     return scenario
