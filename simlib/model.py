@@ -23,7 +23,7 @@ Python loop over employees.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,21 @@ from simlib.appraisal import (
     org_predikat,
     predikat,
 )
+from simlib.behaviour import (
+    ADOPTING,
+    COMPLYING,
+    RESISTING,
+    adoption_step,
+    draw_people,
+    experienced_accuracy,
+    fairness_signal,
+    gaming_shares,
+    pay_gap_to_peers,
+    socialise,
+    valence,
+)
 from simlib.domain import JOB_TYPES, ORG_PREDIKAT, PREDIKAT
+from simlib.flows import SANGAT_KURANG, hire, leavers, transfer_order
 from simlib.incentives import BudgetYear, apply_cap, due, entitlement
 from simlib.outcomes import (
     OUTCOME_COLUMNS,
@@ -67,7 +81,7 @@ from simlib.services import (
     team_incentive_idr,
 )
 from simlib.streams import Streams
-from simlib.tables import distribution_curve, predikat_matrix
+from simlib.tables import distribution_curve, gaji_pokok, predikat_matrix
 from simlib.training import TrainingState, effective_competence, load_training
 from simlib.training import run_quarter as run_training_quarter
 from simlib.workforce import Workforce, generate, read_org_csv
@@ -79,6 +93,7 @@ LEDGER_COLUMNS = (
     "agency", "month", "t_month", "year", "policy", "employees", "entitled_idr",
     "performance_cut_idr", "absence_cut_idr", "due_idr", "cap_cut_idr", "paid_idr",
     "budget_cap_idr", "budget_spent_ytd_idr", "team_incentive_idr", "training_cost_idr",
+    "change_cost_idr",
 )  # fmt: skip
 
 
@@ -167,7 +182,13 @@ class Agency:
             shape, att.absence_days_per_month / shape, n
         )
         self.is_head = workforce.supervisor < 0
-        self.instrumentality = scenario.behaviour.initial_instrumentality
+        self.initial_wf, self.initial_absence_rate = workforce, self.absence_rate
+        self.people = draw_people(workforce.openness, scenario, rng=self._rng("behaviour"))
+        self.gaji = gaji_pokok()[workforce.golongan]
+        self.valence = np.zeros(n)
+        self._q_paid, self._q_entitled = np.zeros(n), np.zeros(n)
+        self._socialisation_left_idr = 0.0
+        self._adoption_by_month: list[float] = []
         self.pay_predikat = np.full(n, BAIK, dtype=np.int8)  # before the first appraisal
         self.pay_score = np.zeros(n)
         self._rank_cache: np.ndarray | None = None
@@ -181,6 +202,8 @@ class Agency:
         self._training_cost_idr = 0.0
         self._year_sums: dict[str, np.ndarray] = {}
         self._quarter_money = np.zeros(3)
+        self._socialised_this_quarter = 0
+        self._skp_compliance = float("nan")
         self._quarters_in_year = 0
 
     # -- the calendar -------------------------------------------------------------------
@@ -202,6 +225,7 @@ class Agency:
         if t % 12 == 0:
             self.close_year(t // 12 - 1)
         if t == self.scenario.calendar.horizon_months:
+            self.close_run(t)
             return
         if t % 12 == 0:
             self.open_year(t // 12)
@@ -216,6 +240,7 @@ class Agency:
         policy = self.schedule.at(12 * year)
         entitled = entitlement(self.wf.kelas, policy.incentives)
         self.budget = BudgetYear.open(float(entitled.sum()), policy.budget)
+        self._socialisation_left_idr = policy.change_management.socialisation.budget_idr_per_year
         n = self.wf.n
         self._year_sums = {
             k: np.zeros(n)
@@ -297,7 +322,7 @@ class Agency:
             self.campaign_start <= month + 2 and month < self.campaign_end
         ):
             return 0.0
-        annual = 12.0 * entitlement(self.wf.kelas, policy.incentives)
+        annual = 12.0 * (entitlement(self.wf.kelas, policy.incentives) + self.gaji)
         bonus = self.campaign.incentive.bonus_idr_per_staff * expected_bonus_share(self.campaign)
         with np.errstate(divide="ignore"):
             return np.where(self.campaign_staff & (annual > 0), bonus / annual, 0.0)
@@ -336,12 +361,17 @@ class Agency:
         """Effort and true performance for quarter ``quarter`` (0-based)."""
         month = 3 * quarter
         policy = self.schedule.at(month)
+        beh = self.scenario.behaviour
+        tukin = entitlement(self.wf.kelas, policy.incentives)
+        self.valence = valence(pay_at_stake(policy), tukin, self.gaji)
+        response = np.asarray(beh.state_response.as_tuple())[self.people.state]
         self.effort = effort(
             self.wf,
-            self.scenario.behaviour,
-            stake=pay_at_stake(policy),
-            instrumentality=self.instrumentality,
+            beh,
+            stake=self.valence,
+            instrumentality=self.people.instrumentality,
             team_stake=self._team_stake(month, policy),
+            response=response,
         )
         competence = self.train(quarter, month, policy)
         self.hasil_true, self.perilaku_true = true_performance(
@@ -352,6 +382,8 @@ class Agency:
             competence=competence,
         )
         self._quarter_money[:] = 0.0
+        self._q_paid[:] = 0.0
+        self._q_entitled[:] = 0.0
 
     def pay(self, month: int) -> None:
         """Monthly payroll: tukin due, absence and performance cuts, the budget cap."""
@@ -370,12 +402,15 @@ class Agency:
         # The payment order is only needed when the money runs short.
         paid = apply_cap(due_idr, available, rule=rule, rank=self._pay_rank() if over else None)
         team = self._team_incentive(month)
+        change_cost = self._manage_change(month, policy, entitled, paid)
         total_entitled, total_due, total_paid = entitled.sum(), due_idr.sum(), paid.sum()
         self.budget.spent_idr += total_paid
         sums = self._year_sums
         sums["entitled"] += entitled
         sums["due"] += due_idr
         sums["paid"] += paid
+        self._q_paid += paid
+        self._q_entitled += entitled
         self._quarter_money += (total_entitled, total_due, total_paid)
         perf_cut = performance_cut.sum()
         self.rec.ledger.append(
@@ -384,6 +419,7 @@ class Agency:
                 policy.name, self.wf.n, total_entitled, perf_cut,
                 total_entitled - perf_cut - total_due, total_due, total_due - total_paid,
                 total_paid, self.budget.cap_idr, self.budget.spent_idr, team.sum(), training_cost,
+                change_cost,
             )
         )  # fmt: skip
         if self.scenario.outputs.employee_ledger:
@@ -409,16 +445,60 @@ class Agency:
             team[self.campaign_staff] = share
         return team
 
+    def _manage_change(
+        self, month: int, policy: Policy, entitled: np.ndarray, paid: np.ndarray
+    ) -> float:
+        """Socialisation sessions, SKP audit costs, and a month of adoption transitions.
+
+        Returns the month's change-management cost (IDR): participants x cost per
+        participant, plus, in a quarter's last month, the SKP audits of the quarter.
+        """
+        cm = policy.change_management
+        people = self.people
+        reached, cost = socialise(
+            people, cm, self._socialisation_left_idr, rng=self._rng("socialisation", month)
+        )
+        self._socialisation_left_idr -= cost
+        self._socialised_this_quarter += reached
+        if month % 3 == 2:
+            cost += round(cm.audit_share * self.wf.n) * cm.audit_cost_idr_per_skp
+        take_home = entitled + self.gaji
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = np.where(
+                np.isfinite(people.last_paid) & (take_home > 0),
+                (paid - people.last_paid) / take_home,
+                0.0,
+            )
+        people.last_paid = paid.copy()
+        adoption_step(
+            people, self.wf.unit, self.scenario.adoption, pay_change=change,
+            rng=self._rng("adoption", month),
+        )  # fmt: skip
+        self._adoption_by_month.append(float(np.mean(people.state == ADOPTING)))
+        return cost
+
     def appraise(self, quarter: int) -> None:
         """Periodic appraisal of quarter ``quarter``: ratings, levels, predikat."""
         month = 3 * quarter + 2
         policy = self.schedule.at(month)
         ap = policy.appraisal
+        cm = policy.change_management
+        people = self.people
+        multi = ap.rater == "multi_source"
+        colluding_share, easing_share = gaming_shares(
+            self.scenario.gaming,
+            self.scenario.raters.multi_source.collusion_share,
+            stake=float(self.valence.mean()),
+            pay_linked=self._pay_linked(policy),
+            severity_adjusted=ap.aggregation.rule == "severity_adjusted",
+            audit_share=cm.audit_share,
+        )
+        colluding = people.collusion_u < colluding_share
         context = RatingContext(
             hasil_true=self.hasil_true,
             perilaku_true=self.perilaku_true,
             workforce=self.wf,
-            traits=self.traits,
+            traits=replace(self.traits, collusive=colluding),
             params=self.scenario.raters,
             pay_linked=self._pay_linked(policy),
         )
@@ -434,6 +514,7 @@ class Agency:
                 trim_share=agg.trim_share,
             )
         hasil = self._with_objective_part(ratings.hasil_kerja, quarter)
+        hasil, gaming = self._game_and_comply(hasil, policy, month, easing_share)
         ratings = Ratings(hasil, ratings.perilaku, ratings.table)
         cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
         h_level, p_level = levels(ratings.hasil_kerja, **cut), levels(perilaku, **cut)
@@ -444,7 +525,7 @@ class Agency:
         true_score = composite(self.hasil_true, self.perilaku_true, skp_weight=ap.skp_weight)
         score = composite(ratings.hasil_kerja, perilaku, skp_weight=ap.skp_weight)
         accuracy = correlation(ratings.hasil_kerja, self.hasil_true)
-        self.instrumentality = max(0.0, accuracy) if np.isfinite(accuracy) else 0.0
+        self._learn(ratings.hasil_kerja, policy)
 
         sums = self._year_sums
         sums["hasil_rating"] += ratings.hasil_kerja
@@ -466,6 +547,11 @@ class Agency:
             "tukin_entitled_idr": entitled,
             "tukin_due_idr": due_q,
             "tukin_paid_idr": paid_q,
+            **self._behaviour_metrics(),
+            "gaming_incidence": float(np.mean(gaming | (colluding if multi else False))),
+            "colluding_share": float(colluding.mean()) if multi else 0.0,
+            "easy_target_share": float(gaming.mean()),
+            "skp_compliance": self._skp_compliance,
         }
         self._record("quarter", label, month, policy, metrics)
         if self.scenario.outputs.employee_panel:
@@ -475,6 +561,7 @@ class Agency:
                     "period": np.full(self.wf.n, label, dtype=object),
                     "t_month": np.full(self.wf.n, month),
                     "employee": np.arange(self.wf.n),
+                    "person": self.people.person.copy(),
                     "effort": self.effort,
                     "hasil_true": self.hasil_true,
                     "perilaku_true": self.perilaku_true,
@@ -487,6 +574,80 @@ class Agency:
             )
         if self.scenario.outputs.ratings and ratings.table is not None:
             self.rec.ratings.append((self.name, label, month, ratings.table))
+
+    def _game_and_comply(
+        self, hasil: np.ndarray, policy: Policy, month: int, easing_share: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Resisting superiors' inflation, easy targets not caught by audit, missing SKP.
+
+        Returns the hasil-kerja ratings after these and who set easy targets uncaught.
+        """
+        people, wf = self.people, self.wf
+        ad, cm = self.scenario.adoption, policy.change_management
+        u = self._rng("gaming", month).random((2, wf.n))
+        has_superior = wf.supervisor >= 0
+        resisting_superior = np.zeros(wf.n, dtype=bool)
+        resisting_superior[has_superior] = people.state[wf.supervisor[has_superior]] == RESISTING
+        audited = u[0] < cm.audit_share
+        gaming = (people.gaming_u < easing_share) & ~audited
+        missing = u[1] < np.asarray(ad.skp_missing.as_tuple())[people.state]
+        self._skp_compliance = float(1.0 - missing.mean())
+        hasil = (
+            hasil
+            + ad.resisting_rater_inflation * resisting_superior
+            + self.scenario.gaming.target_easing_sd * gaming
+        )
+        # A late or missing SKP is rated below expectation (di bawah ekspektasi).
+        below = policy.appraisal.cutoff_below - 0.5
+        return np.where(missing, np.minimum(hasil, below), hasil), gaming
+
+    def _learn(self, hasil_rating: np.ndarray, policy: Policy) -> None:
+        """Instrumentality and fairness from this quarter's own rating and pay."""
+        people, beh, fa = self.people, self.scenario.behaviour, self.scenario.fairness
+        lr = beh.instrumentality_learning_rate
+        accuracy = experienced_accuracy(hasil_rating, self.hasil_true)
+        people.instrumentality = (1 - lr) * people.instrumentality + lr * accuracy
+        signal = fairness_signal(
+            fa,
+            rating=hasil_rating,
+            self_view=self.hasil_true + people.self_bias,
+            pay_gap=pay_gap_to_peers(self._q_paid, self._q_entitled, self.hasil_true),
+            transparent=policy.change_management.transparent_indicators,
+            multi_source=policy.appraisal.rater == "multi_source",
+        )
+        people.fairness = (1 - fa.learning_rate) * people.fairness + fa.learning_rate * signal
+
+    def _behaviour_metrics(self) -> dict[str, float]:
+        people = self.people
+        state = people.state
+        reached, self._socialised_this_quarter = self._socialised_this_quarter, 0
+        return {
+            "effort_sd": float(self.effort.std()),
+            "mean_instrumentality": float(people.instrumentality.mean()),
+            "mean_fairness": float(people.fairness.mean()),
+            "fairness_sd": float(people.fairness.std()),
+            "unfair_share": float(np.mean(people.fairness < -0.5)),
+            "adoption_share": float(np.mean(state == ADOPTING)),
+            "complying_share": float(np.mean(state == COMPLYING)),
+            "resisting_share": float(np.mean(state == RESISTING)),
+            "socialised_share": float(people.socialised.mean()),
+            "socialisation_participants": float(reached),
+        }
+
+    def close_run(self, t: int) -> None:
+        """Run-level outcomes: months to 50 % and 80 % adoption (NaN if never reached)."""
+        path = np.asarray(self._adoption_by_month)
+
+        def months_to(level: float) -> float:
+            hit = np.flatnonzero(path >= level)
+            return float(hit[0] + 1) if len(hit) else float("nan")
+
+        metrics = {
+            "months_to_50pct_adoption": months_to(0.5),
+            "months_to_80pct_adoption": months_to(0.8),
+            "adoption_at_horizon": float(path[-1]) if len(path) else float("nan"),
+        }
+        self._record("run", "run", t - 1, self.schedule.at(t - 1), metrics)
 
     def close_year(self, year: int) -> None:
         """Annual predikat (with the distribution curve) and the close of the budget year."""
@@ -520,6 +681,9 @@ class Agency:
             )
             moved = float(np.mean(enforced != codes))
             infeasible = 0.0 if feasible else 1.0
+            # Being moved down by a quota, against one's rating, is felt as unfair.
+            fa = self.scenario.fairness
+            self.people.fairness -= fa.learning_rate * fa.quota_weight * (enforced > codes)
             codes = enforced
         if ap.pay_basis == "annual":
             self._set_pay_basis(codes, score)
@@ -542,8 +706,76 @@ class Agency:
             "budget_pressure": float(sums["due"].sum() / cap) if cap > 0 else float("nan"),
             "pay_performance_corr": correlation(paid_year, hasil_true),
             "pay_gini": gini(paid_year),
+            **self._flows(month, codes, score),
         }
         self._record("year", self._year_label(year), month, policy, metrics)
+
+    # -- workforce flows ---------------------------------------------------------------
+
+    def _flows(self, month: int, codes: np.ndarray, score: np.ndarray) -> dict[str, float]:
+        """Leavers, transfers, ageing and hires at the close of a year (simlib.flows)."""
+        fl, people, wf = self.scenario.flows, self.people, self.wf
+        people.sk_streak = np.where(codes == SANGAT_KURANG, people.sk_streak + 1, 0).astype(
+            np.int16
+        )
+        rng = self._rng("flows", month)
+        out = leavers(
+            unit=wf.unit, job_type=wf.job_type, pppk=wf.pppk, age_years=wf.age_years,
+            tenure_years=wf.tenure_years, is_head=self.is_head, predikat=codes, score=score,
+            sk_streak=people.sk_streak, params=fl, rng=rng,
+        )  # fmt: skip
+        leaving = out.leaving
+        order, movers = transfer_order(wf.job_type, leaving, fl.transfer_rate, rng=rng)
+        if movers:
+            self._reorder(order)
+        self.wf = self.wf.aged(1.0)
+        if len(leaving):
+            hires = hire(len(leaving), fl, self.scenario.workforce,
+                         female_share=float(wf.female.mean()), rng=rng)  # fmt: skip
+            self._hire(leaving, hires, rng)
+        return {
+            **out.counts(),
+            "separations": float(len(leaving)),
+            "hires": float(len(leaving)),
+            "transfers": float(movers),
+            "headcount": float(self.wf.n),
+            "mean_workforce_potential": float(self.wf.competence.mean()),
+        }
+
+    def _reorder(self, order: np.ndarray) -> None:
+        """Move people between posts: every person-level array follows its person."""
+        n = self.wf.n
+        self.wf = self.wf.moved(order)
+        self.people.take(order)
+        lenient = self.traits.leniency.copy()
+        lenient[:n] = lenient[:n][order]
+        self.traits = replace(self.traits, leniency=lenient, profile=self.traits.profile[order],
+                              collusive=self.traits.collusive[order])  # fmt: skip
+        self.absence_rate = self.absence_rate[order]
+        self._set_pay_basis(self.pay_predikat[order], self.pay_score[order])
+        if self.training_plan is not None:
+            self.training_state = self.training_state.reordered(order)
+
+    def _hire(self, positions: np.ndarray, hires, rng: np.random.Generator) -> None:
+        """New people in ``positions``: their own traits, state, absence and history."""
+        k = len(positions)
+        self.wf = self.wf.with_hires(positions, hires)
+        first = int(self.people.person.max()) + 1
+        self.people.put(positions, draw_people(hires.openness, self.scenario, rng=rng,
+                                               initial=False, first_person=first))  # fmt: skip
+        new = draw_traits(k, self.scenario.raters, rng=rng)
+        lenient, profile = self.traits.leniency.copy(), self.traits.profile.copy()
+        lenient[positions], profile[positions] = new.leniency[:k], new.profile
+        self.traits = replace(self.traits, leniency=lenient, profile=profile)
+        att = self.scenario.attendance
+        shape = att.heterogeneity_shape
+        self.absence_rate = self.absence_rate.copy()
+        self.absence_rate[positions] = rng.gamma(shape, att.absence_days_per_month / shape, k)
+        predikat, score = self.pay_predikat.copy(), self.pay_score.copy()
+        predikat[positions], score[positions] = BAIK, 0.0
+        self._set_pay_basis(predikat, score)
+        if self.training_plan is not None:
+            self.training_state = self.training_state.with_new_people(positions)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -688,9 +920,9 @@ def _result(scenario, schedule, agencies, rec, *, seed, replication) -> RunResul
     ledger.insert(0, "scenario", scenario.name)
     frames = []
     for agency in agencies:
-        wf = agency.wf.frame()
+        wf = agency.initial_wf.frame()
         wf.insert(0, "agency", agency.name)
-        wf["absence_rate_days_per_month"] = agency.absence_rate
+        wf["absence_rate_days_per_month"] = agency.initial_absence_rate
         frames.append(wf)
     workforce = pd.concat(frames, ignore_index=True)
     panel = _concat(rec.panel)

@@ -36,6 +36,7 @@ class Outcome:
 
 
 _Q, _Y, _QY, _C, _T = ("quarter",), ("year",), ("quarter", "year"), ("campaign",), ("training",)
+_R = ("run",)
 
 OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
@@ -188,6 +189,79 @@ OUTCOMES: tuple[Outcome, ...] = (
         "IDR",
         _C,
         "Team bonus paid to the campaign units' staff (outside the tukin budget cap)",
+    ),
+    # Behaviour: effort, fairness, adoption, gaming (simlib.behaviour).
+    Outcome("effort_sd", "SD units", _Q, "Spread (SD) of effort across employees"),
+    Outcome(
+        "mean_instrumentality",
+        "correlation",
+        _Q,
+        "Mean belief that ratings track performance, learned from experienced accuracy",
+    ),
+    Outcome("mean_fairness", "SD units", _Q, "Mean perceived fairness"),
+    Outcome("fairness_sd", "SD units", _Q, "Spread (SD) of perceived fairness"),
+    Outcome("unfair_share", "share of employees", _Q, "Share with perceived fairness below -0.5"),
+    Outcome(
+        "adoption_share", "share of employees", _Q, "Share adopting the new performance system"
+    ),
+    Outcome("complying_share", "share of employees", _Q, "Share complying without adopting"),
+    Outcome("resisting_share", "share of employees", _Q, "Share resisting the new system"),
+    Outcome(
+        "socialised_share",
+        "share of employees",
+        _Q,
+        "Share who have attended a socialisation session",
+    ),
+    Outcome("socialisation_participants", "people", _Q, "Socialisation participants this quarter"),
+    Outcome(
+        "skp_compliance", "share of employees", _Q, "Share who filed their SKP on time this quarter"
+    ),
+    Outcome(
+        "gaming_incidence",
+        "share of employees",
+        _Q,
+        "Share setting easy SKP targets (uncaught) or trading inflated peer ratings",
+    ),
+    Outcome(
+        "colluding_share",
+        "share of employees",
+        _Q,
+        "Share trading inflated peer ratings (360 rules only)",
+    ),
+    Outcome("easy_target_share", "share of employees", _Q, "Share with easy SKP targets, uncaught"),
+    Outcome(
+        "months_to_50pct_adoption",
+        "months",
+        _R,
+        "Months from the start until half the employees adopt (NaN if not within the run)",
+    ),
+    Outcome(
+        "months_to_80pct_adoption",
+        "months",
+        _R,
+        "Months from the start until 80 % of employees adopt (NaN if not within the run)",
+    ),
+    Outcome("adoption_at_horizon", "share of employees", _R, "Share adopting at the end"),
+    # Workforce flows at each year's close (simlib.flows).
+    *(
+        Outcome(name, "people", _Y, meaning)
+        for name, meaning in (
+            ("forced_separations", "Separated as the bottom share of their unit (forced curve)"),
+            ("performance_separations", "Separated after repeated Sangat Kurang"),
+            ("contract_ends", "PPPK whose contract was not renewed"),
+            ("retirements", "Retired at the batas usia pensiun"),
+            ("voluntary_exits", "Left of their own accord"),
+            ("separations", "All who left this year"),
+            ("hires", "Hired into vacated posts"),
+            ("transfers", "Staff moved to another unit"),
+            ("headcount", "Employees after this year's flows"),
+        )
+    ),
+    Outcome(
+        "mean_workforce_potential",
+        "SD units",
+        _Y,
+        "Mean base competence of the workforce after this year's flows (Scullen et al. 2005)",
     ),
 )
 

@@ -34,11 +34,17 @@ def effort(
     workforce: Workforce,
     params: Behaviour,
     *,
-    stake: float,
-    instrumentality: float,
+    stake: np.ndarray | float,
+    instrumentality: np.ndarray | float,
     team_stake: np.ndarray | float = 0.0,
+    response: np.ndarray | float = 1.0,
 ) -> np.ndarray:
     """Effort of every employee this quarter (SD units).
+
+    ``effort = base + m motivation + s response crowd (stake max(I, 0) + team_stake)``,
+    with ``crowd = 1 - crowding_out max(motivation, 0)``: rewards that feel controlling
+    crowd out the response of the intrinsically motivated (negative ``crowding_out``
+    crowds in).
 
     Parameters
     ----------
@@ -47,17 +53,21 @@ def effort(
     params
         Effort parameters of the scenario.
     stake
-        Pay at stake (share of tukin), see :func:`pay_at_stake`.
+        Valence: share of take-home pay at stake (see :func:`simlib.behaviour.valence`).
     instrumentality
-        Correlation of ratings with true performance last quarter, floored at 0.
+        Each employee's belief that ratings track performance (correlation scale).
     team_stake
         Expected team bonus (outcome-based, e.g. a vaccination target) as a share of the
-        employee's annual tukin; it needs no rating, so no instrumentality applies.
+        employee's annual take-home pay; it needs no rating, so no instrumentality applies.
+    response
+        Share of the response left by the employee's adoption state (resisters respond less).
     """
+    crowd = 1.0 - params.crowding_out * np.maximum(workforce.motivation, 0.0)
+    extrinsic = stake * np.maximum(instrumentality, 0.0) + team_stake
     return (
         params.effort_base
         + params.motivation_weight * workforce.motivation
-        + params.pay_sensitivity * (stake * instrumentality + team_stake)
+        + params.pay_sensitivity * response * crowd * extrinsic
     )
 
 

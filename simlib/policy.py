@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Sections of a policy that a variant may change (its name and description are its own).
-CHANGEABLE = ("appraisal", "incentives", "budget")
+CHANGEABLE = ("appraisal", "incentives", "budget", "change_management")
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Cutoff = Annotated[float, Field(ge=-5.0, le=5.0)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
@@ -171,6 +171,23 @@ class Budget(Record):
     training_from_tukin_budget: bool
 
 
+class Socialisation(Record):
+    """Leadership socialisation sessions for the new performance system."""
+
+    budget_idr_per_year: Annotated[float, Field(ge=0.0, le=1e13)]
+    cost_per_participant_idr: Annotated[float, Field(gt=0.0, le=1e9)]
+    capacity_per_month: Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class ChangeManagement(Record):
+    """How the change is managed: socialisation, transparent indicators, SKP audits."""
+
+    socialisation: Socialisation
+    transparent_indicators: bool
+    audit_share: Share
+    audit_cost_idr_per_skp: Annotated[float, Field(ge=0.0, le=1e9)]
+
+
 class Policy(Record):
     """A complete set of rules."""
 
@@ -179,6 +196,7 @@ class Policy(Record):
     appraisal: Appraisal
     incentives: Incentives
     budget: Budget
+    change_management: ChangeManagement
     source_file: str = ""
     docs: Annotated[dict[str, Documented], Field(repr=False)] = Field(default_factory=dict)
 

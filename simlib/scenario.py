@@ -19,15 +19,22 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from simlib.config import Documented, Record, read_yaml, record_from_dict
+from simlib.domain import PREDIKAT
 from simlib.errors import ConfigError
 from simlib.paths import ROOT
 
 __all__ = [
+    "ADOPTION_STATES",
+    "Adoption",
     "AgencySpec",
     "Attendance",
     "Behaviour",
+    "ByState",
     "Calendar",
     "CampaignLink",
+    "Fairness",
+    "Flows",
+    "Gaming",
     "Latent",
     "MultiSource",
     "Organisation",
@@ -141,17 +148,96 @@ class Performance(Record):
     behaviour_noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
 
 
+SD = Annotated[float, Field(ge=0.0, le=10.0)]
+Shift = Annotated[float, Field(ge=-3.0, le=3.0)]
+Rate = Annotated[float, Field(ge=0.0, le=50.0)]
+ADOPTION_STATES = ("resisting", "complying", "adopting")
+
+
+class ByState(Record):
+    """One number for each adoption state."""
+
+    resisting: Annotated[float, Field(ge=0.0, le=2.0)]
+    complying: Annotated[float, Field(ge=0.0, le=2.0)]
+    adopting: Annotated[float, Field(ge=0.0, le=2.0)]
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        """Values in state-code order (resisting, complying, adopting)."""
+        return (self.resisting, self.complying, self.adopting)
+
+
 class Behaviour(Record):
-    """Effort response (expectancy-theory core; extended by the behaviour model)."""
+    """Effort: expectancy x instrumentality x valence, intrinsic motivation, crowding-out."""
 
     effort_base: Annotated[float, Field(ge=-3.0, le=3.0)]
     motivation_weight: Annotated[float, Field(ge=0.0, le=3.0)]
-    pay_sensitivity: Annotated[float, Field(ge=0.0, le=10.0)]
+    pay_sensitivity: Annotated[float, Field(ge=0.0, le=50.0)]
     initial_instrumentality: Annotated[float, Field(ge=0.0, le=1.0)]
+    instrumentality_learning_rate: Share
+    crowding_out: Annotated[float, Field(ge=-1.0, le=1.0)]
+    state_response: ByState
 
 
-SD = Annotated[float, Field(ge=0.0, le=10.0)]
-Shift = Annotated[float, Field(ge=-3.0, le=3.0)]
+class Fairness(Record):
+    """Perceived fairness (SD units): learned from one's own ratings and pay."""
+
+    initial_mean: Shift
+    learning_rate: Share
+    self_view_bias: Shift
+    self_view_noise_sd: SD
+    rating_gap_weight: Rate
+    pay_gap_weight: Rate
+    quota_weight: Rate
+    transparency_bonus: Shift
+    multi_source_bonus: Shift
+
+
+class Adoption(Record):
+    """Resistance to the new performance system: states, Bass-type hazards, consequences."""
+
+    facet_loading: Annotated[float, Field(gt=0.0, le=1.0)]
+    disposition_weight: Annotated[float, Field(ge=0.0, le=5.0)]
+    initial_resisting_share: Share
+    initial_adopting_share: Share
+    external_push_per_month: Share
+    socialised_push_per_month: Share
+    imitation_per_month: Share
+    unfairness_pullback_per_month: Share
+    loss_pullback: Rate
+    gain_push: Rate
+    loss_aversion: Annotated[float, Field(ge=1.0, le=5.0)]
+    new_hire_state: Literal[ADOPTION_STATES]
+    skp_missing: ByState
+    resisting_rater_inflation: Shift
+
+
+class Gaming(Record):
+    """Reciprocal peer inflation and easy SKP targets, growing with what is at stake."""
+
+    reference_stake: Annotated[float, Field(gt=0.0, le=1.0)]
+    collusion_stake_growth: Rate
+    severity_adjustment_reduction: Share
+    audit_deterrence: Rate
+    target_easing_share: Share
+    target_easing_sd: SD
+
+
+class Flows(Record):
+    """People leaving and joining: retirement, contracts, separations, transfers, hiring."""
+
+    retirement: bool
+    voluntary_exit_rate_pns: Share
+    voluntary_exit_rate_pppk: Share
+    pppk_contract_years: Annotated[int, Field(ge=1, le=5)]
+    pppk_renewal_min_predikat: Literal[PREDIKAT]
+    sangat_kurang_years_to_separation: Annotated[int, Field(ge=0, le=10)]
+    forced_separation_share: Annotated[float, Field(ge=0.0, le=0.5)]
+    transfer_rate: Share
+    selection_validity: Share
+    selection_ratio: Annotated[float, Field(ge=0.001, le=1.0)]
+    applicant_competence_mean: Shift
+    entry_age_mean: Annotated[float, Field(ge=18.0, le=50.0)]
+    entry_age_sd: Annotated[float, Field(ge=0.0, le=10.0)]
 
 
 class Source(Record):
@@ -242,6 +328,10 @@ class Scenario(Record):
     workforce: Workforce
     performance: Performance
     behaviour: Behaviour
+    fairness: Fairness
+    adoption: Adoption
+    gaming: Gaming
+    flows: Flows
     raters: Raters
     attendance: Attendance
     organisation: Organisation

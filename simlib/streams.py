@@ -29,6 +29,9 @@ STREAMS = (
     "training",
     "adoption",
     "arrivals",
+    "flows",
+    "gaming",
+    "socialisation",
 )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simlib.domain import AXIS_LEVELS, JOB_TYPES, ORG_PREDIKAT, PREDIKAT
+from simlib.domain import AXIS_LEVELS, GOLONGAN, JOB_TYPES, ORG_PREDIKAT, PREDIKAT
 from simlib.errors import ConfigError
 from simlib.paths import TABLES
 
@@ -25,9 +25,11 @@ __all__ = [
     "JobTypeTable",
     "age_bins",
     "distribution_curve",
+    "gaji_pokok",
     "job_type_table",
     "national_share",
     "predikat_matrix",
+    "retirement_age",
     "tenure_bins",
     "tukin_table",
     "tukin_table_names",
@@ -242,6 +244,40 @@ def national_share(quantity: str) -> float:
     if quantity not in shares:
         raise ConfigError(f"no national share {quantity!r}", file=TABLES / name)
     return shares[quantity]
+
+
+@cache
+def retirement_age() -> np.ndarray:
+    """Batas usia pensiun (years) by job-type code (PP 11/2017 Pasal 239; see the CSV)."""
+    return _by_code("retirement_age.csv", "job_type", JOB_TYPES, "retirement_age_years", 40, 70)
+
+
+@cache
+def gaji_pokok() -> np.ndarray:
+    """Monthly base salary (IDR) by golongan code (PP 5/2024 range midpoints; see the CSV)."""
+    return _by_code("gaji_pokok.csv", "golongan", GOLONGAN, "gaji_pokok_idr_per_month", 1e5, 1e8)
+
+
+def _by_code(
+    name: str, key: str, allowed: tuple[str, ...], column: str, lo: float, hi: float
+) -> np.ndarray:
+    """One number per code of ``allowed``, every code exactly once, each within [lo, hi]."""
+    values = np.full(len(allowed), np.nan)
+    for line, row in enumerate(_rows(name, (key, column)), 2):
+        code = _code(row[key], allowed, name, f"row {line}, {key}")
+        value = _number(row, column, name, line)
+        if not lo <= value <= hi or not np.isnan(values[code]):
+            raise ConfigError(
+                f"{value:g} out of range or repeated; allowed: one value in [{lo:g}, {hi:g}] "
+                f"per {key}",
+                file=TABLES / name,
+                path=f"row {line}, {column}",
+            )
+        values[code] = value
+    if np.isnan(values).any():
+        raise ConfigError(f"every {key} needs a row: {', '.join(allowed)}", file=TABLES / name)
+    values.setflags(write=False)
+    return values
 
 
 def table_path(name: str) -> Path:

@@ -220,6 +220,20 @@ class TrainingState:
         """Number of employees."""
         return len(self.courses)
 
+    def reordered(self, order: np.ndarray) -> TrainingState:
+        """People moved between posts: each one's training history follows them."""
+        names = ("courses", "hours_jp", "gain_sd", "penalty_sd")
+        return replace(self, **{k: getattr(self, k)[order] for k in names})
+
+    def with_new_people(self, positions: np.ndarray) -> TrainingState:
+        """New hires in ``positions``: no training history (and no shock penalty yet)."""
+        arrays = {}
+        for k in ("courses", "hours_jp", "gain_sd", "penalty_sd"):
+            values = getattr(self, k).copy()
+            values[positions] = 0
+            arrays[k] = values
+        return replace(self, **arrays)
+
 
 @dataclass(frozen=True, eq=False)
 class QuarterReport:

@@ -13,7 +13,7 @@ never written to outputs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from simlib.scenario import Structure
 from simlib.scenario import Workforce as WorkforceParams
 from simlib.tables import Bins, age_bins, job_type_table, national_share, tenure_bins
 
-__all__ = ["ORG_CSV_COLUMNS", "Workforce", "generate", "read_org_csv"]
+__all__ = ["ORG_CSV_COLUMNS", "PERSON_FIELDS", "Workforce", "generate", "read_org_csv"]
 
 #: Required and optional columns of an organisation CSV.
 ORG_CSV_COLUMNS = {
@@ -34,6 +34,10 @@ ORG_CSV_COLUMNS = {
 }
 MIN_ENTRY_AGE_YEARS = 18  # minimum age to apply as PNS (PP 11/2017 Pasal 23, M)
 JOB = {name: code for code, name in enumerate(JOB_TYPES)}
+#: Attributes of the person in a post (they move with the person; the rest belong to the post).
+PERSON_FIELDS = (
+    "female", "age_years", "tenure_years", "competence", "motivation", "openness", "conduct",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +72,25 @@ class Workforce:
     def n(self) -> int:
         """Number of employees."""
         return len(self.unit)
+
+    def moved(self, order: np.ndarray) -> Workforce:
+        """People moved between posts: the person in post ``order[i]`` now holds post ``i``."""
+        return replace(self, **{f: getattr(self, f)[order] for f in PERSON_FIELDS})
+
+    def with_hires(self, positions: np.ndarray, hires: object) -> Workforce:
+        """New people (attributes named as :data:`PERSON_FIELDS`) in ``positions``."""
+        new = {}
+        for f in PERSON_FIELDS:
+            values = getattr(self, f).copy()
+            values[positions] = getattr(hires, f)
+            new[f] = values
+        return replace(self, **new)
+
+    def aged(self, years: float) -> Workforce:
+        """Everyone ``years`` older and ``years`` longer in service."""
+        return replace(
+            self, age_years=self.age_years + years, tenure_years=self.tenure_years + years
+        )
 
     def frame(self) -> pd.DataFrame:
         """The workforce as a DataFrame with readable categories."""

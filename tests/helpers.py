@@ -53,3 +53,28 @@ def params_with(raters, **changes):
             raters = raters.model_copy(update={key: value})
     ms = ms.model_copy(update={**flat, "sources": sources})
     return raters.model_copy(update={"multi_source": ms})
+
+
+def static_workforce(scenario: Scenario) -> Scenario:
+    """``scenario`` with no one leaving, moving or joining (the posts' occupants stay)."""
+    flows = scenario.flows.model_copy(
+        update={
+            "retirement": False,
+            "voluntary_exit_rate_pns": 0.0,
+            "voluntary_exit_rate_pppk": 0.0,
+            "pppk_renewal_min_predikat": "sangat_kurang",
+            "sangat_kurang_years_to_separation": 0,
+            "forced_separation_share": 0.0,
+            "transfer_rate": 0.0,
+        }
+    )
+    return scenario.model_copy(update={"flows": flows})
+
+
+def without_gaming(scenario: Scenario) -> Scenario:
+    """``scenario`` whose ratings are not bent by gaming, resisting raters or missing SKP."""
+    ad = scenario.adoption
+    none = ad.skp_missing.model_copy(update={"resisting": 0.0, "complying": 0.0, "adopting": 0.0})
+    adoption = ad.model_copy(update={"skp_missing": none, "resisting_rater_inflation": 0.0})
+    gaming = scenario.gaming.model_copy(update={"target_easing_share": 0.0})
+    return scenario.model_copy(update={"adoption": adoption, "gaming": gaming})

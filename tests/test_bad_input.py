@@ -647,7 +647,7 @@ def test_variant_cannot_change_name_silently(ws: Workspace) -> None:
     variant = ws.variant({"name": 5})
     result = ws.run(ws.scenario(), "--policy", variant)
     assert_user_error(result, ws, file=variant, path="changes.name")
-    assert "allowed: appraisal, budget, incentives" in result.err
+    assert "allowed: appraisal, budget, change_management, incentives" in result.err
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import without_gaming
 
 import simlib
 from simlib.cli import main
@@ -141,7 +142,8 @@ def test_a_team_target_raises_coverage_only_when_attainable(
 def test_coverage_can_be_the_objective_part_of_hasil_kerja(tiny, regional, small_campaign):
     """With an objective weight, campaign staff's results follow the measured coverage."""
     outputs = tiny.outputs.model_copy(update={"employee_panel": True})
-    base = with_campaign(tiny.model_copy(update={"outputs": outputs}), small_campaign)
+    calm = without_gaming(tiny.model_copy(update={"outputs": outputs}))
+    base = with_campaign(calm, small_campaign)
     spec = base.agencies[0]
     weighted = base.model_copy(update={"agencies": (spec.model_copy(update={
         "campaign": spec.campaign.model_copy(update={"objective_weight": 1.0})}),)})  # fmt: skip

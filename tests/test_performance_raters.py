@@ -26,7 +26,8 @@ def test_effort_rises_with_stake_times_instrumentality(district):
     b = district.behaviour
     low = effort(wf, b, stake=0.1, instrumentality=0.2).mean()
     high = effort(wf, b, stake=0.1, instrumentality=0.8).mean()
-    assert high - low == pytest.approx(b.pay_sensitivity * 0.1 * 0.6)
+    crowd = 1 - b.crowding_out * np.maximum(wf.motivation, 0)
+    assert high - low == pytest.approx(b.pay_sensitivity * 0.1 * 0.6 * crowd.mean())
 
 
 def test_true_performance_equation(district):

@@ -2,7 +2,7 @@
 
 import pytest
 import yaml
-from helpers import shrink
+from helpers import shrink, static_workforce
 
 import simlib
 from simlib.paths import DATA, SCENARIOS
@@ -23,7 +23,8 @@ def quarterly(result, kind, metric):
 
 @pytest.fixture(scope="module")
 def scenario(district):
-    return shrink(district, employees=400, horizon_months=36)
+    # Hires arrive untrained: keep the same people so that gains can be followed.
+    return static_workforce(shrink(district, employees=400, horizon_months=36))
 
 
 def test_training_raises_competence_and_performance(scenario, regional, tmp_path):

@@ -1,0 +1,173 @@
+"""Workforce flows at the close of each year: who leaves, who moves, who is hired.
+
+Posts are fixed (the structure of the agency); people move through them. Each year, after
+the annual predikat, in this order and each person counted under the first reason only:
+
+1. **forced separation** of the bottom ``forced_separation_share`` of every unit by the
+   annual rating score (the forced-distribution rule of Scullen, Bergey & Aiman-Smith 2005;
+   0 for ASN);
+2. **performance separation** after ``sangat_kurang_years_to_separation`` consecutive years
+   of Sangat Kurang;
+3. **PPPK contract end** without renewal, when the contract term ends and the predikat is
+   worse than ``pppk_renewal_min_predikat``;
+4. **retirement** at the batas usia pensiun of the post's job type (``data/tables``);
+5. **voluntary exit** at the PNS or PPPK annual rate.
+
+Then staff **transfer** between units (a random share of functional and pelaksana staff
+swap posts among themselves), everyone ages a year, and every vacated post is **filled** by
+a hire: of ``1 / selection_ratio`` applicants with competence ``N(mu, 1)`` and selection
+score ``v competence + sqrt(1 - v^2) e``, the best scorer is hired (Scullen et al. 2005,
+equation 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlib.domain import JOB_TYPES, PREDIKAT
+from simlib.scenario import Flows
+from simlib.scenario import Workforce as WorkforceParams
+from simlib.tables import retirement_age
+
+__all__ = ["LEAVE_REASONS", "Hires", "YearFlows", "hire", "leavers", "transfer_order"]
+
+#: Reasons for leaving, in the order they are checked.
+LEAVE_REASONS = (
+    "forced_separations",
+    "performance_separations",
+    "contract_ends",
+    "retirements",
+    "voluntary_exits",
+)
+SANGAT_KURANG = PREDIKAT.index("sangat_kurang")
+STAFF = (JOB_TYPES.index("fungsional"), JOB_TYPES.index("pelaksana"))
+
+
+@dataclass(frozen=True, slots=True)
+class YearFlows:
+    """Who leaves this year: a reason code per employee (-1 stays)."""
+
+    reason: np.ndarray
+
+    @property
+    def leaving(self) -> np.ndarray:
+        """Positions whose occupant leaves."""
+        return np.flatnonzero(self.reason >= 0)
+
+    def counts(self) -> dict[str, float]:
+        """Leavers by reason."""
+        tally = np.bincount(self.reason[self.reason >= 0], minlength=len(LEAVE_REASONS))
+        return {name: float(c) for name, c in zip(LEAVE_REASONS, tally, strict=True)}
+
+
+def _bottom_of_units(unit: np.ndarray, score: np.ndarray, share: float) -> np.ndarray:
+    """The ``share`` lowest scores of every unit (rounded to whole people)."""
+    n = len(unit)
+    if share <= 0 or n == 0:
+        return np.zeros(n, dtype=bool)
+    order = np.lexsort((np.arange(n), score, unit))
+    sorted_unit = unit[order]
+    starts = np.flatnonzero(np.r_[True, sorted_unit[1:] != sorted_unit[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, sizes)
+    quota = np.repeat(np.rint(share * sizes), sizes)
+    out = np.zeros(n, dtype=bool)
+    out[order] = rank < quota
+    return out
+
+
+def leavers(
+    *,
+    unit: np.ndarray,
+    job_type: np.ndarray,
+    pppk: np.ndarray,
+    age_years: np.ndarray,
+    tenure_years: np.ndarray,
+    is_head: np.ndarray,
+    predikat: np.ndarray,
+    score: np.ndarray,
+    sk_streak: np.ndarray,
+    params: Flows,
+    rng: np.random.Generator,
+) -> YearFlows:
+    """Decide who leaves at this year's close (see the module docstring for the order)."""
+    n = len(unit)
+    u = rng.random(n)
+    checks = (
+        _bottom_of_units(unit, score, params.forced_separation_share) & ~is_head,
+        (params.sangat_kurang_years_to_separation > 0)
+        & (sk_streak >= params.sangat_kurang_years_to_separation),
+        pppk
+        & (np.floor(tenure_years + 1) % params.pppk_contract_years == 0)
+        & (predikat > PREDIKAT.index(params.pppk_renewal_min_predikat)),
+        params.retirement & (age_years + 1 >= retirement_age()[job_type]),
+        u < np.where(pppk, params.voluntary_exit_rate_pppk, params.voluntary_exit_rate_pns),
+    )
+    reason = np.full(n, -1, dtype=np.int8)
+    for code in range(len(checks) - 1, -1, -1):  # the first reason wins
+        reason[checks[code]] = code
+    return YearFlows(reason)
+
+
+def transfer_order(
+    job_type: np.ndarray, leaving: np.ndarray, rate: float, *, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
+    """Permutation of posts moving staff between units; returns (order, movers).
+
+    A ``rate`` share of the staying functional and pelaksana staff is drawn and shuffled
+    among their own posts: ``order[post]`` is the post whose occupant moves to ``post``.
+    """
+    n = len(job_type)
+    u = rng.random(n)
+    stay = np.ones(n, dtype=bool)
+    stay[leaving] = False
+    movers = np.flatnonzero(np.isin(job_type, STAFF) & stay & (u < rate))
+    order = np.arange(n)
+    if len(movers) > 1:
+        order[movers] = movers[rng.permutation(len(movers))]
+    return order, len(movers) if len(movers) > 1 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hires:
+    """Person-level attributes of new hires (arrays of length ``k``)."""
+
+    competence: np.ndarray
+    motivation: np.ndarray
+    openness: np.ndarray
+    conduct: np.ndarray
+    female: np.ndarray
+    age_years: np.ndarray
+    tenure_years: np.ndarray
+
+
+def hire(
+    k: int,
+    params: Flows,
+    latent: WorkforceParams,
+    *,
+    female_share: float,
+    rng: np.random.Generator,
+) -> Hires:
+    """Draw ``k`` hires, each the best-scoring of ``round(1 / selection_ratio)`` applicants."""
+    applicants = max(1, round(1.0 / params.selection_ratio))
+    v = params.selection_validity
+    pool = params.applicant_competence_mean + latent.competence.sd * rng.standard_normal(
+        (k, applicants)
+    )
+    score = v * pool + np.sqrt(1.0 - v * v) * rng.standard_normal((k, applicants))
+    competence = pool[np.arange(k), np.argmax(score, axis=1)]
+    z = rng.standard_normal((4, k))
+    rho = latent.conduct_motivation_corr
+    age = np.maximum(params.entry_age_mean + params.entry_age_sd * z[3], 18.0)
+    return Hires(
+        competence=competence,
+        motivation=latent.motivation.mean + latent.motivation.sd * z[0],
+        openness=latent.openness.mean + latent.openness.sd * z[1],
+        conduct=rho * z[0] + np.sqrt(1.0 - rho**2) * z[2],
+        female=rng.random(k) < female_share,
+        age_years=age,
+        tenure_years=np.zeros(k),
+    )
