@@ -10,7 +10,7 @@ functions over the agency's employees:
 * **Valence** — the share of take-home pay (gaji pokok + tukin) at stake:
   ``V = stake x tukin / (tukin + gaji)``.
 * **Perceived fairness** ``f`` (SD units) — ``f <- (1 - lr) f + lr s`` with the signal
-  ``s = f0 - w_r max(0, self-view - rating) - w_p max(0, pay gap to peers of similar true
+  ``s = s0 - w_r max(0, self-view - rating) - w_p max(0, pay gap to peers of similar true
   performance) + transparency + multi-source``, and ``f -= lr w_q`` for an employee moved
   down by the distribution curve.
 * **Adoption** of the new system: states resisting (0), complying (1), adopting (2).
@@ -18,8 +18,8 @@ functions over the agency's employees:
   general disposition ``R = -openness``. Each month an employee moves one state up with
   Bass-type hazard ``(p + p_soc + q F_unit + g gain) exp(-w (routine + rigidity) / 2)`` and
   one state down with ``(u max(0, -f) + l lambda loss) exp(w (emotion + short_term) / 2)``,
-  where gain and loss are the month's change in pay as a share of take-home pay and
-  ``lambda`` is loss aversion.
+  where gain and loss are pay against a slowly adapting reference point (share of
+  take-home pay) and ``lambda`` is loss aversion.
 * **Gaming** — reciprocal peer inflation (colluders) and easy SKP targets, whose incidence
   grows with the stake relative to a reference and falls with severity-adjusted ratings and
   SKP audits.
@@ -76,7 +76,7 @@ class People:
     socialised
         Attended a socialisation session.
     last_paid
-        Last month's tukin paid (IDR), the reference point for gains and losses.
+        Reference point for gains and losses (IDR): tukin paid, adapting slowly.
     sk_streak
         Consecutive annual predikat of Sangat Kurang.
     person
@@ -170,7 +170,7 @@ def experienced_accuracy(rating: np.ndarray, true: np.ndarray) -> np.ndarray:
     one's rating sits where one's performance does, lower the further it strays.
     """
     d = _standardise(rating) - _standardise(true)
-    return np.clip(1.0 - d * d / 2.0, -1.0, 1.0)
+    return 1.0 - d * d / 2.0
 
 
 def pay_gap_to_peers(
@@ -203,7 +203,7 @@ def fairness_signal(
 ) -> np.ndarray:
     """Fairness signal of each employee from this quarter (SD units)."""
     return (
-        params.initial_mean
+        params.neutral_signal
         - params.rating_gap_weight * np.maximum(0.0, self_view - rating)
         - params.pay_gap_weight * np.maximum(0.0, pay_gap)
         + (params.transparency_bonus if transparent else 0.0)

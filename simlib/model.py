@@ -469,7 +469,12 @@ class Agency:
                 (paid - people.last_paid) / take_home,
                 0.0,
             )
-        people.last_paid = paid.copy()
+        # The reference point adapts slowly: a lasting cut is felt as a loss for months.
+        alpha = self.scenario.adoption.reference_adaptation
+        people.last_paid = np.where(
+            np.isfinite(people.last_paid), people.last_paid + alpha * (paid - people.last_paid),
+            paid,
+        )  # fmt: skip
         adoption_step(
             people, self.wf.unit, self.scenario.adoption, pay_change=change,
             rng=self._rng("adoption", month),
@@ -606,7 +611,9 @@ class Agency:
         people, beh, fa = self.people, self.scenario.behaviour, self.scenario.fairness
         lr = beh.instrumentality_learning_rate
         accuracy = experienced_accuracy(hasil_rating, self.hasil_true)
-        people.instrumentality = (1 - lr) * people.instrumentality + lr * accuracy
+        people.instrumentality = np.clip(
+            (1 - lr) * people.instrumentality + lr * accuracy, -1.0, 1.0
+        )
         signal = fairness_signal(
             fa,
             rating=hasil_rating,
@@ -706,13 +713,14 @@ class Agency:
             "budget_pressure": float(sums["due"].sum() / cap) if cap > 0 else float("nan"),
             "pay_performance_corr": correlation(paid_year, hasil_true),
             "pay_gini": gini(paid_year),
-            **self._flows(month, codes, score),
+            # Forced separation ranks people by their rated results (hasil kerja).
+            **self._flows(month, codes, hasil),
         }
         self._record("year", self._year_label(year), month, policy, metrics)
 
     # -- workforce flows ---------------------------------------------------------------
 
-    def _flows(self, month: int, codes: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    def _flows(self, month: int, codes: np.ndarray, rating: np.ndarray) -> dict[str, float]:
         """Leavers, transfers, ageing and hires at the close of a year (simlib.flows)."""
         fl, people, wf = self.scenario.flows, self.people, self.wf
         people.sk_streak = np.where(codes == SANGAT_KURANG, people.sk_streak + 1, 0).astype(
@@ -721,7 +729,7 @@ class Agency:
         rng = self._rng("flows", month)
         out = leavers(
             unit=wf.unit, job_type=wf.job_type, pppk=wf.pppk, age_years=wf.age_years,
-            tenure_years=wf.tenure_years, is_head=self.is_head, predikat=codes, score=score,
+            tenure_years=wf.tenure_years, is_head=self.is_head, predikat=codes, score=rating,
             sk_streak=people.sk_streak, params=fl, rng=rng,
         )  # fmt: skip
         leaving = out.leaving

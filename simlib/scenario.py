@@ -182,6 +182,7 @@ class Fairness(Record):
     """Perceived fairness (SD units): learned from one's own ratings and pay."""
 
     initial_mean: Shift
+    neutral_signal: Shift
     learning_rate: Share
     self_view_bias: Shift
     self_view_noise_sd: SD
@@ -206,6 +207,7 @@ class Adoption(Record):
     loss_pullback: Rate
     gain_push: Rate
     loss_aversion: Annotated[float, Field(ge=1.0, le=5.0)]
+    reference_adaptation: Annotated[float, Field(gt=0.0, le=1.0)]
     new_hire_state: Literal[ADOPTION_STATES]
     skp_missing: ByState
     resisting_rater_inflation: Shift
