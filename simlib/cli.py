@@ -1,4 +1,4 @@
-"""Command line: ``simlib run`` and ``simlib validate`` (also ``python -m simlib``).
+"""Command line: ``simlib run``, ``validate``, ``sweep`` and ``effects`` (``python -m simlib``).
 
 User errors (bad files, bad values) end with one line on stderr and exit status 2, with
 nothing written to the output folder.
@@ -30,13 +30,20 @@ from simlib.policy import (
     load_policy,
     load_policy_or_variant,
 )
-from simlib.provenance import code_version, file_sha256, package_versions, stable_hash
+from simlib.provenance import (
+    code_version,
+    file_sha256,
+    package_versions,
+    resolved_inputs,
+    stable_hash,
+)
 from simlib.ratingdata import (
     DEFAULT_MIN_RATERS,
     read_ratings,
     simulated_ratings,
     source_summary,
 )
+from simlib.report import add_report_command
 from simlib.rundir import write_run
 from simlib.scenario import Scenario, load_scenario
 
@@ -133,7 +140,56 @@ def _parser() -> argparse.ArgumentParser:
         help="policy that variants are checked against (default: baseline_central.yaml)",
     )
     val.set_defaults(func=_cmd_validate)
+    add_report_command(sub)
+    _sweep_parsers(sub)
     return parser
+
+
+def _sweep_parsers(sub) -> None:
+    """``simlib sweep`` and ``simlib effects`` (experiments and the run store)."""
+    from simlib.experiment import EXECUTORS
+    from simlib.paths import DEFAULT_EXPERIMENT
+
+    sw = sub.add_parser("sweep", help="run an experiment (arms x samples x replications)")
+    sw.add_argument(
+        "experiment",
+        nargs="?",
+        default=str(DEFAULT_EXPERIMENT),
+        help=f"experiment YAML (default: {DEFAULT_EXPERIMENT.relative_to(ROOT)})",
+    )
+    sw.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="processes",
+        help="where runs execute (default: a local process pool)",
+    )
+    sw.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="worker processes (default: all cores)",
+    )
+    sw.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a running Dask scheduler (implies --executor dask)",
+    )
+    sw.add_argument("--store", metavar="DIR", help="run store (default reports/sweep-<name>)")
+    sw.add_argument("--resume", action="store_true", help="continue a sweep; skip done runs")
+    sw.add_argument(
+        "--replications",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="override the experiment's replications",
+    )
+    sw.set_defaults(func=_cmd_sweep)
+    eff = sub.add_parser("effects", help="paired effects of each arm vs the baseline")
+    eff.add_argument("store", metavar="STORE")
+    eff.add_argument("--confidence", type=float, default=0.95, help="interval level (0.95)")
+    eff.add_argument("--json", action="store_true", help="print one JSON object")
+    eff.set_defaults(func=_cmd_effects)
 
 
 def _seed(text: str) -> int:
@@ -205,13 +261,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     horizon = scenario.calendar.horizon_months
     schedule = build_schedule(base, variants, month_of=scenario.month_of, horizon_months=horizon)
     inputs = _input_files(args.scenario, scenario, base, variants)
-    resolved = {
-        "scenario": scenario.model_dump(mode="json", exclude={"docs", "source_file"}),
-        "policies": [
-            {"start_month": m, **p.model_dump(mode="json", exclude={"docs", "source_file"})}
-            for m, p in schedule.entries
-        ],
-    }
+    resolved = resolved_inputs(scenario, schedule)
     version = code_version()
     digest = stable_hash({"inputs": resolved, "seed": args.seed, "rep": args.replication,
                           "code": version["commit"]})  # fmt: skip
@@ -456,3 +506,98 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         when = f", effective {item.effective_date}" if item.effective_date else ""
         print(f"ok  {file}: variant {item.name!r} ({len(item.changes)} changes{when})")
     return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from simlib.experiment import plan_sweep, run_sweep
+
+    plan = plan_sweep(args.experiment, replications=args.replications)
+    executor = "dask" if args.scheduler else args.executor
+    store = Path(args.store) if args.store else REPORTS / f"sweep-{Path(args.experiment).stem}"
+    bar = tqdm(total=None, unit="run", desc="sweep", dynamic_ncols=True)
+    failures = 0
+
+    def progress(record, done: int, total: int) -> None:
+        nonlocal failures
+        if bar.total != total:
+            bar.reset(total=total)
+        failures += record.status == "failed"
+        bar.set_postfix(failed=failures, refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        manifest = run_sweep(
+            plan,
+            store,
+            executor=executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    sweep = manifest["sweep"]
+    print(
+        f"{manifest['experiment']}: {sweep['runs_ok']} runs ok, {sweep['runs_failed']} failed, "
+        f"{sweep['runs_skipped']} already done; {manifest['timings_s']['sweep']:.1f} s "
+        f"({sweep['executor']}, {sweep['workers']} workers)"
+    )
+    print(f"Store: {_display(store)}   next: simlib effects {_display(store)}")
+    return 1 if sweep["runs_failed"] else 0
+
+
+def _cmd_effects(args: argparse.Namespace) -> int:
+    from simlib.analysis.effects import paired_effects
+    from simlib.store import open_store
+
+    store = open_store(args.store)
+    if not 0 < args.confidence < 1:
+        raise ConfigError(
+            f"{args.confidence}: allowed: strictly between 0 and 1", path="--confidence"
+        )
+    outcomes = store.outcomes()
+    if outcomes.empty:
+        raise ConfigError("the store holds no completed run yet", file=args.store)
+    effects = paired_effects(outcomes, baseline=store.baseline, confidence=args.confidence)
+    if args.json:
+        report: dict = {
+            "store": _display(Path(args.store)),
+            "experiment": store.manifest["experiment"],
+            "baseline": store.baseline,
+            "confidence": args.confidence,
+            "effects": {},
+        }
+        for row in effects.itertuples(index=False):
+            name = f"{row.agency}|{row.period_kind}|{row.period}|{row.metric}"
+            report["effects"].setdefault(row.arm, {})[name] = {
+                "agency": row.agency,
+                "period_kind": row.period_kind,
+                "period": row.period,
+                "metric": row.metric,
+                "unit": row.unit,
+                "difference": _num(row.difference),
+                "ci_low": _num(row.ci_low),
+                "ci_high": _num(row.ci_high),
+                "n": int(row.n),
+            }
+        print(json.dumps(report, sort_keys=True))
+        return 0
+    last = effects.groupby(["agency", "period_kind", "metric"])["period"].transform("last")
+    shown = effects[(effects["period"] == last) & (effects["period_kind"] != "quarter")]
+    with pd.option_context(
+        "display.float_format", _fmt, "display.width", 160, "display.max_rows", 400
+    ):
+        cols = ["arm", "agency", "period", "metric", "difference", "ci_low", "ci_high", "n"]
+        print(
+            f"{store.manifest['experiment']}: arms vs {store.baseline!r}, "
+            f"{args.confidence:.0%} intervals (last period of each outcome)"
+        )
+        print(shown[cols].to_string(index=False))
+    return 0
+
+
+def _num(x: float) -> float | None:
+    return None if pd.isna(x) else float(x)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 __all__ = [
     "DATA",
+    "DEFAULT_EXPERIMENT",
     "DEFAULT_SCENARIO",
+    "EXPERIMENTS",
     "POLICIES",
     "REPORTS",
     "ROOT",
@@ -21,3 +23,5 @@ POLICIES = DATA / "policies"
 TABLES = DATA / "tables"
 REPORTS = ROOT / "reports"
 DEFAULT_SCENARIO = SCENARIOS / "district_health_office.yaml"
+EXPERIMENTS = DATA / "experiments"
+DEFAULT_EXPERIMENT = EXPERIMENTS / "default.yaml"

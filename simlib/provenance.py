@@ -13,7 +13,7 @@ from typing import Any
 
 from simlib.paths import ROOT
 
-__all__ = ["code_version", "file_sha256", "package_versions", "stable_hash"]
+__all__ = ["code_version", "file_sha256", "package_versions", "resolved_inputs", "stable_hash"]
 
 PACKAGES = ("simlib", "numpy", "pandas", "scipy", "simpy", "pydantic", "pyyaml", "pyarrow")
 
@@ -57,3 +57,28 @@ def stable_hash(obj: Any) -> str:
     """SHA-256 of a JSON-serialisable object, independent of key order."""
     text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def resolved_inputs(scenario: Any, schedule: Any) -> dict[str, Any]:
+    """Everything a run depends on besides its seed: the scenario and the policy schedule.
+
+    Parameters
+    ----------
+    scenario
+        A validated :class:`~simlib.scenario.Scenario`.
+    schedule
+        The :class:`~simlib.policy.PolicySchedule` in force.
+
+    Returns
+    -------
+    dict
+        JSON-ready ``{"scenario": ..., "policies": [{"start_month": m, ...}, ...]}``,
+        without file names and parameter documentation (they do not change results).
+    """
+    return {
+        "scenario": scenario.model_dump(mode="json", exclude={"docs", "source_file"}),
+        "policies": [
+            {"start_month": m, **p.model_dump(mode="json", exclude={"docs", "source_file"})}
+            for m, p in schedule.entries
+        ],
+    }

@@ -1,0 +1,120 @@
+"""Speed of a sweep: parallel efficiency on 1 and 2 workers, and the store's overhead.
+
+What is measured
+----------------
+A. **One worker**: the default experiment (``data/experiments/default.yaml``; every arm,
+   ``--replications`` per arm) swept with the process-pool executor and one worker into a
+   fresh store. Wall time of :func:`simlib.experiment.run_sweep` (``time.perf_counter``),
+   planning included, worker start-up included (the forkserver that forks workers is
+   started once beforehand by a warm-up sweep, as in any session that sweeps twice).
+B. **Two workers**: the same sweep with two workers into another fresh store, in the same
+   run. Parallel efficiency = A / (2 x B). Both stores must be identical (checked).
+C. **Store overhead**: inside each run the worker times the model (``simulate``), the
+   building of the run's table (outcomes, ledger and the group summaries for winners and
+   losers) and the writing of its Parquet file (encode, write, rename). Overhead = (table +
+   write) / simulate, summed over the runs of A; the write alone is also reported.
+   The group summaries need the model's opt-in employee ledger, whose cost is part of
+   ``simulate``.
+
+Printed: per-arm median seconds per run, the wall times, efficiency and overheads. Targets:
+efficiency >= 0.85 on 2 cores; store overhead < 5 %; the default experiment with 30
+replications per arm in under 60 s on 2 cores. The last line printed is one JSON object
+with all the figures.
+
+How to run
+----------
+::
+
+    .venv/bin/python benchmarks/sweep.py
+    .venv/bin/python benchmarks/sweep.py --replications 2 \
+        --experiment tests/data/tiny_experiment.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from simlib.experiment import plan_sweep, run_sweep
+from simlib.paths import DEFAULT_EXPERIMENT
+from simlib.store import open_store
+
+
+def sweep(plan, store: Path, workers: int) -> float:
+    started = time.perf_counter()
+    run_sweep(plan, store, executor="processes", workers=workers)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiment", default=str(DEFAULT_EXPERIMENT))
+    parser.add_argument("--replications", type=int, default=30)
+    args = parser.parse_args()
+
+    plan = plan_sweep(args.experiment, replications=args.replications)
+    runs = len(plan.runs)
+    print(f"{plan.experiment.name}: {len(plan.experiment.arms)} arms x {len(plan.samples)} "
+          f"samples x {args.replications} replications = {runs} runs; "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    tmp = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+    try:
+        # Start the forkserver once (as any long session would) so A and B start alike.
+        sweep(plan_sweep(args.experiment, replications=1), tmp / "warm-up", 1)
+        one = sweep(plan, tmp / "one", 1)
+        two = sweep(plan, tmp / "two", 2)
+        a, b = open_store(tmp / "one"), open_store(tmp / "two")
+        identical = sorted(p.read_bytes() for p in (tmp / "one" / "runs").glob("*.parquet")) == (
+            sorted(p.read_bytes() for p in (tmp / "two" / "runs").glob("*.parquet"))
+        )
+        table = a.runs()
+        ok = int((table["status"] == "ok").sum()) + int((b.runs()["status"] == "ok").sum())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    per_arm = table.groupby("arm", sort=False)[["simulate_s", "table_s", "write_s"]].median()
+    print("\nMedian seconds per run, one worker")
+    print(per_arm.to_string(float_format=lambda x: f"{x:.4f}"))
+    sim, tab, write = (table[c].sum() for c in ("simulate_s", "table_s", "write_s"))
+    efficiency = one / (2 * two)
+    overhead = (tab + write) / sim
+    print(f"\nA. 1 worker: {one:.1f} s    B. 2 workers: {two:.1f} s    "
+          f"efficiency {efficiency:.2f} (target >= 0.85)")  # fmt: skip
+    print(f"C. store overhead {overhead:.1%} of simulate (target < 5 %): table "
+          f"{tab / sim:.1%} (of which group summaries most), write {write / sim:.1%}")  # fmt: skip
+    slowest = per_arm["simulate_s"].idxmax()
+    print(f"Slowest arm: {slowest}, {per_arm.loc[slowest, 'simulate_s']:.2f} s per run; "
+          f"stores identical: {identical}; runs ok {ok} of {2 * runs}")  # fmt: skip
+    figures = {
+        "experiment": plan.experiment.name,
+        "arms": len(plan.experiment.arms),
+        "samples": len(plan.samples),
+        "replications": args.replications,
+        "runs": runs,
+        "cores": os.cpu_count(),
+        "wall_1_worker_s": round(one, 3),
+        "wall_2_workers_s": round(two, 3),
+        "parallel_efficiency": round(efficiency, 3),
+        "simulate_s_total": round(float(sim), 3),
+        "store_overhead": round(float(overhead), 4),
+        "store_table_share": round(float(tab / sim), 4),
+        "store_write_share": round(float(write / sim), 4),
+        "median_simulate_s_by_arm": {
+            k: round(float(v), 4) for k, v in per_arm["simulate_s"].items()
+        },
+        "stores_identical": identical,
+        "runs_ok": ok,
+        "target_efficiency_met": bool(efficiency >= 0.85),
+        "target_overhead_met": bool(overhead < 0.05),
+        "target_60s_on_2_workers_met": bool(two < 60) if args.replications >= 30 else None,
+    }
+    print(json.dumps(figures, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

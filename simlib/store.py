@@ -1,0 +1,569 @@
+"""The run store: one Parquet file per run, a manifest, and tidy frames read back.
+
+A store is a folder::
+
+    STORE/
+      manifest.json        experiment, arms, uncertainties and their samples, planned runs
+                           (key, arm, sample, replication), code version, packages, input
+                           hashes, timings of the sweep
+      runs/<key>.parquet   one file per completed run (outcomes, ledger and group summaries
+                           in one long table)
+      failed/<key>.json    the error of a run that failed
+      log.jsonl            one line per finished run: key, status, seconds (append-only)
+
+A run's *key* is a hash of its resolved inputs (scenario and policy schedule), seed,
+replication and code version (:func:`run_key`), so the same run always lands in the same
+file. Every file is written under a temporary name and renamed into place: a sweep killed
+at any moment leaves whole files or none, and ``--resume`` simply runs the keys that have
+no file yet. A run file holds only what the run computed (no timings, no dates), so the
+same run gives the same bytes whatever the executor, the number of workers or how often
+the sweep was interrupted.
+
+:func:`open_store` reads a store back as tidy frames: :meth:`Store.outcomes`,
+:meth:`Store.ledger`, :meth:`Store.groups` (winners and losers), :meth:`Store.runs`
+and :meth:`Store.samples`, each ordered by arm, sample and replication, never by the
+order in which runs finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from simlib.domain import PREDIKAT
+from simlib.errors import ConfigError
+from simlib.model import RunResult
+from simlib.provenance import stable_hash
+
+__all__ = [
+    "GROUP_DIMENSIONS",
+    "GROUP_METRICS",
+    "LEDGER_METRICS",
+    "Store",
+    "append_log",
+    "completed_keys",
+    "open_store",
+    "read_manifest",
+    "remove_partial_files",
+    "run_key",
+    "run_table",
+    "write_json",
+    "write_run_file",
+]
+
+MANIFEST = "manifest.json"
+RUNS = "runs"
+FAILED = "failed"
+LOG = "log.jsonl"
+
+#: Workforce columns that winners and losers are counted by (name in the store -> column).
+GROUP_DIMENSIONS = {"grade": "golongan", "job_type": "job_type", "sex": "sex", "unit": "unit"}
+#: Group metrics with their units.
+GROUP_METRICS = {
+    "employees": "employees",
+    "pay_idr_per_employee": "IDR per employee per year (tukin paid + team bonus)",
+    **{f"share_{p}": "share of employee-months paid under this predikat" for p in PREDIKAT},
+}
+#: Numeric ledger columns kept in the store (all IDR except ``employees``).
+LEDGER_METRICS = (
+    "employees",
+    "entitled_idr",
+    "performance_cut_idr",
+    "absence_cut_idr",
+    "due_idr",
+    "cap_cut_idr",
+    "paid_idr",
+    "budget_cap_idr",
+    "budget_spent_ytd_idr",
+    "team_incentive_idr",
+    "training_cost_idr",
+)
+
+#: Columns of a run file; ``table`` is outcomes, ledger or groups.
+_TEXT = ("table", "agency", "policy", "period_kind", "period", "metric", "dimension", "group")
+_SCHEMA = pa.schema(
+    [(c, pa.dictionary(pa.int32(), pa.string())) for c in _TEXT]
+    + [("t_month", pa.int64()), ("value", pa.float64())]
+)
+_RUN_COLUMNS = ["key", "arm", "sample", "replication", "seed"]
+
+
+def run_key(inputs_sha256: str, *, seed: int, replication: int, code: str) -> str:
+    """Key of one run: a hash of its resolved inputs, seed, replication and code version.
+
+    Parameters
+    ----------
+    inputs_sha256
+        :func:`~simlib.provenance.stable_hash` of the resolved scenario and policy schedule.
+    seed
+        Root seed of the experiment.
+    replication
+        Replication number (replication *r* of every arm shares random numbers).
+    code
+        Git commit of the code (``code_version()["commit"]``).
+
+    Returns
+    -------
+    str
+        24 hexadecimal characters (96 bits of SHA-256), used as the run's file name.
+    """
+    whole = stable_hash({"inputs": inputs_sha256, "seed": seed, "rep": replication, "code": code})
+    return whole[:24]
+
+
+def run_table(result: RunResult, *, groups: bool) -> pa.Table:
+    """One run's results as a single long Arrow table (what a run file holds).
+
+    Parameters
+    ----------
+    result
+        The run. Its ``employee_ledger`` is needed when ``groups`` is true.
+    groups
+        Also summarise pay and predikat by grade, job type, sex and unit, per year.
+
+    Returns
+    -------
+    pyarrow.Table
+        Columns ``table, agency, policy, period_kind, period, metric, dimension, group,
+        t_month, value``; ``table`` is ``outcomes``, ``ledger`` (one row per month and
+        ledger column) or ``groups``.
+    """
+    parts = [_outcome_part(result.outcomes), _ledger_part(result.ledger)]
+    if groups:
+        if result.employee_ledger is None:
+            raise ValueError("group summaries need the employee ledger (outputs.employee_ledger)")
+        parts.append(_group_part(result))
+    columns: dict[str, Any] = {}
+    for name in _TEXT:
+        columns[name] = _dictionary([p[name] for p in parts])
+    columns["t_month"] = pa.array(np.concatenate([p["t_month"] for p in parts]), pa.int64())
+    columns["value"] = pa.array(np.concatenate([p["value"] for p in parts]), pa.float64())
+    return pa.table(columns, schema=_SCHEMA)
+
+
+def _dictionary(pieces: list[tuple[np.ndarray, list[str]]]) -> pa.DictionaryArray:
+    """Concatenate (codes, categories) pieces into one dictionary array."""
+    categories: list[str] = []
+    index: dict[str, int] = {}
+    codes = []
+    for piece_codes, piece_cats in pieces:
+        remap = np.empty(len(piece_cats), dtype=np.int32)
+        for i, cat in enumerate(piece_cats):
+            remap[i] = index.setdefault(cat, len(categories))
+            if remap[i] == len(categories):
+                categories.append(cat)
+        codes.append(remap[piece_codes] if len(piece_cats) else piece_codes.astype(np.int32))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.concatenate(codes), pa.int32()), pa.array(categories, pa.string())
+    )
+
+
+def _codes(values: Any) -> tuple[np.ndarray, list[str]]:
+    codes, cats = pd.factorize(np.asarray(values, dtype=object), sort=False)
+    return codes.astype(np.int32), [str(c) for c in cats]
+
+
+def _constant(text: str, n: int) -> tuple[np.ndarray, list[str]]:
+    return np.zeros(n, dtype=np.int32), [text]
+
+
+def _outcome_part(out: pd.DataFrame) -> dict[str, Any]:
+    n = len(out)
+    part = {c: _codes(out[c]) for c in ("agency", "policy", "period_kind", "period", "metric")}
+    part.update(table=_constant("outcomes", n), dimension=_constant("", n), group=_constant("", n))
+    part["t_month"] = out["t_month"].to_numpy(dtype=np.int64)
+    part["value"] = out["value"].to_numpy(dtype=np.float64)
+    return part
+
+
+def _ledger_part(ledger: pd.DataFrame) -> dict[str, Any]:
+    metrics = [m for m in LEDGER_METRICS if m in ledger.columns]
+    k, rows = len(metrics), len(ledger)
+    n = k * rows
+
+    def repeat(col: str) -> tuple[np.ndarray, list[str]]:
+        codes, cats = _codes(ledger[col])
+        return np.repeat(codes, k), cats
+
+    part = {
+        "table": _constant("ledger", n),
+        "agency": repeat("agency"),
+        "policy": repeat("policy"),
+        "period_kind": _constant("month", n),
+        "period": repeat("month"),
+        "metric": (np.tile(np.arange(k, dtype=np.int32), rows), metrics),
+        "dimension": _constant("", n),
+        "group": _constant("", n),
+        "t_month": np.repeat(ledger["t_month"].to_numpy(dtype=np.int64), k),
+        "value": ledger[metrics].to_numpy(dtype=np.float64).reshape(-1),
+    }
+    return part
+
+
+def _group_part(result: RunResult) -> dict[str, Any]:
+    """Pay and predikat shares by year and workforce group, vectorised with bincount.
+
+    Employee-months are first summed per (year, employee), then per group of each
+    dimension: two passes of ``bincount`` over the employee ledger in all.
+    """
+    el, wf = result.employee_ledger, result.workforce
+    start_year = int(str(result.meta.get("start_date", "2000"))[:4])
+    n_pred = len(PREDIKAT)
+    pieces: list[dict[str, Any]] = []
+    el_agency, agencies = pd.factorize(el["agency"])
+    pred_all = np.asarray(el["predikat"].cat.codes, dtype=np.int64)
+    pay_all = el["paid_idr"].to_numpy(dtype=np.float64) + el["team_incentive_idr"].to_numpy(
+        dtype=np.float64
+    )
+    month_all = el["t_month"].to_numpy(dtype=np.int64)
+    emp_all = el["employee"].to_numpy(dtype=np.int64)
+    for a, agency in enumerate(agencies):
+        rows = el_agency == a
+        staff = wf[wf["agency"] == agency] if len(agencies) > 1 else wf
+        emp, year = emp_all[rows], month_all[rows] // 12
+        size_e = max(int(emp.max()) + 1, int(staff["employee"].max()) + 1)
+        n_years = int(year.max()) + 1
+        cell = year * size_e + emp
+        # Per (year, employee): months present, pay, and months under each predikat.
+        months = np.bincount(cell, minlength=n_years * size_e).astype(np.float64)
+        pay = np.bincount(cell, weights=pay_all[rows], minlength=n_years * size_e)
+        by_pred = np.bincount(
+            cell * n_pred + pred_all[rows], minlength=n_years * size_e * n_pred
+        ).astype(np.float64)
+        present = (months > 0).astype(np.float64)
+        year_of = np.repeat(np.arange(n_years), size_e)
+        emp_of = np.tile(np.arange(size_e), n_years)
+        staff_emp = staff["employee"].to_numpy(dtype=np.int64)
+        for dim, column in GROUP_DIMENSIONS.items():
+            codes, cats = pd.factorize(staff[column].astype(str), sort=True)
+            # Employees beyond the initial workforce (later hires) form a group of their own.
+            lookup = np.full(size_e, len(cats), dtype=np.int64)
+            lookup[staff_emp] = codes
+            cats = [*map(str, cats), "later hire"]
+            n_groups = len(cats)
+            target = year_of * n_groups + lookup[emp_of]
+            size = n_years * n_groups
+            heads = np.bincount(target, weights=present, minlength=size)
+            months_in = np.bincount(target, weights=months, minlength=size)
+            paid = np.bincount(target, weights=pay, minlength=size)
+            shares = np.stack(
+                [
+                    np.bincount(target, weights=by_pred[p::n_pred], minlength=size)
+                    for p in range(n_pred)
+                ]
+            )
+            keep = np.flatnonzero(months_in > 0)
+            values = np.concatenate(
+                [heads[keep], paid[keep] / heads[keep], *(shares[:, keep] / months_in[keep])]
+            )
+            pieces.append(
+                {
+                    "agency": agency,
+                    "dimension": dim,
+                    "year": keep // n_groups,
+                    "group": np.asarray(cats, dtype=object)[keep % n_groups],
+                    "values": values,
+                }
+            )
+    metrics = list(GROUP_METRICS)
+    cols: dict[str, list[np.ndarray]] = {
+        c: [] for c in ("agency", "period", "metric", "dimension", "group")
+    }
+    t_month, values = [], []
+    for piece in pieces:
+        k = len(piece["year"])
+        m = len(metrics)
+        cols["agency"].append(np.full(k * m, piece["agency"], dtype=object))
+        cols["dimension"].append(np.full(k * m, piece["dimension"], dtype=object))
+        cols["metric"].append(np.repeat(np.asarray(metrics, dtype=object), k))
+        cols["group"].append(np.tile(piece["group"], m))
+        years = np.tile(piece["year"], m)
+        cols["period"].append((start_year + years).astype(str).astype(object))
+        t_month.append(12 * years + 11)
+        values.append(piece["values"])
+    n = sum(len(v) for v in values)
+    part: dict[str, Any] = {
+        c: _codes(np.concatenate(v) if v else np.zeros(0, dtype=object)) for c, v in cols.items()
+    }
+    part.update(
+        table=_constant("groups", n),
+        policy=_constant("", n),
+        period_kind=_constant("year", n),
+        t_month=np.concatenate(t_month).astype(np.int64) if t_month else np.zeros(0, np.int64),
+        value=np.concatenate(values) if values else np.zeros(0),
+    )
+    return part
+
+
+def write_run_file(store: str | Path, key: str, table: pa.Table) -> Path:
+    """Write one run's table to ``runs/<key>.parquet`` under a temporary name, then rename.
+
+    The Parquet bytes depend only on the table (no timestamps), so the same run always
+    gives the same file.
+    """
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="snappy", write_statistics=False, store_schema=False)
+    data = sink.getvalue().to_pybytes()
+    target = Path(store) / RUNS / f"{key}.parquet"
+    _write_bytes(target, data)
+    return target
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON under a temporary name, then rename it into place."""
+    text = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
+    _write_bytes(Path(path), text.encode())
+
+
+def _write_bytes(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def append_log(store: str | Path, record: dict[str, Any]) -> None:
+    """Append one finished run's line to ``log.jsonl`` (one ``write`` call, O_APPEND)."""
+    line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode()
+    fd = os.open(Path(store) / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_manifest(store: str | Path) -> dict[str, Any]:
+    """The manifest of a store.
+
+    Raises
+    ------
+    ConfigError
+        If ``store`` is not a run store (no readable ``manifest.json``).
+    """
+    path = Path(store) / MANIFEST
+    if not path.is_file():
+        raise ConfigError(
+            "not a run store (no manifest.json); allowed: a folder written by 'simlib sweep'",
+            file=store,
+        )
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"unreadable manifest ({exc.__class__.__name__})", file=path) from None
+
+
+def completed_keys(store: str | Path) -> set[str]:
+    """Keys of the runs that have a complete file in ``runs/``."""
+    folder = Path(store) / RUNS
+    if not folder.is_dir():
+        return set()
+    return {p.stem for p in folder.glob("*.parquet") if not p.name.startswith(".")}
+
+
+def remove_partial_files(store: str | Path) -> int:
+    """Delete temporary files a killed sweep left behind; returns how many."""
+    removed = 0
+    for sub in (RUNS, FAILED, "."):
+        folder = Path(store) / sub
+        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+@dataclass(frozen=True)
+class Store:
+    """A run store opened for reading (see :func:`open_store`).
+
+    Attributes
+    ----------
+    path
+        The store's folder.
+    manifest
+        The manifest: experiment name and file, ``baseline`` arm, ``arms`` (name, label,
+        description, variants, scenario changes), ``uncertainties``, ``samples`` (values
+        of each uncertainty by sample), planned ``runs``, code version, packages, input
+        hashes and timings.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def baseline(self) -> str:
+        """Name of the baseline arm."""
+        return self.manifest["baseline"]
+
+    @property
+    def arms(self) -> list[str]:
+        """Arm names in the experiment's order."""
+        return [a["name"] for a in self.manifest["arms"]]
+
+    def planned(self) -> pd.DataFrame:
+        """Every planned run: key, arm, sample, replication, seed (in plan order)."""
+        plan = pd.DataFrame(self.manifest["runs"], columns=[*_RUN_COLUMNS, "inputs_sha256"])
+        return plan[_RUN_COLUMNS].astype({"sample": "int64", "replication": "int64"})
+
+    def runs(self) -> pd.DataFrame:
+        """One row per planned run with its status.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``key, arm, sample, replication, seed, status`` (``ok``, ``failed`` or
+            ``pending``), ``error`` (empty unless failed), ``seconds`` (simulation plus
+            writing, NaN when not logged) and its parts ``simulate_s``, ``store_s`` (=
+            ``table_s`` to build the run's table + ``write_s`` to write it).
+        """
+        plan = self.planned()
+        done = completed_keys(self.path)
+        failed = self._failures()
+        log = self._log()
+        status = np.where(
+            plan["key"].isin(done), "ok", np.where(plan["key"].isin(failed), "failed", "pending")
+        )
+        plan["status"] = status
+        plan["error"] = [
+            failed.get(k, "") if s == "failed" else ""
+            for k, s in zip(plan["key"], status, strict=True)
+        ]
+        for col in ("simulate_s", "table_s", "write_s", "store_s"):
+            plan[col] = plan["key"].map(lambda k, c=col: log.get(k, {}).get(c, np.nan))
+        plan["seconds"] = plan["simulate_s"] + plan["store_s"]
+        return plan
+
+    def _failures(self) -> dict[str, str]:
+        folder = self.path / FAILED
+        out = {}
+        for p in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+            if not p.name.startswith("."):
+                out[p.stem] = json.loads(p.read_text(encoding="utf-8")).get("error", "")
+        return out
+
+    def _log(self) -> dict[str, dict[str, Any]]:
+        path = self.path / LOG
+        out: dict[str, dict[str, Any]] = {}
+        if not path.is_file():
+            return out
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:  # a line torn by a crash of the machine: skip it
+                continue
+            if rec.get("status") == "ok":
+                out[rec["key"]] = rec
+        return out
+
+    @cached_property
+    def _long(self) -> pd.DataFrame:
+        plan = self.planned()
+        done = completed_keys(self.path)
+        plan = plan[plan["key"].isin(done)]
+        frames = []
+        for row in plan.itertuples(index=False):
+            table = pq.read_table(self.path / RUNS / f"{row.key}.parquet")
+            frame = table.to_pandas()
+            for col in _TEXT:
+                frame[col] = frame[col].astype(str)
+            frame.insert(0, "seed", row.seed)
+            frame.insert(0, "replication", row.replication)
+            frame.insert(0, "sample", row.sample)
+            frame.insert(0, "arm", row.arm)
+            frame.insert(0, "key", row.key)
+            frames.append(frame)
+        if not frames:
+            return pd.DataFrame(columns=[*_RUN_COLUMNS, *_TEXT, "t_month", "value"])
+        long = pd.concat(frames, ignore_index=True)
+        order = {a: i for i, a in enumerate(self.arms)}
+        long["_arm"] = long["arm"].map(order)
+        long = long.sort_values(["_arm", "sample", "replication"], kind="stable")
+        return long.drop(columns="_arm").reset_index(drop=True)
+
+    def outcomes(self) -> pd.DataFrame:
+        """Declared outcomes of every completed run, tidy.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``key, arm, sample, replication, seed, agency, policy, period_kind,
+            period, t_month, metric, value``, ordered by arm (experiment order), sample,
+            replication, then as the model reported them.
+        """
+        long = self._long
+        out = long[long["table"] == "outcomes"]
+        cols = [*_RUN_COLUMNS, "agency", "policy", "period_kind", "period", "t_month"]
+        return out[[*cols, "metric", "value"]].reset_index(drop=True)
+
+    def ledger(self) -> pd.DataFrame:
+        """Monthly payments ledger of every completed run, one row per run, agency and month.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``key, arm, sample, replication, seed, agency, month, year, t_month,
+            policy`` and the ledger's amounts (``paid_idr``, ``due_idr``, ...; IDR).
+        """
+        long = self._long
+        led = long[long["table"] == "ledger"]
+        index = [*_RUN_COLUMNS, "agency", "period", "t_month", "policy"]
+        wide = led.pivot_table(index=index, columns="metric", values="value", sort=False)
+        wide = wide.reset_index().rename(columns={"period": "month"})
+        wide.columns.name = None
+        wide.insert(wide.columns.get_loc("month") + 1, "year", wide["month"].str[:4])
+        metrics = [m for m in LEDGER_METRICS if m in wide.columns]
+        cols = [*_RUN_COLUMNS, "agency", "month", "year", "t_month", "policy", *metrics]
+        return wide[cols]
+
+    def groups(self) -> pd.DataFrame:
+        """Pay and predikat shares by year and workforce group (for winners and losers).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``key, arm, sample, replication, seed, agency, period_kind`` (``year``),
+            ``period, t_month, dimension`` (grade, job_type, sex, unit), ``group, metric,
+            value``; metrics are listed in :data:`GROUP_METRICS`. Empty when the experiment
+            did not keep group summaries.
+        """
+        long = self._long
+        out = long[long["table"] == "groups"]
+        cols = [*_RUN_COLUMNS, "agency", "period_kind", "period", "t_month", "dimension"]
+        return out[[*cols, "group", "metric", "value"]].reset_index(drop=True)
+
+    def samples(self) -> pd.DataFrame:
+        """Values of the uncertain parameters, one row per sample (column per path)."""
+        rows = [{"sample": s["sample"], **s["values"]} for s in self.manifest.get("samples", [])]
+        return pd.DataFrame(rows) if rows else pd.DataFrame({"sample": [0]})
+
+
+def open_store(directory: str | Path) -> Store:
+    """Open a run store for reading.
+
+    Parameters
+    ----------
+    directory
+        Folder written by :func:`simlib.experiment.run_sweep` (``simlib sweep --store``).
+
+    Raises
+    ------
+    ConfigError
+        If the folder holds no manifest.
+    """
+    path = Path(directory)
+    return Store(path=path, manifest=read_manifest(path))
