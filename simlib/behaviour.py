@@ -79,6 +79,9 @@ class People:
         Reference point for gains and losses (IDR): tukin paid, adapting slowly.
     sk_streak
         Consecutive annual predikat of Sangat Kurang.
+    inertia, reactivity
+        ``exp(-w (routine + rigidity) / 2)`` and ``exp(w (emotion + short_term) / 2)``: how the
+        facets scale the up and down hazards (fixed per person).
     person
         Identifier of the person (posts keep their position; people move and are replaced).
     """
@@ -93,6 +96,8 @@ class People:
     socialised: np.ndarray
     last_paid: np.ndarray
     sk_streak: np.ndarray
+    inertia: np.ndarray
+    reactivity: np.ndarray
     person: np.ndarray
 
     def take(self, order: np.ndarray) -> None:
@@ -147,6 +152,8 @@ def draw_people(
         socialised=np.zeros(n, dtype=bool),
         last_paid=np.full(n, np.nan),
         sk_streak=np.zeros(n, dtype=np.int16),
+        inertia=np.exp(-ad.disposition_weight * (facets[:, 0] + facets[:, 3]) / 2.0),
+        reactivity=np.exp(ad.disposition_weight * (facets[:, 1] + facets[:, 2]) / 2.0),
         person=first_person + np.arange(n, dtype=np.int64),
     )
 
@@ -181,11 +188,13 @@ def pay_gap_to_peers(
     Peers are the employees in the same decile of true hasil kerja in the agency; the gap is
     their mean paid/entitled ratio minus one's own (positive: paid less than one's peers).
     """
-    n = len(paid)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(entitled > 0, paid / entitled, 1.0)
-    rank = np.argsort(np.argsort(true, kind="stable"), kind="stable")
-    group = (rank * groups) // max(n, 1)
+    n = len(paid)
+    if n == 0:
+        return np.zeros(0)
+    edges = np.quantile(true, np.arange(1, groups) / groups)
+    group = np.searchsorted(edges, true, side="right")
     mean = np.bincount(group, weights=ratio, minlength=groups) / np.maximum(
         np.bincount(group, minlength=groups), 1
     )
@@ -250,18 +259,16 @@ def adoption_step(
     adopting = (people.state == ADOPTING).astype(float)
     counts = np.maximum(np.bincount(unit), 1)
     share = (np.bincount(unit, weights=adopting) / counts)[unit]
-    f = people.facets
-    w = params.disposition_weight
     push = (
         params.external_push_per_month
         + params.socialised_push_per_month * people.socialised
         + params.imitation_per_month * share
         + params.gain_push * np.maximum(pay_change, 0.0)
-    ) * np.exp(-w * (f[:, 0] + f[:, 3]) / 2.0)
+    ) * people.inertia
     pull = (
         params.unfairness_pullback_per_month * np.maximum(-people.fairness, 0.0)
         + params.loss_pullback * params.loss_aversion * np.maximum(-pay_change, 0.0)
-    ) * np.exp(w * (f[:, 1] + f[:, 2]) / 2.0)
+    ) * people.reactivity
     push = np.where(people.state < ADOPTING, push, 0.0)
     pull = np.where(people.state > RESISTING, pull, 0.0)
     hazard = push + pull

@@ -567,6 +567,9 @@ class Agency:
                     "t_month": np.full(self.wf.n, month),
                     "employee": np.arange(self.wf.n),
                     "person": self.people.person.copy(),
+                    "adoption_state": self.people.state.copy(),
+                    "fairness": self.people.fairness.copy(),
+                    "instrumentality": self.people.instrumentality.copy(),
                     "effort": self.effort,
                     "hasil_true": self.hasil_true,
                     "perilaku_true": self.perilaku_true,
@@ -628,11 +631,17 @@ class Agency:
         people = self.people
         state = people.state
         reached, self._socialised_this_quarter = self._socialised_this_quarter, 0
+        effort_p10, effort_p90 = (float(x) for x in np.quantile(self.effort, [0.1, 0.9]))
+        fairness_p10, fairness_p90 = (float(x) for x in np.quantile(people.fairness, [0.1, 0.9]))
         return {
             "effort_sd": float(self.effort.std()),
+            "effort_p10": effort_p10,
+            "effort_p90": effort_p90,
             "mean_instrumentality": float(people.instrumentality.mean()),
             "mean_fairness": float(people.fairness.mean()),
             "fairness_sd": float(people.fairness.std()),
+            "fairness_p10": fairness_p10,
+            "fairness_p90": fairness_p90,
             "unfair_share": float(np.mean(people.fairness < -0.5)),
             "adoption_share": float(np.mean(state == ADOPTING)),
             "complying_share": float(np.mean(state == COMPLYING)),

@@ -192,6 +192,8 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     # Behaviour: effort, fairness, adoption, gaming (simlib.behaviour).
     Outcome("effort_sd", "SD units", _Q, "Spread (SD) of effort across employees"),
+    Outcome("effort_p10", "SD units", _Q, "10th percentile of effort"),
+    Outcome("effort_p90", "SD units", _Q, "90th percentile of effort"),
     Outcome(
         "mean_instrumentality",
         "correlation",
@@ -200,6 +202,8 @@ OUTCOMES: tuple[Outcome, ...] = (
     ),
     Outcome("mean_fairness", "SD units", _Q, "Mean perceived fairness"),
     Outcome("fairness_sd", "SD units", _Q, "Spread (SD) of perceived fairness"),
+    Outcome("fairness_p10", "SD units", _Q, "10th percentile of perceived fairness"),
+    Outcome("fairness_p90", "SD units", _Q, "90th percentile of perceived fairness"),
     Outcome("unfair_share", "share of employees", _Q, "Share with perceived fairness below -0.5"),
     Outcome(
         "adoption_share", "share of employees", _Q, "Share adopting the new performance system"

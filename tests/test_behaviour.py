@@ -93,7 +93,7 @@ def test_adoption_hazard_rises_with_adopters_in_the_unit_and_socialisation(distr
         people = draw_people(np.zeros(n), district, rng=np.random.default_rng(2))
         people.state[:] = 1
         people.fairness[:] = 0.0
-        people.facets[:] = 0.0
+        people.inertia[:] = people.reactivity[:] = 1.0
         people.state[: int(adopters_in_unit0 * n / 2)] = ADOPTING
         people.socialised[:] = socialised
         before = people.state.copy()
@@ -119,10 +119,11 @@ def test_losses_weigh_more_than_equal_gains(district):
     people = draw_people(np.zeros(n), district, rng=np.random.default_rng(4))
     people.state[:] = 1
     people.fairness[:] = 0.0
-    people.facets[:] = 0.0
+    people.inertia[:] = people.reactivity[:] = 1.0
     unit = np.zeros(n, dtype=int)
     cut, rise = people, draw_people(np.zeros(n), district, rng=np.random.default_rng(4))
-    rise.state[:], rise.fairness[:], rise.facets[:] = 1, 0.0, 0.0
+    rise.state[:], rise.fairness[:] = 1, 0.0
+    rise.inertia[:] = rise.reactivity[:] = 1.0
     adoption_step(cut, unit, params, pay_change=np.full(n, -0.1), rng=np.random.default_rng(5))
     adoption_step(rise, unit, params, pay_change=np.full(n, 0.1), rng=np.random.default_rng(5))
     down = np.mean(cut.state == RESISTING)
