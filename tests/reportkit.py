@@ -1,0 +1,68 @@
+"""Tiny inputs for the notebook and report tests: a small scenario, experiment and store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from simlib.paths import POLICIES, SCENARIOS
+
+#: An arm label with HTML in it: reports must show it as text.
+NASTY_LABEL = '<script>alert("x")</script> Tiers & Co'
+
+
+def write_tiny_scenario(folder: Path, *, employees: int = 60, horizon_months: int = 24) -> Path:
+    """The default scenario shrunk to a few employees and a short horizon."""
+    source = SCENARIOS / "district_health_office.yaml"
+    raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    structure = raw["agencies"][0]["structure"]
+    structure["employees"]["value"] = employees
+    structure["units"]["value"] = 3
+    structure["subunits_per_unit"]["value"] = 1
+    raw["calendar"]["horizon_months"]["value"] = horizon_months
+    raw["baseline_policy"] = str((source.parent / raw["baseline_policy"]).resolve())
+    path = folder / "tiny_scenario.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_tiny_experiment(folder: Path) -> Path:
+    """Two arms (one with an HTML label) on the tiny scenario, two replications."""
+    scenario = write_tiny_scenario(folder)
+    experiment = {
+        "name": "Tiny <b>comparison</b>",
+        "description": "A tiny experiment for tests & checks.",
+        "scenario": str(scenario),
+        "seed": {"value": 7, "unit": "root seed", "source": "test"},
+        "replications": {"value": 2, "unit": "replications per arm", "source": "test"},
+        "baseline": "today",
+        "arms": [
+            {"name": "today", "label": "Today's rules", "description": "The baseline."},
+            {
+                "name": "steeper",
+                "label": NASTY_LABEL,
+                "description": "Steeper tiers <i>for</i> tests.",
+                "variants": [str(POLICIES / "steeper_tiers.yaml")],
+            },
+        ],
+    }
+    path = folder / "tiny_experiment.yaml"
+    path.write_text(yaml.safe_dump(experiment, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def make_store(folder: Path) -> tuple[Path, str]:
+    """Run the tiny experiment in-process into ``folder/<run id>/store``.
+
+    Returns the store and the run id (the layout ``simlib report`` uses, so the command
+    finds the store complete and does not rerun it).
+    """
+    from simlib.experiment import manifest_for, plan_sweep, run_sweep
+    from simlib.report import run_id_for
+
+    plan = plan_sweep(write_tiny_experiment(folder))
+    run_id = run_id_for(manifest_for(plan))
+    store = folder / "reports" / run_id / "store"
+    run_sweep(plan, store, executor="inprocess")
+    return store, run_id
