@@ -24,9 +24,13 @@ B. **Pure-numpy loop**: the same :class:`simlib.model.Agency` objects, built exa
 C. **Naive**: one SimPy process per employee, each yielding ``env.timeout(1)`` per month
    and doing the model's formulas with Python scalars and scalar numpy draws: monthly
    pay (Poisson absence, multiplier lookup, amount due, performance cut, amount paid after
-   the budget cap); each quarter effort, true performance, supervisor ratings, expectation
-   levels, predikat and composite scores of ratings and of true scores; each year the
-   annual predikat. The agency's own steps (budget cap, rating accuracy, organisation
+   the budget cap) and the month's adoption transition (reference point, up and down
+   hazards); each quarter effort (valence, own instrumentality, crowding-out, response by
+   state), true performance, supervisor ratings with resisting superiors, easy targets and
+   missing SKP, expectation levels, predikat and composite scores of ratings and of true
+   scores, then the employee's instrumentality and fairness; each year the annual predikat.
+   Workforce flows are left out (they are annual and cheap in both designs).
+   The agency's own steps (budget cap, rating accuracy, organisation
    predikat, predikat shares, misclassification and Gini by Python sorts) run once the
    last of its employees has reported. It runs ``--naive-employees`` employees (default
    10,000) in 10 agencies and is scaled linearly to ``--employees``. It leaves out the
@@ -53,6 +57,7 @@ How to run
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 import resource
@@ -69,13 +74,14 @@ import simpy
 
 import simlib
 from simlib.appraisal import org_predikat
+from simlib.behaviour import gaming_shares
 from simlib.domain import ORG_PREDIKAT, PREDIKAT
 from simlib.model import Agency, RunResult, _Recorder, _result, build_agencies
 from simlib.performance import pay_at_stake
 from simlib.policy import Policy, PolicySchedule
 from simlib.scenario import Scenario
 from simlib.streams import Streams
-from simlib.tables import predikat_matrix, tukin_table
+from simlib.tables import gaji_pokok, predikat_matrix, tukin_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILE = ROOT / "data" / "scenarios" / "district_health_office.yaml"
@@ -228,6 +234,15 @@ class NaiveAgency:
         self.year_true_hasil = self.effort_sum = 0.0
         self.quarter, self.year = Period(), Period()
         self.metrics: list[tuple[str, int, dict[str, float]]] = []
+        # Behaviour: adoption states (for imitation and resisting superiors), the quarter's
+        # rating and truth moments (experienced accuracy) and pay by true-performance decile.
+        self.states: list[int] = []
+        self.adopt_share, self.adopt_next = 0.0, 0
+        self.moments = (0.0, 1.0, 0.0, 1.0)
+        self.pay_reports: list[tuple[float, float]] = []
+        self.edges: list[float] = []
+        self.decile_mean = [1.0] * 10
+        self.ease_share = 0.0
         self.open_year()
 
     def open_year(self) -> None:
@@ -263,7 +278,9 @@ class NaiveAgency:
         self.totals["due"] += due
         self.totals["paid"] += paid
         self.month = [0.0, 0.0, 0.0]
+        self.adopt_share, self.adopt_next = self.adopt_next / self.n, 0
         if t % 3 == 0:
+            self.quarter_behaviour()
             accuracy = self.quarter.correlation()
             self.instrumentality = max(0.0, accuracy) if math.isfinite(accuracy) else 0.0
             metrics = self.quarter.metrics()
@@ -278,6 +295,24 @@ class NaiveAgency:
                 self.org = org_predikat(achievement, p["org_cutoffs"])
             if t < p["horizon"]:
                 self.open_year()
+
+    def quarter_behaviour(self) -> None:
+        """Rating and truth moments, and mean pay ratio by decile of true performance."""
+        n, sx, sy, sxx, syy, _ = self.quarter.sums
+        mx, my = sx / n, sy / n
+        sdx = math.sqrt(max(sxx / n - mx * mx, 1e-12))
+        sdy = math.sqrt(max(syy / n - my * my, 1e-12))
+        self.moments = (mx, sdx, my, sdy)
+        reports = sorted(self.pay_reports)
+        size = len(reports)
+        self.edges = [reports[size * k // 10][0] for k in range(1, 10)]
+        sums, counts = [0.0] * 10, [0] * 10
+        for true, ratio in reports:
+            d = bisect.bisect_right(self.edges, true)
+            sums[d] += ratio
+            counts[d] += 1
+        self.decile_mean = [sums[d] / counts[d] if counts[d] else 1.0 for d in range(10)]
+        self.pay_reports = []
 
     def close_year(self, t: int) -> None:
         """Annual metrics, once every employee has reported its annual figures."""
@@ -330,6 +365,37 @@ def naive_params(scenario: Scenario, policy: Policy, rng: np.random.Generator) -
         "effort_weight": perf.effort_weight,
         "noise_sd": perf.noise_sd,
         "behaviour_noise_sd": perf.behaviour_noise_sd,
+        **behaviour_params(scenario, policy, linked),
+    }
+
+
+def behaviour_params(scenario: Scenario, policy: Policy, linked: bool) -> dict:
+    """Parameters of effort, fairness, adoption and gaming, as Python scalars."""
+    b, ad, fa, gm = scenario.behaviour, scenario.adoption, scenario.fairness, scenario.gaming
+    cm = policy.change_management
+    return {
+        "gaji": gaji_pokok().tolist(),
+        "crowding": b.crowding_out,
+        "lr_instrumentality": b.instrumentality_learning_rate,
+        "response": list(b.state_response.as_tuple()),
+        "p_external": ad.external_push_per_month,
+        "q_imitation": ad.imitation_per_month,
+        "unfairness": ad.unfairness_pullback_per_month,
+        "loss": ad.loss_pullback * ad.loss_aversion,
+        "gain": ad.gain_push,
+        "alpha": ad.reference_adaptation,
+        "skp_missing": list(ad.skp_missing.as_tuple()),
+        "resisting_inflation": ad.resisting_rater_inflation,
+        "neutral": fa.neutral_signal,
+        "lr_fairness": fa.learning_rate,
+        "w_rating": fa.rating_gap_weight,
+        "w_pay": fa.pay_gap_weight,
+        "transparency": fa.transparency_bonus if cm.transparent_indicators else 0.0,
+        "easing_sd": gm.target_easing_sd,
+        "audit_share": cm.audit_share,
+        "gaming": gm,
+        "collusion_share": scenario.raters.multi_source.collusion_share,
+        "linked": linked,
     }
 
 
@@ -344,17 +410,21 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
     Per year: the annual predikat from the year's mean ratings, the head's from the
     organisation predikat.
     """
-    kelas, competence, motivation, conduct, leniency, absence_rate, is_head = person
+    (kelas, competence, motivation, conduct, leniency, absence_rate, is_head, index, superior,
+     golongan, state, fairness, instrumentality, self_bias, gaming_u, inertia,
+     reactivity) = person  # fmt: skip
+    uniform = p["rng"].random
+    gaji = p["gaji"][golongan]
+    valence_i = p["stake"] * table_value(p, kelas) / (table_value(p, kelas) + gaji)
+    crowd = 1.0 - p["crowding"] * max(motivation, 0.0)
+    response = p["response"]
+    reference = None
     rng, horizon, matrix, mults = p["rng"], p["horizon"], p["matrix"], p["mults"]
     normal, poisson = rng.standard_normal, rng.poisson
     table, scale, share, deduction = p["table"], p["table_scale"], p["share"], p["deduction"]
     below, above, skp, shift = p["cutoff_below"], p["cutoff_above"], p["skp_weight"], p["shift"]
     rating_sd, periodic = p["rating_noise_sd"], p["periodic"]
-    base, w_motivation, stake_weight = (
-        p["effort_base"],
-        p["motivation_weight"],
-        p["pay_sensitivity"] * p["stake"],
-    )
+    base, w_motivation = p["effort_base"], p["motivation_weight"]
     w_competence, w_effort, noise_sd = p["competence_weight"], p["effort_weight"], p["noise_sd"]
     behaviour_sd = p["behaviour_noise_sd"]
 
@@ -362,7 +432,8 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
         return (x >= below) + (x > above)
 
     def start_quarter() -> tuple[float, float]:
-        effort = base + w_motivation * motivation + stake_weight * ag.instrumentality
+        pay_term = p["pay_sensitivity"] * response[state] * crowd * valence_i
+        effort = base + w_motivation * motivation + pay_term * max(instrumentality, 0.0)
         ag.effort_sum += effort
         hasil = w_competence * competence + w_effort * effort + noise_sd * normal()
         return hasil, conduct + behaviour_sd * normal()
@@ -372,11 +443,35 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
     year_paid = 0.0
     year_hasil = year_perilaku = year_hasil_true = year_perilaku_true = 0.0
     hasil_true, perilaku_true = start_quarter()
+    q_paid = q_entitled = 0.0
     for t in range(1, horizon + 1):
         yield env.timeout(1)
-        year_paid += unsettled * ag.factor
+        paid_before = unsettled * ag.factor
+        year_paid += paid_before
+        q_paid += paid_before
+        # a month of adoption transitions against a slowly adapting pay reference point
+        if reference is None:
+            change, reference = 0.0, paid_before
+        else:
+            change = (paid_before - reference) / (table[kelas] * scale + gaji)
+            reference += p["alpha"] * (paid_before - reference)
+        push = pull = 0.0
+        if state < 2:
+            push = (p["p_external"] + p["q_imitation"] * ag.adopt_share
+                    + p["gain"] * max(change, 0.0)) * inertia  # fmt: skip
+        if state > 0:
+            pull = (
+                p["unfairness"] * max(-fairness, 0.0) + p["loss"] * max(-change, 0.0)
+            ) * reactivity
+        hazard = push + pull
+        u_move, u_direction, _u_socialisation = uniform(), uniform(), uniform()
+        if u_move < -math.expm1(-hazard):
+            state += 1 if u_direction * hazard < push else -1
+        ag.states[index] = state
+        ag.adopt_next += state == 2
         # payroll of month t - 1
         entitled = table[kelas] * scale
+        q_entitled += entitled
         absence = poisson(absence_rate)
         before_absence = entitled * (share * mults[pay_predikat] + (1.0 - share))
         due = before_absence * (1.0 - min(1.0, absence * deduction))
@@ -392,6 +487,14 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
         bias = leniency + shift
         hasil = hasil_true + bias + rating_sd * normal()
         perilaku = perilaku_true + bias + rating_sd * normal()
+        u_audit, u_missing = uniform(), uniform()
+        if superior >= 0 and ag.states[superior] == 0:
+            hasil += p["resisting_inflation"]
+        if gaming_u < ag.ease_share and u_audit >= p["audit_share"]:
+            hasil += p["easing_sd"]
+        if u_missing < p["skp_missing"][state]:
+            hasil = min(hasil, below - 0.5)
+        ag.pay_reports.append((hasil_true, q_paid / q_entitled if q_entitled > 0 else 1.0))
         code = matrix[level(hasil)][level(perilaku)]
         true_code = matrix[level(hasil_true)][level(perilaku_true)]
         true_score = skp * hasil_true + (1.0 - skp) * perilaku_true
@@ -404,7 +507,20 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
         if periodic:
             pay_predikat = code
         yield ag.arrive(ag.close_month, t)  # cap, accuracy, organisation predikat
-        year_paid += unsettled * ag.factor
+        # instrumentality and fairness from one's own rating and pay
+        mx, sdx, my, sdy = ag.moments
+        d = (hasil - mx) / sdx - (hasil_true - my) / sdy
+        lr = p["lr_instrumentality"]
+        instrumentality = min(1.0, max(-1.0, (1 - lr) * instrumentality + lr * (1 - d * d / 2)))
+        ratio = q_paid / q_entitled if q_entitled > 0 else 1.0
+        gap = ag.decile_mean[bisect.bisect_right(ag.edges, hasil_true)] - ratio
+        signal = (p["neutral"] - p["w_rating"] * max(0.0, hasil_true + self_bias - hasil)
+                  - p["w_pay"] * max(0.0, gap) + p["transparency"])  # fmt: skip
+        fairness = (1 - p["lr_fairness"]) * fairness + p["lr_fairness"] * signal
+        q_paid = q_entitled = 0.0
+        paid_before = unsettled * ag.factor
+        year_paid += paid_before
+        q_paid += paid_before
         unsettled = 0.0
         if t % 12 == 0:  # annual predikat of the year ending at t
             hasil_y, perilaku_y = year_hasil / 4.0, year_perilaku / 4.0
@@ -425,6 +541,11 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
             hasil_true, perilaku_true = start_quarter()
 
 
+def table_value(p: dict, kelas: int) -> float:
+    """Monthly tukin entitlement of a kelas."""
+    return p["table"][kelas] * p["table_scale"]
+
+
 def run_naive(scenario: Scenario, policy: Policy, inputs: list[dict]) -> dict[str, float]:
     """C: one SimPy process per employee; returns a few aggregates for a sanity check."""
     env = simpy.Environment()
@@ -433,6 +554,16 @@ def run_naive(scenario: Scenario, policy: Policy, inputs: list[dict]) -> dict[st
     for data in inputs:
         kelas = data["kelas"].tolist()
         ag = NaiveAgency(env, kelas, p)
+        ag.states = data["state"].tolist()
+        golongan = data["golongan"].tolist()
+        stakes = [
+            p["stake"] * table_value(p, k) / (table_value(p, k) + p["gaji"][g])
+            for k, g in zip(kelas, golongan, strict=True)
+        ]
+        ag.ease_share = gaming_shares(
+            p["gaming"], p["collusion_share"], stake=sum(stakes) / len(stakes),
+            pay_linked=p["linked"], severity_adjusted=False, audit_share=p["audit_share"],
+        )[1]  # fmt: skip
         people = zip(
             kelas,
             data["competence"].tolist(),
@@ -441,6 +572,16 @@ def run_naive(scenario: Scenario, policy: Policy, inputs: list[dict]) -> dict[st
             data["leniency"].tolist(),
             data["absence_rate"].tolist(),
             data["is_head"].tolist(),
+            range(len(kelas)),
+            data["superior"].tolist(),
+            golongan,
+            ag.states,
+            data["fairness"].tolist(),
+            data["instrumentality"].tolist(),
+            data["self_bias"].tolist(),
+            data["gaming_u"].tolist(),
+            data["inertia"].tolist(),
+            data["reactivity"].tolist(),
             strict=True,
         )
         for person in people:
@@ -473,6 +614,15 @@ def naive_inputs(scenario: Scenario, policy: Policy) -> list[dict]:
                 "leniency": ag.traits.leniency[rater],
                 "absence_rate": ag.absence_rate,
                 "is_head": ag.is_head,
+                "superior": wf.supervisor,
+                "golongan": wf.golongan,
+                "state": ag.people.state,
+                "fairness": ag.people.fairness,
+                "instrumentality": ag.people.instrumentality,
+                "self_bias": ag.people.self_bias,
+                "gaming_u": ag.people.gaming_u,
+                "inertia": ag.people.inertia,
+                "reactivity": ag.people.reactivity,
             }
         )
     return inputs
