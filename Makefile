@@ -1,15 +1,12 @@
 # Kinerja Lab: two commands do all the set-up on a machine with only Python 3.11+.
-#   make demo   run the default experiment and write its briefing; prints the HTML's path
+#   make demo   run the default scenario and say where the results are
 #   make test   run the whole test suite
-#   make lab    JupyterLab with the project installed (notebooks/)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-DEMO_LANG ?= id
-
-.PHONY: demo test lint bench lab clean
+.PHONY: demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/simlib report --lang $(DEMO_LANG)
+	$(BIN)/simlib run --out reports/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -32,9 +29,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ratings.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/sweep.py
-
-lab: $(STAMP)
-	$(BIN)/jupyter lab
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache

@@ -12,7 +12,8 @@ B. **Two workers**: the same sweep with two workers into another fresh store, in
 C. **Store overhead**: inside each run the worker times the model (``simulate``), the
    building of the run's table (outcomes, ledger and the group summaries for winners and
    losers) and the writing of its Parquet file (encode, write, rename). Overhead = (table +
-   write) / simulate, summed over the runs of A; the write alone is also reported.
+   write) / simulate, summed over the runs of A, and the median of that ratio over runs
+   (the long campaign runs dilute the sum); the write alone is also reported.
    The group summaries need the model's opt-in employee ledger, whose cost is part of
    ``simulate``.
 
@@ -83,10 +84,13 @@ def main() -> None:
     sim, tab, write = (table[c].sum() for c in ("simulate_s", "table_s", "write_s"))
     efficiency = one / (2 * two)
     overhead = (tab + write) / sim
+    # The campaign arm's long runs dilute the total: the typical run's share matters too.
+    per_run = ((table["table_s"] + table["write_s"]) / table["simulate_s"]).median()
     print(f"\nA. 1 worker: {one:.1f} s    B. 2 workers: {two:.1f} s    "
           f"efficiency {efficiency:.2f} (target >= 0.85)")  # fmt: skip
     print(f"C. store overhead {overhead:.1%} of simulate (target < 5 %): table "
-          f"{tab / sim:.1%} (of which group summaries most), write {write / sim:.1%}")  # fmt: skip
+          f"{tab / sim:.1%} (of which group summaries most), write {write / sim:.1%}; "
+          f"median run {per_run:.1%}")  # fmt: skip
     slowest = per_arm["simulate_s"].idxmax()
     print(f"Slowest arm: {slowest}, {per_arm.loc[slowest, 'simulate_s']:.2f} s per run; "
           f"stores identical: {identical}; runs ok {ok} of {2 * runs}")  # fmt: skip
@@ -102,6 +106,7 @@ def main() -> None:
         "parallel_efficiency": round(efficiency, 3),
         "simulate_s_total": round(float(sim), 3),
         "store_overhead": round(float(overhead), 4),
+        "store_overhead_median_run": round(float(per_run), 4),
         "store_table_share": round(float(tab / sim), 4),
         "store_write_share": round(float(write / sim), 4),
         "median_simulate_s_by_arm": {

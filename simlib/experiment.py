@@ -744,9 +744,15 @@ def _dask_chunk(inputs, specs: Sequence[RunSpec], store: str, groups: bool) -> l
 
 
 def _chunks(specs: Sequence[RunSpec], workers: int) -> list[tuple[RunSpec, ...]]:
-    """Small batches: few enough to keep messaging cheap, many enough to balance load."""
-    size = max(1, min(16, len(specs) // max(1, 4 * workers)))
-    return [tuple(specs[i : i + size]) for i in range(0, len(specs), size)]
+    """Small batches mixing arms, so that one slow arm does not end up in one batch.
+
+    Runs are ordered replication by replication (every arm and sample of replication 0,
+    then of 1, ...) and cut into batches few enough to keep messaging cheap and many enough
+    (about eight per worker) to balance the load. Execution order never changes the store.
+    """
+    ordered = sorted(specs, key=lambda s: (s.replication, s.sample, s.arm_index))
+    size = max(1, min(8, len(ordered) // max(1, 8 * workers)))
+    return [tuple(ordered[i : i + size]) for i in range(0, len(ordered), size)]
 
 
 def _execute(

@@ -260,3 +260,20 @@ def test_cli_effects_on_a_folder_that_is_not_a_store(tmp_path, capsys):
     assert main(["effects", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "not a run store" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_sweep_benchmark_runs_at_tiny_size():
+    from simlib.paths import ROOT
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "sweep.py"), "--replications", "1",
+         "--experiment", str(TINY)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["stores_identical"] is True, figures
+    assert figures["runs_ok"] == 2 * figures["runs"], figures
