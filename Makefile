@@ -1,12 +1,15 @@
 # Kinerja Lab: two commands do all the set-up on a machine with only Python 3.11+.
-#   make demo   run the default scenario and say where the results are
+#   make demo   run the default experiment and write its briefing; prints the HTML's path
 #   make test   run the whole test suite
+#   make lab    JupyterLab with the project installed (notebooks/)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+DEMO_LANG ?= id
+
+.PHONY: demo test lint bench lab clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/simlib run --out reports/demo
+	$(BIN)/simlib report --lang $(DEMO_LANG)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -29,6 +32,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ratings.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/sweep.py
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache
