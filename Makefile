@@ -32,7 +32,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ratings.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/sweep.py
-	$(BIN)/python benchmarks/sweep.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab
