@@ -537,6 +537,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             resume=args.resume,
             progress=progress,
         )
+    except KeyboardInterrupt:
+        print(f"simlib: interrupted; completed runs are kept in {_display(store)}: "
+              "continue with --resume", file=sys.stderr)  # fmt: skip
+        return 130
     finally:
         bar.close()
     sweep = manifest["sweep"]

@@ -864,8 +864,21 @@ def manifest_for(plan: SweepPlan) -> dict[str, Any]:
         ],
         "inputs": list(plan.files),
         "code_version": plan.code,
-        "packages": package_versions(),
+        "packages": {**package_versions(), **_sweep_packages()},
     }
+
+
+def _sweep_packages() -> dict[str, str]:
+    """Versions of the packages a sweep and its analysis use besides the model's."""
+    from importlib import metadata
+
+    out = {}
+    for name in ("dask", "distributed", "SALib", "statsmodels", "threadpoolctl"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
 
 
 def run_sweep(
