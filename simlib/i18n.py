@@ -158,6 +158,18 @@ STRINGS: dict[str, tuple[str, str]] = {
         "In every replication and policy, tukin due stays within the cap.",
     ),
     "gains_most": ("paling diuntungkan", "gains most"),
+    "rises_most": ("naik paling besar pada", "rises most under"),
+    "falls_most": ("turun paling besar pada", "falls most under"),
+    "no_clear_change": (
+        "tidak ada kebijakan yang mengubahnya secara jelas",
+        "no policy changes it clearly",
+    ),
+    "grid_caption": (
+        "Selisih terhadap {baseline} di akhir horizon, dengan interval kepercayaan 95%; "
+        "abu-abu: tidak jelas (interval mencakup nol).",
+        "Difference from {baseline} at the horizon, with 95% confidence intervals; "
+        "grey: unclear (the interval includes zero).",
+    ),
     "loses_most": ("paling dirugikan", "loses most"),
     "runs_failed": (
         "{n} run gagal dan tidak dihitung; lihat folder failed/ di run store.",
@@ -196,6 +208,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "grade": ("Gol.", "Grade"),
     "packages": ("Paket", "Packages"),
     "percentage_points": ("poin persen", "percentage points"),
+    "ratings_word": ("penilaian", "ratings"),
+    "ratees_word": ("pegawai dinilai", "ratees"),
+    "raters_word": ("penilai", "raters"),
+    "mean_score": ("Skor rata-rata", "Mean score"),
     "store": ("Run store", "Run store"),
     # Provenance footer
     "run_id": ("ID run", "Run id"),

@@ -827,9 +827,11 @@ def rater_header(lab: RaterLab):
         for r in lab.sources.itertuples()
     ]
     size = (
-        f"{i18n.format_number(len(ratings), lang, decimals=0)} ratings · "
-        f"{i18n.format_number(ratings['ratee'].nunique(), lang, decimals=0)} ratees · "
-        f"{i18n.format_number(ratings['rater'].nunique(), lang, decimals=0)} raters"
+        f"{i18n.format_number(len(ratings), lang, decimals=0)} {text('ratings_word', lang)} · "
+        f"{i18n.format_number(ratings['ratee'].nunique(), lang, decimals=0)} "
+        f"{text('ratees_word', lang)} · "
+        f"{i18n.format_number(ratings['rater'].nunique(), lang, decimals=0)} "
+        f"{text('raters_word', lang)}"
     )
     body = (
         f"<h1>{html.escape(text('bias_title', lang))}</h1>"
@@ -837,7 +839,14 @@ def rater_header(lab: RaterLab):
     )
     if rows:
         body += _table(
-            (text("source", lang), "n", "raters", text("value", lang)), rows, numeric_from=1
+            (
+                text("source", lang),
+                text("ratings_word", lang),
+                text("raters_word", lang),
+                text("mean_score", lang),
+            ),
+            rows,
+            numeric_from=1,
         )
     return _display_html(body)
 
@@ -1133,9 +1142,15 @@ def _headline(cmp: Comparison) -> pd.DataFrame:
 
 
 def _interval(row, lang: str, unit: str) -> str:
-    low = format_value(row["ci_low"], unit, lang, signed=True)
-    high = format_value(row["ci_high"], unit, lang, signed=True)
-    return f"[{low}; {high}]"
+    """``[low; high]`` in the difference's unit, the unit word left to the estimate."""
+
+    def bare(value: float) -> str:
+        shown = format_value(value, unit, lang, signed=True)
+        for word in (" poin persen", " pp", " SD"):
+            shown = shown.removesuffix(word)
+        return shown
+
+    return f"[{bare(row['ci_low'])}; {bare(row['ci_high'])}]"
 
 
 def _clear(row) -> bool:
@@ -1415,23 +1430,8 @@ def _summary_html(cmp: Comparison) -> str:
         horizon=html.escape(_horizon_text(cmp)),
     )
     table = _headline(cmp)
-    items = []
-    for arm in cmp.arms:
-        part = table[table["arm"] == arm] if not table.empty else table
-        if part.empty:
-            continue
-        findings = []
-        for _, r in part.iterrows():
-            unit = str(r["unit"])
-            verdict = "" if _clear(r) else f", {text('unclear', lang)}"
-            findings.append(
-                f"{html.escape(r['metric_label'])} "
-                f"{html.escape(format_value(r['difference'], unit, lang, signed=True))} "
-                f"{html.escape(_interval(r, lang, unit))}{html.escape(verdict)}"
-            )
-        items.append(
-            f"<li><strong>{html.escape(cmp.labels[arm])}</strong>: {'; '.join(findings)}.</li>"
-        )
+    highlights = _highlights(table, lang)
+    grid = _summary_grid(cmp, table)
     risk = cmp.budget[(cmp.budget["metric"] == "cap_exceeded")]
     risky = [
         f"{html.escape(cmp.labels[a])} {html.escape(i18n.format_percent(v, lang, decimals=0))}"
@@ -1447,13 +1447,73 @@ def _summary_html(cmp: Comparison) -> str:
         if risky
         else html.escape(text("cap_safe", lang))
     )
-    body = f'<p>{intro}</p><ul class="kl-findings">{"".join(items)}</ul><p>{cap}</p>'
-    body += f'<p class="kl-note">{html.escape(text("interval_note", lang))}</p>'
+    body = f'<p>{intro}</p><ul class="kl-findings">{highlights}<li>{cap}</li></ul>{grid}'
     if cmp.failed_runs:
         body += (
             f'<p class="kl-note">{html.escape(text("runs_failed", lang, n=cmp.failed_runs))}</p>'
         )
     return body
+
+
+def _highlights(table: pd.DataFrame, lang: str) -> str:
+    """One line per headline metric: which policy raises it most and which lowers it most."""
+    lines = []
+    if table.empty:
+        return ""
+    for metric_name, part in table.groupby("metric_label", sort=False):
+        clear = part[[_clear(r) for _, r in part.iterrows()]]
+        unit = str(part["unit"].iloc[0])
+        bits = []
+        for pick, key in (
+            (clear["difference"].idxmax, "rises_most"),
+            (clear["difference"].idxmin, "falls_most"),
+        ):
+            if clear.empty:
+                break
+            row = clear.loc[pick()]
+            if (row["difference"] > 0) != (key == "rises_most"):
+                continue
+            bits.append(
+                f"{html.escape(text(key, lang))} <strong>{html.escape(row['label'])}</strong> "
+                f"({html.escape(format_value(row['difference'], unit, lang, signed=True))})"
+            )
+        said = "; ".join(bits) if bits else html.escape(text("no_clear_change", lang))
+        lines.append(f"<li>{html.escape(str(metric_name))}: {said}.</li>")
+    return "".join(lines)
+
+
+def _summary_grid(cmp: Comparison, table: pd.DataFrame) -> str:
+    """Arms x headline metrics: difference and its interval; unclear effects greyed."""
+    if table.empty:
+        return ""
+    lang = cmp.lang
+    metrics = list(dict.fromkeys(table["metric_label"]))
+    head = "".join(f'<th class="num">{html.escape(str(m))}</th>' for m in metrics)
+    rows = []
+    for arm in cmp.arms:
+        part = table[table["arm"] == arm].set_index("metric_label")
+        if part.empty:
+            continue
+        cells = []
+        for metric in metrics:
+            if metric not in part.index:
+                cells.append('<td class="num">–</td>')
+                continue
+            r = part.loc[metric]
+            unit = str(r["unit"])
+            css = "num kl-clear" if _clear(r) else "num kl-unclear"
+            cells.append(
+                f'<td class="{css}">'
+                f"{html.escape(format_value(r['difference'], unit, lang, signed=True))}"
+                f"<br><small>{html.escape(_interval(r, lang, unit))}</small></td>"
+            )
+        rows.append(f"<tr><td>{html.escape(cmp.labels[arm])}</td>{''.join(cells)}</tr>")
+    caption = html.escape(text("grid_caption", lang, baseline=cmp.labels[cmp.baseline]))
+    return (
+        f'<table class="kl-grid"><caption>{caption}</caption><thead><tr>'
+        f"<th>{html.escape(text('policy', lang))}</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _facts_table(cmp: Comparison) -> str:

@@ -167,6 +167,7 @@ def test_briefing_html_has_its_sections_in_its_language(built, tiny, lang):
     _folder, _store, run_id = tiny
     assert run_id in page, "provenance footer without the run id"
     assert 'class="kl-provenance"' in page
+    assert 'class="kl-grid"' in page, "executive summary without its table of effects"
     assert page.count("data:image/png;base64") >= 3, "figures missing"
     money = r"Rp [\d.,]+ (juta|miliar)" if lang == "id" else r"Rp [\d.,]+ (million|billion)"
     assert re.search(money, page), f"no rupiah amounts in {lang}"
