@@ -109,7 +109,7 @@ def fan_chart(
         q = part.groupby(x)["value"].quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
         ax.fill_between(q.index, q[0.05], q[0.95], color=colour, alpha=0.12, linewidth=0)
         ax.fill_between(q.index, q[0.25], q[0.75], color=colour, alpha=0.25, linewidth=0)
-        ax.plot(q.index, q[0.5], color=colour, linewidth=2, label=str(name))
+        ax.plot(q.index, q[0.5], color=colour, linewidth=2, label=_plain(name))
     ax.set_title(title, loc="left", fontsize=11)
     ax.set_xlabel(text("month", lang))
     ax.yaxis.set_major_formatter(_value_formatter(unit, lang))
@@ -163,8 +163,8 @@ def effects_forest(effects: pd.DataFrame, *, lang: str) -> Figure:
         ax.hlines(y, part["ci_low"], part["ci_high"], colors=colours, linewidth=2)
         ax.scatter(part["difference"], y, color=colours, zorder=3, s=30)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(y, [str(a) for a in arms], fontsize=8)
-        ax.set_title(str(metric), loc="left", fontsize=9)
+        ax.set_yticks(y, [_plain(a) for a in arms], fontsize=8)
+        ax.set_title(_plain(metric), loc="left", fontsize=9)
         unit = str(part["unit"].dropna().iloc[0]) if part["unit"].notna().any() else ""
         _diff_axis(ax, unit, lang)
         ax.tick_params(axis="x", labelsize=8)
@@ -198,7 +198,7 @@ def budget_by_year(budget: pd.DataFrame, *, lang: str) -> Figure:
             (part["paid_idr"] - part["paid_low_idr"]).clip(lower=0),
             (part["paid_high_idr"] - part["paid_idr"]).clip(lower=0),
         ]
-        ax.bar(x, part["paid_idr"], width * 0.9, color=PALETTE[i % len(PALETTE)], label=str(arm))
+        ax.bar(x, part["paid_idr"], width * 0.9, color=PALETTE[i % len(PALETTE)], label=_plain(arm))
         ax.errorbar(x, part["paid_idr"], yerr=err, fmt="none", ecolor="black", capsize=2)
         cap_label = text("cap", lang) if i == 0 else None
         ax.hlines(part["cap_idr"], x - width / 2, x + width / 2, colors="black",
@@ -245,8 +245,8 @@ def winners_losers(groups: pd.DataFrame, *, lang: str, unit: str = "IDR") -> Fig
             ]
             ax.errorbar(part["difference"], y, xerr=err, fmt="none", ecolor="black", capsize=2)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(y, [str(g) for g in part["group"]], fontsize=8)
-        ax.set_title(str(arm), loc="left", fontsize=9)
+        ax.set_yticks(y, [_plain(g) for g in part["group"]], fontsize=8)
+        ax.set_title(_plain(arm), loc="left", fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         _diff_axis(ax, unit, lang)
         ax.tick_params(axis="x", labelsize=8, labelbottom=True)
@@ -291,12 +291,17 @@ def heatmap(
         dark = np.isfinite(v) and abs(v - (vmin + vmax) / 2) > 0.35 * (vmax - vmin)
         ax.text(c, r, label, ha="center", va="center", fontsize=8,
                 color="white" if dark else "black")  # fmt: skip
-    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], fontsize=8,
+    ax.set_xticks(range(matrix.shape[1]), [_plain(c) for c in matrix.columns], fontsize=8,
                   rotation=20, ha="right")  # fmt: skip
-    ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index], fontsize=8)
+    ax.set_yticks(range(matrix.shape[0]), [_plain(r) for r in matrix.index], fontsize=8)
     ax.set_title(title, loc="left", fontsize=11)
     fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
+
+
+def _plain(label: object) -> str:
+    """A user-supplied label as plain text: ``$`` would otherwise start matplotlib math."""
+    return str(label).replace("$", r"\$")
 
 
 def _figure_and_axes(ax):

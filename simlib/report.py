@@ -1106,7 +1106,13 @@ def compare(params: CompareParams, *, briefing: bool = False) -> Comparison:
         params=params,
         briefing=briefing,
         manifest=manifest,
-        run_id=run_id_for(manifest),
+        # A store in reports/<run id>/store (simlib report's layout) takes its folder's id,
+        # which stays the same when a stopping rule adds replications.
+        run_id=(
+            params.store.resolve().parent.name
+            if params.store.name == "store"
+            else run_id_for(manifest)
+        ),
         labels=labels,
         outcomes=pooled,
         ledger=store.ledger(),

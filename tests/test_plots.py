@@ -125,3 +125,11 @@ def test_adoption_curves_share_axis(lang):
     assert fig.axes[0].get_ylim() == (0, 1)
     labels = [t for t in tick_labels(fig.axes[0]) if t]
     assert all(t.endswith("%") for t in labels), labels
+
+
+def test_user_labels_are_plain_text_not_math():
+    frame = paths(groups=("Rp $2 $ bonus", "A_b"))
+    fig = plots.fan_chart(frame, title="t", unit="IDR", lang="en")
+    fig.canvas.draw()  # mathtext would fail or eat the dollars here
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == [r"Rp \$2 \$ bonus", "A_b"], labels
