@@ -1,13 +1,14 @@
 # Kinerja Lab: two commands do all the set-up on a machine with only Python 3.11+.
 #   make demo   run the default experiment and write its briefing; prints the HTML's path
 #   make test   run the whole test suite
-#   make lab    JupyterLab with the project installed (notebooks/)
+#   make lab    JupyterLab with the project installed (notebooks/); LAB_ARGS=--no-browser etc.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 DEMO_LANG ?= id
+LAB_ARGS  ?=
 
 .PHONY: demo test lint bench lab clean
 
@@ -34,7 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sweep.py
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV) reports/demo .pytest_cache
