@@ -74,6 +74,8 @@ def main() -> None:
             sorted(p.read_bytes() for p in (tmp / "two" / "runs").glob("*.parquet"))
         )
         table = a.runs()
+        # Runs slower in B than in A mean that other jobs shared the cores during B.
+        busy_b = float(b.runs()[["simulate_s", "store_s"]].sum().sum())
         ok = int((table["status"] == "ok").sum()) + int((b.runs()["status"] == "ok").sum())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -83,6 +85,7 @@ def main() -> None:
     print(per_arm.to_string(float_format=lambda x: f"{x:.4f}"))
     sim, tab, write = (table[c].sum() for c in ("simulate_s", "table_s", "write_s"))
     efficiency = one / (2 * two)
+    busy_a = float(table[["simulate_s", "store_s"]].sum().sum())
     overhead = (tab + write) / sim
     # The campaign arm's long runs dilute the total: the typical run's share matters too.
     per_run = ((table["table_s"] + table["write_s"]) / table["simulate_s"]).median()
@@ -91,6 +94,8 @@ def main() -> None:
     print(f"C. store overhead {overhead:.1%} of simulate (target < 5 %): table "
           f"{tab / sim:.1%} (of which group summaries most), write {write / sim:.1%}; "
           f"median run {per_run:.1%}")  # fmt: skip
+    print(f"Run seconds summed: A {busy_a:.1f}, B {busy_b:.1f} (B/A {busy_b / busy_a:.2f}; "
+          "well above 1 means other jobs shared the cores during B)")  # fmt: skip
     slowest = per_arm["simulate_s"].idxmax()
     print(f"Slowest arm: {slowest}, {per_arm.loc[slowest, 'simulate_s']:.2f} s per run; "
           f"stores identical: {identical}; runs ok {ok} of {2 * runs}")  # fmt: skip
@@ -112,6 +117,7 @@ def main() -> None:
         "median_simulate_s_by_arm": {
             k: round(float(v), 4) for k, v in per_arm["simulate_s"].items()
         },
+        "run_seconds_b_over_a": round(busy_b / busy_a, 3),
         "stores_identical": identical,
         "runs_ok": ok,
         "target_efficiency_met": bool(efficiency >= 0.85),

@@ -220,8 +220,18 @@ def _group_part(result: RunResult) -> dict[str, Any]:
     el, wf = result.employee_ledger, result.workforce
     start_year = int(str(result.meta.get("start_date", "2000"))[:4])
     n_pred = len(PREDIKAT)
-    pieces: list[dict[str, Any]] = []
-    el_agency, agencies = pd.factorize(el["agency"])
+    cols: dict[str, list[np.ndarray]] = {
+        c: [] for c in ("agency", "period", "metric", "dimension", "group")
+    }
+    t_month: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    group_index: dict[str, int] = {}
+    n_years_max = 0
+    agencies = list(pd.unique(wf["agency"]))
+    if len(agencies) == 1:
+        el_agency = np.zeros(len(el), dtype=np.int64)
+    else:
+        el_agency, agencies = pd.factorize(el["agency"])
     pred_all = np.asarray(el["predikat"].cat.codes, dtype=np.int64)
     pay_all = el["paid_idr"].to_numpy(dtype=np.float64) + el["team_incentive_idr"].to_numpy(
         dtype=np.float64
@@ -245,8 +255,10 @@ def _group_part(result: RunResult) -> dict[str, Any]:
         year_of = np.repeat(np.arange(n_years), size_e)
         emp_of = np.tile(np.arange(size_e), n_years)
         staff_emp = staff["employee"].to_numpy(dtype=np.int64)
-        for dim, column in GROUP_DIMENSIONS.items():
-            codes, cats = pd.factorize(staff[column].astype(str), sort=True)
+        for d, column in enumerate(GROUP_DIMENSIONS.values()):
+            encoded = pa.array(staff[column].astype(str)).dictionary_encode()
+            codes = encoded.indices.to_numpy(zero_copy_only=False)
+            cats = encoded.dictionary.to_pylist()
             # Employees beyond the initial workforce (later hires) form a group of their own.
             lookup = np.full(size_e, len(cats), dtype=np.int64)
             lookup[staff_emp] = codes
@@ -264,37 +276,32 @@ def _group_part(result: RunResult) -> dict[str, Any]:
                 ]
             )
             keep = np.flatnonzero(months_in > 0)
-            values = np.concatenate(
+            values_here = np.concatenate(
                 [heads[keep], paid[keep] / heads[keep], *(shares[:, keep] / months_in[keep])]
             )
-            pieces.append(
-                {
-                    "agency": agency,
-                    "dimension": dim,
-                    "year": keep // n_groups,
-                    "group": np.asarray(cats, dtype=object)[keep % n_groups],
-                    "values": values,
-                }
-            )
-    metrics = list(GROUP_METRICS)
-    cols: dict[str, list[np.ndarray]] = {
-        c: [] for c in ("agency", "period", "metric", "dimension", "group")
-    }
-    t_month, values = [], []
-    for piece in pieces:
-        k = len(piece["year"])
-        m = len(metrics)
-        cols["agency"].append(np.full(k * m, piece["agency"], dtype=object))
-        cols["dimension"].append(np.full(k * m, piece["dimension"], dtype=object))
-        cols["metric"].append(np.repeat(np.asarray(metrics, dtype=object), k))
-        cols["group"].append(np.tile(piece["group"], m))
-        years = np.tile(piece["year"], m)
-        cols["period"].append((start_year + years).astype(str).astype(object))
-        t_month.append(12 * years + 11)
-        values.append(piece["values"])
+            # Codes into category lists built here: no strings are factorised again.
+            group_codes = np.array([group_index.setdefault(c, len(group_index)) for c in cats])
+            k, m = len(keep), len(GROUP_METRICS)
+            years = np.tile(keep // n_groups, m)
+            n_years_max = max(n_years_max, n_years)
+            cols["agency"].append(np.full(k * m, a, dtype=np.int32))
+            cols["dimension"].append(np.full(k * m, d, dtype=np.int32))
+            cols["metric"].append(np.repeat(np.arange(m, dtype=np.int32), k))
+            cols["group"].append(np.tile(group_codes[keep % n_groups], m).astype(np.int32))
+            cols["period"].append(years.astype(np.int32))
+            t_month.append(12 * years + 11)
+            values.append(values_here)
     n = sum(len(v) for v in values)
+    categories = {
+        "agency": [str(x) for x in agencies],
+        "dimension": list(GROUP_DIMENSIONS),
+        "metric": list(GROUP_METRICS),
+        "group": list(group_index),
+        "period": [str(start_year + y) for y in range(n_years_max)],
+    }
     part: dict[str, Any] = {
-        c: _codes(np.concatenate(v) if v else np.zeros(0, dtype=object)) for c, v in cols.items()
+        c: (np.concatenate(v) if v else np.zeros(0, np.int32), categories[c])
+        for c, v in cols.items()
     }
     part.update(
         table=_constant("groups", n),
