@@ -1724,8 +1724,11 @@ def build_report(
                 parameters={
                     "store": str(Path(store).resolve()),
                     "lang": lang,
-                    "figures_dir": str(tmp / "figures"),
+                    "figures_dir": "figures",
                 },
+                # Run inside the new folder: figures land beside the notebooks, and the
+                # page shows no temporary path.
+                cwd=tmp,
             )
             nb = nbformat.read(executed, as_version=4)
             values = recorded(nb)

@@ -179,6 +179,7 @@ def test_briefing_hides_code_and_the_comparison_shows_it(built):
     comparison = (built["en"] / "02-compare-policies.html").read_text(encoding="utf-8")
     assert "compare_record" not in briefing
     assert "compare_record" in comparison
+    assert ".tmp" not in comparison, "the page shows the temporary folder"
     assert "kinerja_record" not in briefing and "application/json" not in briefing
     assert "cdnjs" not in briefing, "the page loads remote scripts"
 
