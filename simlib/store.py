@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from simlib.domain import PREDIKAT
@@ -478,29 +479,40 @@ class Store:
         return out
 
     @cached_property
-    def _long(self) -> pd.DataFrame:
+    def _arrow(self) -> pa.Table | None:
+        # The plan lists runs arm by arm (experiment order), sample by sample, replication by
+        # replication: reading the files in that order gives the frames' order, whatever
+        # order the runs finished in.
         plan = self.planned()
         done = completed_keys(self.path)
-        plan = plan[plan["key"].isin(done)]
-        frames = []
-        for row in plan.itertuples(index=False):
-            table = pq.read_table(self.path / RUNS / f"{row.key}.parquet")
-            frame = table.to_pandas()
-            for col in _TEXT:
-                frame[col] = frame[col].astype(str)
-            frame.insert(0, "seed", row.seed)
-            frame.insert(0, "replication", row.replication)
-            frame.insert(0, "sample", row.sample)
-            frame.insert(0, "arm", row.arm)
-            frame.insert(0, "key", row.key)
-            frames.append(frame)
-        if not frames:
+        plan = plan[plan["key"].isin(done)].reset_index(drop=True)
+        if plan.empty:
+            return None
+        paths = [self.path / RUNS / f"{key}.parquet" for key in plan["key"]]
+        tables = [pq.ParquetFile(p).read(use_threads=False) for p in paths]
+        counts = np.array([t.num_rows for t in tables])
+        joined = pa.concat_tables(tables)
+        for col in _TEXT:
+            index = joined.schema.get_field_index(col)
+            joined = joined.set_column(index, col, pc.cast(joined[col], pa.string()))
+        run_of = pa.array(np.repeat(np.arange(len(plan), dtype=np.int32), counts))
+        for pos, col in enumerate(_RUN_COLUMNS):
+            values = plan[col].to_numpy()
+            if col in ("key", "arm"):
+                column = pc.cast(
+                    pa.DictionaryArray.from_arrays(run_of, pa.array(values)), pa.string()
+                )
+            else:
+                column = pa.array(np.repeat(values.astype(np.int64), counts))
+            joined = joined.add_column(pos, col, column)
+        return joined
+
+    def _long(self, table: str) -> pd.DataFrame:
+        """Rows of one kind (outcomes, ledger or groups) of every completed run."""
+        joined = self._arrow
+        if joined is None:
             return pd.DataFrame(columns=[*_RUN_COLUMNS, *_TEXT, "t_month", "value"])
-        long = pd.concat(frames, ignore_index=True)
-        order = {a: i for i, a in enumerate(self.arms)}
-        long["_arm"] = long["arm"].map(order)
-        long = long.sort_values(["_arm", "sample", "replication"], kind="stable")
-        return long.drop(columns="_arm").reset_index(drop=True)
+        return joined.filter(pc.equal(joined["table"], table)).to_pandas()
 
     def outcomes(self) -> pd.DataFrame:
         """Declared outcomes of every completed run, tidy.
@@ -512,8 +524,7 @@ class Store:
             period, t_month, metric, value``, ordered by arm (experiment order), sample,
             replication, then as the model reported them.
         """
-        long = self._long
-        out = long[long["table"] == "outcomes"]
+        out = self._long("outcomes")
         cols = [*_RUN_COLUMNS, "agency", "policy", "period_kind", "period", "t_month"]
         return out[[*cols, "metric", "value"]].reset_index(drop=True)
 
@@ -526,8 +537,7 @@ class Store:
             Columns ``key, arm, sample, replication, seed, agency, month, year, t_month,
             policy`` and the ledger's amounts (``paid_idr``, ``due_idr``, ...; IDR).
         """
-        long = self._long
-        led = long[long["table"] == "ledger"]
+        led = self._long("ledger")
         index = [*_RUN_COLUMNS, "agency", "period", "t_month", "policy"]
         wide = led.pivot_table(index=index, columns="metric", values="value", sort=False)
         wide = wide.reset_index().rename(columns={"period": "month"})
@@ -548,8 +558,7 @@ class Store:
             value``; metrics are listed in :data:`GROUP_METRICS`. Empty when the experiment
             did not keep group summaries.
         """
-        long = self._long
-        out = long[long["table"] == "groups"]
+        out = self._long("groups")
         cols = [*_RUN_COLUMNS, "agency", "period_kind", "period", "t_month", "dimension"]
         return out[[*cols, "group", "metric", "value"]].reset_index(drop=True)
 
