@@ -196,3 +196,28 @@ def test_an_outcome_never_reached_keeps_a_row_with_n_zero():
     data.loc[data.arm == "arm", "value"] = np.nan
     row = paired_effects(data, baseline="base").iloc[0]
     assert row["n"] == 0 and np.isnan(row["difference"]), row
+
+
+def test_regression_sensitivity_for_a_latin_hypercube(tmp_path):
+    raw = yaml.safe_load(TINY.read_text(encoding="utf-8"))
+    base = TINY.parent
+    raw["scenario"] = str((base / raw["scenario"]).resolve())
+    raw["arms"] = raw["arms"][:2]
+    raw["arms"][1]["variants"] = [str((base / v).resolve()) for v in raw["arms"][1]["variants"]]
+    raw["replications"] = {"value": 2, "unit": "replications", "source": "assumption"}
+    raw["uncertainties"] = {
+        "method": "lhs",
+        "samples": {"value": 6, "unit": "samples", "source": "assumption"},
+        "parameters": [
+            {"path": "policy.budget.cap_share_of_entitlement",
+             "range": {"value": [0.6, 1.1], "unit": "share", "source": "assumption"}},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "lhs.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    run_sweep(path, tmp_path / "s", executor="inprocess")
+    got = sensitivity(open_store(tmp_path / "s"), metrics=["tukin_paid_idr"])
+    assert set(got["index"]) == {"SRC"}, got
+    assert (got["parameter"] == "policy.budget.cap_share_of_entitlement").all()
+    # One parameter: the standardised coefficient is the correlation, within [-1, 1].
+    assert got["value"].between(-1 - 1e-9, 1 + 1e-9).all(), got["value"]
