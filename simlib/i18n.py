@@ -253,6 +253,11 @@ _METRICS: dict[str, tuple[str, str]] = {
     "separations": ("Pegawai keluar", "Separations"),
     "months_to_50pct_adoption": ("Bulan hingga 50% adopsi", "Months to 50% adoption"),
     "months_to_80pct_adoption": ("Bulan hingga 80% adopsi", "Months to 80% adoption"),
+    "months_to_80pct_restricted": (
+        "Bulan hingga 80% adopsi (maks. horizon)",
+        "Months to 80% adoption (at most the horizon)",
+    ),
+    "reached_80pct_adoption": ("Peluang mencapai 80% adopsi", "Chance of reaching 80% adoption"),
     "share_sangat_baik": ("Porsi Sangat Baik", "Share Sangat Baik"),
     "share_baik": ("Porsi Baik", "Share Baik"),
     "share_butuh_perbaikan": ("Porsi Butuh Perbaikan", "Share Butuh Perbaikan"),

@@ -658,9 +658,16 @@ class Agency:
             hit = np.flatnonzero(path >= level)
             return float(hit[0] + 1) if len(hit) else float("nan")
 
+        half, most = months_to(0.5), months_to(0.8)
         metrics = {
-            "months_to_50pct_adoption": months_to(0.5),
-            "months_to_80pct_adoption": months_to(0.8),
+            "months_to_50pct_adoption": half,
+            "months_to_80pct_adoption": most,
+            # Restricted to the run: a run that never gets there counts its length, so that
+            # arms can be compared even when the baseline never reaches the level.
+            "months_to_50pct_restricted": min(half, t) if np.isfinite(half) else float(t),
+            "months_to_80pct_restricted": min(most, t) if np.isfinite(most) else float(t),
+            "reached_50pct_adoption": float(np.isfinite(half)),
+            "reached_80pct_adoption": float(np.isfinite(most)),
             "adoption_at_horizon": float(path[-1]) if len(path) else float("nan"),
         }
         self._record("run", "run", t - 1, self.schedule.at(t - 1), metrics)

@@ -245,6 +245,20 @@ OUTCOMES: tuple[Outcome, ...] = (
         _R,
         "Months from the start until 80 % of employees adopt (NaN if not within the run)",
     ),
+    *(
+        Outcome(
+            f"months_to_{pct}pct_restricted",
+            "months",
+            _R,
+            f"Months until {pct} % adopt, counting a run that never gets there as its length "
+            "(restricted mean time: comparable across arms when some never reach it)",
+        )
+        for pct in (50, 80)
+    ),
+    *(
+        Outcome(f"reached_{pct}pct_adoption", "0/1", _R, f"1 if {pct} % adopted within the run")
+        for pct in (50, 80)
+    ),
     Outcome("adoption_at_horizon", "share of employees", _R, "Share adopting at the end"),
     # Workforce flows at each year's close (simlib.flows).
     *(

@@ -89,6 +89,7 @@ LEDGER_METRICS = (
     "budget_spent_ytd_idr",
     "team_incentive_idr",
     "training_cost_idr",
+    "change_cost_idr",
 )
 
 #: Columns of a run file; ``table`` is outcomes, ledger or groups.

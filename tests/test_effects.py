@@ -12,6 +12,7 @@ from statsmodels.stats.weightstats import DescrStatsW
 
 from simlib.analysis.effects import (
     EFFECT_COLUMNS,
+    RESISTANCE_METRICS,
     budget_effects,
     paired_effects,
     resistance_effects,
@@ -146,7 +147,7 @@ def test_resistance_effects_use_the_declared_outcomes_present(store):
     got = resistance_effects(store)
     assert list(got.columns) == list(EFFECT_COLUMNS)
     reported = set(store.outcomes()["metric"])
-    wanted = {"adoption_share", "months_to_80pct_adoption", "skp_compliance"} & reported
+    wanted = set(RESISTANCE_METRICS) & reported
     assert set(got["metric"]) == wanted, (set(got["metric"]), wanted)
     # One row per arm, agency and metric: the horizon only.
     assert not got.duplicated(["arm", "agency", "metric"]).any()

@@ -56,6 +56,7 @@ def test_default_experiment_compares_six_reforms():
     assert exp.replications == 30, exp.replications
     assert {
         "steeper_tiers",
+        "socialisation",
         "pp30_360",
         "distribution_curve",
         "team_bonus",

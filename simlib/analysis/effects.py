@@ -58,13 +58,20 @@ EFFECT_COLUMNS = (
     "n",
 )
 #: The resistance family: adoption at the horizon, time to 80 % adoption, SKP compliance.
-RESISTANCE_METRICS = ("adoption_share", "months_to_80pct_adoption", "skp_compliance")
+RESISTANCE_METRICS = (
+    "adoption_share",
+    "resisting_share",
+    "months_to_80pct_adoption",
+    "months_to_80pct_restricted",
+    "reached_80pct_adoption",
+    "skp_compliance",
+)
 _KEYS = ("agency", "period_kind", "period", "metric")
 _PAIR = ("sample", "replication")
 
 _BUDGET_UNITS = {
-    "total_cost_idr": "IDR over the horizon (tukin paid + team bonus + training)",
-    "cost_idr": "IDR per year (tukin paid + team bonus + training)",
+    "total_cost_idr": "IDR over the horizon (tukin, team bonus, training, change management)",
+    "cost_idr": "IDR per year (tukin, team bonus, training, change management)",
     "cap_exceeded": "probability (tukin due above the budget cap in any year)",
     "cost_per_performance_sd_idr": "IDR per SD of mean true performance gained",
 }
@@ -202,7 +209,12 @@ def budget_effects(store: Store, *, confidence: float = 0.95) -> pd.DataFrame:
     ledger = store.ledger()
     if ledger.empty:
         return pd.DataFrame(columns=list(EFFECT_COLUMNS))
-    cost = ledger["paid_idr"] + ledger["team_incentive_idr"] + ledger["training_cost_idr"]
+    cost = (
+        ledger["paid_idr"]
+        + ledger["team_incentive_idr"]
+        + ledger["training_cost_idr"]
+        + ledger["change_cost_idr"]
+    )
     ledger = ledger.assign(cost=cost)
     run_cols = ["arm", *_PAIR]
     yearly = ledger.groupby([*run_cols, "year"], sort=False)["cost"].sum().reset_index()
