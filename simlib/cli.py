@@ -348,6 +348,13 @@ def _progress_bar(total: int) -> _Progress:
     return _Progress(total)
 
 
+#: Quarter outcomes shown after a run: adoption, resistance, fairness, compliance, gaming.
+BEHAVIOUR_SUMMARY = (
+    "mean_effort", "adoption_share", "resisting_share", "mean_fairness", "skp_compliance",
+    "gaming_incidence",
+)  # fmt: skip
+
+
 def _summary(result, scenario: Scenario) -> str:
     out = result.outcomes
     years = out[out["period_kind"] == "year"]
@@ -370,13 +377,24 @@ def _summary(result, scenario: Scenario) -> str:
         *(f"share_{p}" for p in PREDIKAT),
         "tukin_paid_idr",
         "budget_used_share",
+        "hires",
+        "separations",
+        "mean_workforce_potential",
     ]
     shown = table.loc[[r for r in rows if r in table.index]]
+    quarters = out[out["period_kind"] == "quarter"]
+    behaviour = quarters[
+        (quarters["period"] == quarters["period"].iloc[-1])
+        & quarters["metric"].isin(BEHAVIOUR_SUMMARY)
+    ].pivot_table(index="metric", columns="agency", values="value", sort=False)
     campaigns = out[out["period_kind"] == "campaign"].pivot_table(
         index="metric", columns=["agency", "period"], values="value", sort=False
     )
     with pd.option_context("display.float_format", _fmt, "display.width", 120):
         text = f"{title} (seed {result.meta['seed']})\n{shown.to_string()}"
+        if not behaviour.empty:
+            last_quarter = quarters["period"].iloc[-1]
+            text += f"\n\nBehaviour, quarter {last_quarter}\n{behaviour.to_string()}"
         if not campaigns.empty:
             text += f"\n\nCampaigns\n{campaigns.to_string()}"
         return text
