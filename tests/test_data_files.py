@@ -5,11 +5,13 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 import simlib
 from simlib import tables
+from simlib.errors import ConfigError
 from simlib.paths import DATA, POLICIES, ROOT, SCENARIOS
 
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
@@ -98,3 +100,34 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
     assert Path(ROOT / "Makefile").read_text().count("test:") == 1
+
+
+def test_retirement_ages_and_base_salaries():
+    ages = tables.retirement_age()
+    assert ages[0] == 60 and (ages[1:] == 58).all(), ages  # JPT 60, the rest 58
+    gaji = tables.gaji_pokok()
+    assert (np.diff(gaji) > 0).all(), gaji  # rises with golongan
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("jpt,60,P,x\njpt,58,P,x\n", "out of range or repeated"),
+        ("jpt,60,P,x\n", "every job_type needs a row"),
+        ("jpt,99,P,x\n", "out of range or repeated"),
+        ("chief,60,P,x\n", "'chief' not allowed; allowed: jpt, administrator"),
+        ("jpt,sixty,P,x\n", "'sixty' is not a number"),
+    ],
+)
+def test_bad_retirement_table_is_named(tmp_path, monkeypatch, rows, message):
+    (tmp_path / "retirement_age.csv").write_text(
+        "job_type,retirement_age_years,status,source\n" + rows
+    )
+    monkeypatch.setattr(tables, "TABLES", tmp_path)
+    tables.retirement_age.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"retirement_age\.csv") as info:
+            tables.retirement_age()
+        assert message in str(info.value), str(info.value)
+    finally:
+        tables.retirement_age.cache_clear()
