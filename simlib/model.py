@@ -428,6 +428,7 @@ class Agency:
                     "agency": np.full(self.wf.n, self.name, dtype=object),
                     "t_month": np.full(self.wf.n, month),
                     "employee": np.arange(self.wf.n),
+                    "person": self.people.person.copy(),
                     "predikat": self.pay_predikat.copy(),
                     "absence_days": absence,
                     "entitled_idr": entitled,
