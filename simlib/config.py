@@ -39,6 +39,7 @@ __all__ = [
     "record_from_dict",
     "reject_reserved",
     "require_documented",
+    "require_unique",
     "unwrap",
     "validate",
 ]
@@ -48,6 +49,13 @@ LEAF_KEYS = frozenset({"value", "unit", "source", "note"})
 RESERVED = frozenset({"source_file", "docs"})
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def require_unique(names: list[str], what: str) -> None:
+    """Raise ``ValueError`` naming the first repeated name (for record validators)."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"repeated {what} {dupes[0]!r}; allowed: unique names")
 
 
 class Record(BaseModel):

@@ -57,7 +57,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import Documented, Record, read_yaml, record_from_dict
+from simlib.config import Documented, Record, read_yaml, record_from_dict, require_unique
 from simlib.errors import ConfigError
 from simlib.model import simulate
 from simlib.paths import ROOT
@@ -210,10 +210,7 @@ class Experiment(Record):
     @field_validator("arms")
     @classmethod
     def _unique_arms(cls, arms: tuple[Arm, ...]) -> tuple[Arm, ...]:
-        names = [a.name for a in arms]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"repeated arm name {dupes[0]!r}; allowed: unique names")
+        require_unique([a.name for a in arms], "arm name")
         return arms
 
     @model_validator(mode="after")

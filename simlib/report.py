@@ -33,7 +33,8 @@ from simlib import i18n
 from simlib.errors import ConfigError
 from simlib.i18n import format_value, metric_label, text
 from simlib.outcomes import OUTCOMES
-from simlib.paths import ROOT
+from simlib.paths import DEFAULT_EXPERIMENT, ROOT
+from simlib.rundir import replace_dir
 
 __all__ = [
     "NOTEBOOKS",
@@ -1736,23 +1737,11 @@ def build_report(
             title = f"{text(heading, lang)}: {values.get('experiment', '')}"
             page = render_html(nb, lang=lang, title=title, hide_code=not show_code)
             (tmp / f"{name}.html").write_text(page, encoding="utf-8")
-        _replace_dir(tmp, target)
+        replace_dir(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    import shutil
-
-    if not target.exists():
-        os.rename(new, target)
-        return
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
-    os.rename(target, old)
-    os.rename(new, target)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _store_complete(store: Path) -> bool:
@@ -1777,7 +1766,7 @@ def add_report_command(subparsers) -> None:
             raise argparse.ArgumentTypeError(f"{number} is out of range; allowed: 1 or more")
         return number
 
-    default = ROOT / "data" / "experiments" / "default.yaml"
+    default = DEFAULT_EXPERIMENT
     rep = subparsers.add_parser(
         "report",
         help="run an experiment if its store is missing, then write its briefing (HTML)",

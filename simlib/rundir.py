@@ -18,7 +18,7 @@ import pandas as pd
 
 from simlib.model import RunResult
 
-__all__ = ["TABLES", "write_run"]
+__all__ = ["TABLES", "replace_dir", "write_run"]
 
 #: Tables written for every run (name -> RunResult attribute); opt-in ones may be None.
 TABLES = {
@@ -52,14 +52,15 @@ def write_run(result: RunResult, out_dir: str | Path, *, manifest: dict[str, Any
         (tmp / "manifest.json").write_text(
             json.dumps(full, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
         )
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 
 
-def _replace_dir(new: Path, target: Path) -> None:
+def replace_dir(new: Path, target: Path) -> None:
+    """Put folder ``new`` in place of ``target`` by renames: readers see old or new, never half."""
     if not target.exists():
         os.rename(new, target)
         return

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import Documented, Record, read_yaml, record_from_dict
+from simlib.config import Documented, Record, read_yaml, record_from_dict, require_unique
 from simlib.domain import PREDIKAT
 from simlib.errors import ConfigError
 from simlib.paths import ROOT
@@ -345,10 +345,7 @@ class Scenario(Record):
     @field_validator("agencies")
     @classmethod
     def _unique_agency_names(cls, agencies: tuple[AgencySpec, ...]) -> tuple[AgencySpec, ...]:
-        names = [a.name for a in agencies]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"repeated agency name {dupes[0]!r}; allowed: unique names")
+        require_unique([a.name for a in agencies], "agency name")
         return agencies
 
     @property
