@@ -934,6 +934,7 @@ def rater_record(lab: RaterLab) -> _Record:
         {
             "notebook": "03-rater-bias-360",
             "lang": lab.params.lang,
+            "scenario": lab.params.scenario.stem if lab.simulated else lab.params.ratings.name,
             "simulated": lab.simulated,
             "ratings": len(lab.ratings),
             "ratees": int(lab.ratings["ratee"].nunique()),
@@ -1597,7 +1598,16 @@ def compare_record(cmp: Comparison) -> _Record:
 # ``simlib report``: sweep if needed, papermill, nbconvert, atomic move into reports/
 
 #: Notebooks ``simlib report`` executes, with whether their HTML shows code.
-REPORT_NOTEBOOKS = (("02-compare-policies", True), ("04-briefing", False))
+#: Notebooks of a report, with whether their code is shown. The store notebooks run first
+#: (a bad store stops the report before anything else runs); 01 and 03 explore the
+#: experiment's scenario under its baseline policy, with the experiment's seed.
+REPORT_NOTEBOOKS = (
+    ("02-compare-policies", True),
+    ("04-briefing", False),
+    ("01-explore-scenario", True),
+    ("03-rater-bias-360", True),
+)
+_TITLES = {"01": "explore_title", "02": "compare_title", "03": "bias_title", "04": "briefing_title"}
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KERNEL = "python3"
 
@@ -1695,10 +1705,18 @@ def render_html(notebook, *, lang: str, title: str, hide_code: bool) -> str:
     return body
 
 
+def _scenario_parameters(store: str | Path) -> dict[str, Any]:
+    """Scenario and seed of the experiment behind ``store`` (for notebooks 01 and 03)."""
+    manifest = json.loads((Path(store) / "manifest.json").read_text(encoding="utf-8"))
+    path = next(Path(i["path"]) for i in manifest["inputs"] if i["role"] == "scenario")
+    return {"scenario": str(path if path.is_absolute() else ROOT / path),
+            "seed": int(manifest["seed"])}  # fmt: skip
+
+
 def build_report(
     store: str | Path, run_dir: str | Path, *, lang: str, notebooks=REPORT_NOTEBOOKS
 ) -> Path:
-    """Execute the store notebooks and render them into ``run_dir/<lang>/``; return it.
+    """Execute the report notebooks and render them into ``run_dir/<lang>/``; return it.
 
     Everything is written into a temporary folder beside the target, which replaces
     ``run_dir/<lang>/`` only when every notebook ran and rendered: a failure leaves the
@@ -1719,22 +1737,23 @@ def build_report(
     try:
         for name, show_code in notebooks:
             executed = tmp / f"{name}.ipynb"
+            common = {"lang": lang, "figures_dir": "figures"}
+            if name[:2] in ("02", "04"):
+                parameters = {"store": str(Path(store).resolve()), **common}
+            else:
+                parameters = {**_scenario_parameters(store), **common}
             execute_notebook(
                 NOTEBOOKS[name[:2]],
                 executed,
-                parameters={
-                    "store": str(Path(store).resolve()),
-                    "lang": lang,
-                    "figures_dir": "figures",
-                },
+                parameters=parameters,
                 # Run inside the new folder: figures land beside the notebooks, and the
                 # page shows no temporary path.
                 cwd=tmp,
             )
             nb = nbformat.read(executed, as_version=4)
             values = recorded(nb)
-            heading = "briefing_title" if name.startswith("04") else "compare_title"
-            title = f"{text(heading, lang)}: {values.get('experiment', '')}"
+            subject = values.get("experiment") or values.get("scenario", "")
+            title = f"{text(_TITLES[name[:2]], lang)}: {subject}"
             page = render_html(nb, lang=lang, title=title, hide_code=not show_code)
             (tmp / f"{name}.html").write_text(page, encoding="utf-8")
         replace_dir(tmp, target)

@@ -267,3 +267,17 @@ def test_tiny_experiment_file_is_valid(tmp_path):
     exp = load_experiment(write_tiny_experiment(tmp_path))
     assert [a.label for a in exp.arms] == ["Today's rules", NASTY_LABEL]
     assert json.dumps(exp.name)
+
+
+def test_report_renders_all_four_notebooks(built):
+    for lang, folder in built.items():
+        pages = sorted(p.name for p in folder.glob("*.html"))
+        assert pages == [
+            "01-explore-scenario.html",
+            "02-compare-policies.html",
+            "03-rater-bias-360.html",
+            "04-briefing.html",
+        ], (lang, pages)
+        explore = (folder / "01-explore-scenario.html").read_text(encoding="utf-8")
+        title = "Menjelajah satu skenario" if lang == "id" else "Exploring one scenario"
+        assert title in explore, explore[:300]
