@@ -1709,8 +1709,9 @@ def _scenario_parameters(store: str | Path) -> dict[str, Any]:
     """Scenario and seed of the experiment behind ``store`` (for notebooks 01 and 03)."""
     manifest = json.loads((Path(store) / "manifest.json").read_text(encoding="utf-8"))
     path = next(Path(i["path"]) for i in manifest["inputs"] if i["role"] == "scenario")
-    return {"scenario": str(path if path.is_absolute() else ROOT / path),
-            "seed": int(manifest["seed"])}  # fmt: skip
+    # Relative paths (to the project root, as the manifest records them) keep the page free
+    # of this machine's folders; the notebooks look them up from the project root.
+    return {"scenario": str(path), "seed": int(manifest["seed"])}
 
 
 def build_report(

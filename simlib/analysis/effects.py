@@ -58,6 +58,8 @@ EFFECT_COLUMNS = (
     "n",
 )
 #: The resistance family: adoption at the horizon, time to 80 % adoption, SKP compliance.
+#: Ledger columns that make up the cost of a policy (IDR).
+COST_COLUMNS = ("paid_idr", "team_incentive_idr", "training_cost_idr", "change_cost_idr")
 RESISTANCE_METRICS = (
     "adoption_share",
     "resisting_share",
@@ -209,12 +211,9 @@ def budget_effects(store: Store, *, confidence: float = 0.95) -> pd.DataFrame:
     ledger = store.ledger()
     if ledger.empty:
         return pd.DataFrame(columns=list(EFFECT_COLUMNS))
-    cost = (
-        ledger["paid_idr"]
-        + ledger["team_incentive_idr"]
-        + ledger["training_cost_idr"]
-        + ledger["change_cost_idr"]
-    )
+    # Stores written before a cost line existed lack its column: it counts as zero.
+    parts = [c for c in COST_COLUMNS if c in ledger.columns]
+    cost = ledger[parts].sum(axis=1)
     ledger = ledger.assign(cost=cost)
     run_cols = ["arm", *_PAIR]
     yearly = ledger.groupby([*run_cols, "year"], sort=False)["cost"].sum().reset_index()
