@@ -188,11 +188,10 @@ def pay_gap_to_peers(
     Peers are the employees in the same decile of true hasil kerja in the agency; the gap is
     their mean paid/entitled ratio minus one's own (positive: paid less than one's peers).
     """
+    if len(paid) == 0:
+        return np.zeros(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(entitled > 0, paid / entitled, 1.0)
-    n = len(paid)
-    if n == 0:
-        return np.zeros(0)
     edges = np.quantile(true, np.arange(1, groups) / groups)
     group = np.searchsorted(edges, true, side="right")
     mean = np.bincount(group, weights=ratio, minlength=groups) / np.maximum(
@@ -274,8 +273,7 @@ def adoption_step(
     hazard = push + pull
     u = rng.random((2, n))
     moves = u[0] < -np.expm1(-hazard)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        up = u[1] * hazard < push
+    up = u[1] * hazard < push
     step = np.where(moves, np.where(up, 1, -1), 0)
     people.state = (people.state + step).astype(np.int8)
 

@@ -34,6 +34,7 @@ from simlib.errors import ConfigError
 __all__ = [
     "LEAF_KEYS",
     "Documented",
+    "FromFile",
     "Record",
     "read_yaml",
     "record_from_dict",
@@ -49,6 +50,27 @@ LEAF_KEYS = frozenset({"value", "unit", "source", "note"})
 RESERVED = frozenset({"source_file", "docs"})
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class FromFile:
+    """Mixin for records read from a file: paths written in the file resolve from its folder.
+
+    The record has a ``source_file`` field (empty when built in code: the project root).
+    """
+
+    source_file: str
+
+    @property
+    def directory(self) -> Path:
+        """Folder of the file; relative paths inside it resolve from here."""
+        from simlib.paths import ROOT
+
+        return Path(self.source_file).parent if self.source_file else ROOT
+
+    def resolve(self, relative: str) -> Path:
+        """Resolve a path written in the file."""
+        path = Path(relative)
+        return path if path.is_absolute() else (self.directory / path).resolve()
 
 
 def require_unique(names: list[str], what: str) -> None:

@@ -57,7 +57,14 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import Documented, Record, read_yaml, record_from_dict, require_unique
+from simlib.config import (
+    Documented,
+    FromFile,
+    Record,
+    read_yaml,
+    record_from_dict,
+    require_unique,
+)
 from simlib.errors import ConfigError
 from simlib.model import simulate
 from simlib.paths import ROOT
@@ -188,7 +195,7 @@ class StoppingRule(Record):
     step: Annotated[int, Field(ge=1, le=100_000)] = 10
 
 
-class Experiment(Record):
+class Experiment(FromFile, Record):
     """A whole experiment, as validated from its file."""
 
     name: Name
@@ -221,16 +228,6 @@ class Experiment(Record):
                 f"baseline {self.baseline!r} is not an arm; allowed: {', '.join(names)}"
             )
         return self
-
-    @property
-    def directory(self) -> Path:
-        """Folder of the experiment file; its relative paths resolve from here."""
-        return Path(self.source_file).parent if self.source_file else ROOT
-
-    def resolve(self, relative: str) -> Path:
-        """Resolve a path written in the experiment file."""
-        path = Path(relative)
-        return path if path.is_absolute() else (self.directory / path).resolve()
 
     def arm(self, name: str) -> Arm:
         """The arm called ``name``."""

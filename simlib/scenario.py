@@ -18,10 +18,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simlib.config import Documented, Record, read_yaml, record_from_dict, require_unique
+from simlib.config import (
+    Documented,
+    FromFile,
+    Record,
+    read_yaml,
+    record_from_dict,
+    require_unique,
+)
 from simlib.domain import PREDIKAT
 from simlib.errors import ConfigError
-from simlib.paths import ROOT
 
 __all__ = [
     "ADOPTION_STATES",
@@ -319,7 +325,7 @@ class Outputs(Record):
     ratings: bool
 
 
-class Scenario(Record):
+class Scenario(FromFile, Record):
     """A whole simulated world: agencies, workforce, behaviour, calendar."""
 
     name: Name
@@ -347,16 +353,6 @@ class Scenario(Record):
     def _unique_agency_names(cls, agencies: tuple[AgencySpec, ...]) -> tuple[AgencySpec, ...]:
         require_unique([a.name for a in agencies], "agency name")
         return agencies
-
-    @property
-    def directory(self) -> Path:
-        """Folder of the scenario file; relative paths inside it resolve from here."""
-        return Path(self.source_file).parent if self.source_file else ROOT
-
-    def resolve(self, relative: str) -> Path:
-        """Resolve a path written in the scenario file."""
-        path = Path(relative)
-        return path if path.is_absolute() else (self.directory / path).resolve()
 
     def month_of(self, date: dt.date) -> int:
         """Months from the start date to the first month starting on or after ``date``."""
