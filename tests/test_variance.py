@@ -14,6 +14,7 @@ import pytest
 import simlib.analysis.reml as reml
 from simlib.analysis import VarianceFit, fit_variance_components, icc
 from simlib.analysis.reml import REMLProblem
+from simlib.analysis.variance import _design
 from simlib.errors import ConfigError
 
 REFERENCE = Path(__file__).parent / "reference"
@@ -339,6 +340,57 @@ def test_bootstrap_intervals_are_reproducible_and_bracket_the_estimates():
     assert (comps["ci_low"] <= comps["ci_high"]).all()
     assert (comps["ci_high"] > 0).all()
     assert a.ci == "bootstrap"
+
+
+def _reference_problem(case: str) -> tuple[REMLProblem, dict]:
+    spec = CASES[case]
+    frame = pd.read_csv(REFERENCE / spec["csv"])
+    random = [tuple(r) if isinstance(r, list) else r for r in spec["random"]]
+    design = _design(frame, response=spec["response"], random=random, fixed=spec["fixed"])
+    problem = REMLProblem(design.codes, [len(lab) for lab in design.labels], design.x, design.y)
+    return problem, json.loads((REFERENCE / f"{case}.lme4.json").read_text())
+
+
+@pytest.mark.parametrize("start", ["zeros", "ratee at 0", "ratee at 1e-8", "all at 1e-8"])
+def test_a_component_started_at_zero_leaves_it(start):
+    # crossed4: every component clearly positive (lme4 REMLcrit 1136.78). theta = 0 is a
+    # stationary point of the even criterion; a Newton step from there used to be 0.
+    problem, ref = _reference_problem("crossed4")
+    theta0 = reml.start_theta(problem)
+    if start == "zeros":
+        theta0[:] = 0.0
+    elif start == "ratee at 0":
+        theta0[0] = 0.0
+    elif start == "ratee at 1e-8":
+        theta0[0] = 1e-8
+    else:
+        theta0[:] = 1e-8
+    opt = reml.optimize_theta(problem, theta0)
+    assert opt.converged, opt.message
+    assert opt.deviance == pytest.approx(ref["reml_criterion"], abs=1e-6), (start, opt.theta)
+    assert (opt.theta > 0.1).all(), opt.theta
+
+
+def test_a_restart_from_a_boundary_fit_finds_a_positive_component():
+    # The parametric bootstrap restarts from the fit. On the lme4 boundary case the source
+    # variance is ~0; a data set drawn with a clearly positive source variance must not
+    # keep it at 0 because the start did.
+    problem, ref = _reference_problem("boundary")
+    fitted = reml.optimize_theta(problem, reml.start_theta(problem))
+    assert fitted.deviance == pytest.approx(ref["reml_criterion"], abs=1e-6)
+    assert fitted.theta[2] < 1e-3 and ref["theta"][2] < 1e-3
+    rng = np.random.default_rng(3)
+    y = problem._x @ fitted.evaluation.beta + rng.standard_normal(problem.n_obs)
+    for k, c in enumerate(problem._codes):
+        sd = [0.8, 0.6, 1.5][k]
+        y = y + sd * rng.standard_normal(problem.n_levels[k])[c]
+    boot = REMLProblem(problem._codes, problem.n_levels, problem._x, y)
+    cold = reml.optimize_theta(boot, reml.start_theta(boot))
+    # From the fit as it is (~1e-7) and as a fit on the boundary reports it (exactly 0).
+    for start in (fitted.theta, np.append(fitted.theta[:2], 0.0)):
+        warm = reml.optimize_theta(boot, start)
+        assert warm.deviance == pytest.approx(cold.deviance, abs=1e-6), (start, warm.theta)
+        assert warm.theta[2] > 0.3, warm.theta
 
 
 # -- conditional modes --------------------------------------------------------------------------

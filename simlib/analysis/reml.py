@@ -78,6 +78,7 @@ from threadpoolctl import ThreadpoolController
 __all__ = [
     "BLOCK_ROWS",
     "DENSE_LIMIT",
+    "LIFT_BELOW",
     "MAX_DENSE_ROWS",
     "THREADED_ROWS",
     "Evaluation",
@@ -96,6 +97,10 @@ BLOCK_ROWS = 1_000
 
 #: Most rows of the dense block left after elimination (about 1.2 GB per copy).
 MAX_DENSE_ROWS = 12_000
+
+#: :func:`optimize_theta` restarts components below this (relative sd) from their moment
+#: estimate, since it cannot move them off 0 (a variance share below about 1e-6).
+LIFT_BELOW = 1e-3
 
 #: Dense blocks with fewer rows run on one BLAS thread. Threads gain little there, and
 #: when the machine is busy (another process, a process pool) OpenBLAS threads spinning
@@ -809,8 +814,18 @@ def optimize_theta(
     Hessian with absolute eigenvalues (so negative curvature still points downhill) and
     a backtracking line search; the iteration stops when the Newton decrement
     ``g' H^-1 g / 2`` falls below ``tol * (1 + |d|)``.
+
+    A component that starts at (or within :data:`LIFT_BELOW` of) 0 starts instead at its
+    moment estimate (:func:`start_theta`): ``theta_k = 0`` is a stationary point of the
+    even criterion, where the gradient and the Hessian's row vanish, so Newton steps would
+    never move it, and close to 0 the decrement is too small to notice the slope. A
+    component whose optimum is 0 returns there in a few steps. This matters when a fit is
+    restarted from another fit, as the parametric bootstrap does.
     """
-    x = np.asarray(theta0, dtype=np.float64).copy()
+    x = np.abs(np.asarray(theta0, dtype=np.float64))
+    low = x < LIFT_BELOW
+    if low.any():
+        x[low] = start_theta(problem)[low]
     ev = problem.evaluate(x, keep=True)
     f = problem.deviance(ev)
     g = problem.deviance_gradient(ev)
