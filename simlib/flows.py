@@ -62,12 +62,19 @@ class YearFlows:
         return {name: float(c) for name, c in zip(LEAVE_REASONS, tally, strict=True)}
 
 
-def _bottom_of_units(unit: np.ndarray, score: np.ndarray, share: float) -> np.ndarray:
-    """The ``share`` lowest scores of every unit (rounded to whole people)."""
+def _bottom_of_units(
+    unit: np.ndarray, score: np.ndarray, share: float, *, exempt: np.ndarray
+) -> np.ndarray:
+    """The ``share`` lowest scores of every unit (rounded to whole people), exempt skipped.
+
+    The quota is ``round(share x unit size)``; an exempt person (the head of the agency) is
+    passed over, so the next-lowest fills their place in it.
+    """
     n = len(unit)
     if share <= 0 or n == 0:
         return np.zeros(n, dtype=bool)
-    order = np.lexsort((np.arange(n), score, unit))
+    # Exempt people sort after everyone else in their unit.
+    order = np.lexsort((np.arange(n), score, exempt, unit))
     sorted_unit = unit[order]
     starts = np.flatnonzero(np.r_[True, sorted_unit[1:] != sorted_unit[:-1]])
     sizes = np.diff(np.r_[starts, n])
@@ -75,7 +82,7 @@ def _bottom_of_units(unit: np.ndarray, score: np.ndarray, share: float) -> np.nd
     quota = np.repeat(np.rint(share * sizes), sizes)
     out = np.zeros(n, dtype=bool)
     out[order] = rank < quota
-    return out
+    return out & ~exempt
 
 
 def leavers(
@@ -96,7 +103,7 @@ def leavers(
     n = len(unit)
     u = rng.random(n)
     checks = (
-        _bottom_of_units(unit, score, params.forced_separation_share) & ~is_head,
+        _bottom_of_units(unit, score, params.forced_separation_share, exempt=is_head),
         (params.sangat_kurang_years_to_separation > 0)
         & (sk_streak >= params.sangat_kurang_years_to_separation),
         pppk

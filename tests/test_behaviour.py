@@ -150,8 +150,28 @@ def test_gaming_grows_with_stakes_and_shrinks_with_audits_and_adjustment(distric
 def test_bottom_of_units_takes_the_share_of_each_unit():
     unit = np.repeat(np.arange(4), 10)
     score = np.tile(np.arange(10.0), 4)
-    out = _bottom_of_units(unit, score, 0.2)
+    out = _bottom_of_units(unit, score, 0.2, exempt=np.zeros(len(unit), dtype=bool))
     assert out.sum() == 8 and np.all(score[out] < 2), score[out]
+
+
+def test_an_exempt_head_is_replaced_by_the_next_lowest(district):
+    """Forced separation takes its full quota: the exempt head's place goes to the next-lowest."""
+    fl = district.flows.model_copy(update={
+        "forced_separation_share": 0.2, "voluntary_exit_rate_pns": 0.0,
+        "voluntary_exit_rate_pppk": 0.0, "retirement": False,
+    })  # fmt: skip
+    n = 10
+    is_head = np.zeros(n, dtype=bool)
+    is_head[0] = True
+    out = leavers(
+        unit=np.zeros(n, dtype=int), job_type=np.full(n, 3, dtype=np.int8),
+        pppk=np.zeros(n, bool), age_years=np.full(n, 30.0), tenure_years=np.full(n, 3.0),
+        is_head=is_head, predikat=np.ones(n, dtype=int), score=np.arange(n, dtype=float),
+        sk_streak=np.zeros(n, dtype=int), params=fl, rng=np.random.default_rng(0),
+    )  # fmt: skip
+    forced = np.flatnonzero(out.reason == LEAVE_REASONS.index("forced_separations"))
+    # A 20 % quota of 10 is 2: the head (lowest score) is exempt, so the 2nd and 3rd lowest go.
+    assert forced.tolist() == [1, 2], forced
 
 
 def test_leavers_by_reason(district):
