@@ -33,6 +33,7 @@ import numpy as np
 
 from simlib.policy import ChangeManagement
 from simlib.scenario import ADOPTION_STATES, Adoption, Fairness, Gaming, Scenario
+from simlib.streams import Draws, normals, uniforms
 
 __all__ = [
     "ADOPTING",
@@ -115,20 +116,22 @@ def draw_people(
     openness: np.ndarray,
     scenario: Scenario,
     *,
-    rng: np.random.Generator,
+    rng: Draws,
     initial: bool = True,
-    first_person: int = 0,
+    person: np.ndarray | None = None,
 ) -> People:
     """Behavioural state of employees at the start (``initial``) or of new hires.
 
     At the start the most resistant ``initial_resisting_share`` resist, the least resistant
     ``initial_adopting_share`` adopt, and the rest comply. New hires join in the scenario's
-    ``new_hire_state``. People are numbered from ``first_person``.
+    ``new_hire_state``. ``person`` are the people's ids (default ``0 .. n-1``); a keyed
+    ``rng`` draws each person's facets and propensities by their id.
     """
     n = len(openness)
+    person = np.arange(n, dtype=np.int64) if person is None else np.asarray(person, np.int64)
     ad, fa = scenario.adoption, scenario.fairness
-    z = rng.standard_normal((n, len(FACETS) + 1))
-    u = rng.random((2, n))
+    z = normals(rng, person, len(FACETS) + 1)
+    u = uniforms(rng, person, 2, first=len(FACETS) + 1).T
     load = ad.facet_loading
     latent = scenario.workforce.openness
     general = -(openness - latent.mean) / (latent.sd if latent.sd > 0 else 1.0)
@@ -154,7 +157,7 @@ def draw_people(
         sk_streak=np.zeros(n, dtype=np.int16),
         inertia=np.exp(-ad.disposition_weight * (facets[:, 0] + facets[:, 3]) / 2.0),
         reactivity=np.exp(ad.disposition_weight * (facets[:, 1] + facets[:, 2]) / 2.0),
-        person=first_person + np.arange(n, dtype=np.int64),
+        person=person.copy(),
     )
 
 
@@ -224,17 +227,18 @@ def socialise(
     cm: ChangeManagement,
     budget_left_idr: float,
     *,
-    rng: np.random.Generator,
+    rng: Draws,
 ) -> tuple[int, float]:
     """One month of socialisation sessions; returns (participants, cost in IDR).
 
     Up to ``capacity_per_month`` employees not yet reached attend, as far as the year's
-    budget allows, chosen at random.
+    budget allows, chosen at random: those with the lowest of a uniform per person and
+    month (keyed by ``people.person``).
     """
     soc = cm.socialisation
     waiting = np.flatnonzero(~people.socialised)
     seats = min(soc.capacity_per_month, int(budget_left_idr // soc.cost_per_participant_idr))
-    u = rng.random(len(people.socialised))  # drawn whatever happens: streams stay aligned
+    u = uniforms(rng, people.person)
     if seats <= 0 or len(waiting) == 0:
         return 0, 0.0
     chosen = waiting[np.argsort(u[waiting], kind="stable")[:seats]]
@@ -248,13 +252,14 @@ def adoption_step(
     params: Adoption,
     *,
     pay_change: np.ndarray,
-    rng: np.random.Generator,
+    rng: Draws,
 ) -> None:
     """One month of adoption transitions (in place); competing up and down hazards.
 
-    ``pay_change`` is this month's change in tukin paid as a share of take-home pay.
+    ``pay_change`` is this month's change in tukin paid as a share of take-home pay. The
+    two uniforms of each employee (whether and which way they move) are keyed by
+    ``people.person``.
     """
-    n = len(people.state)
     adopting = (people.state == ADOPTING).astype(float)
     counts = np.maximum(np.bincount(unit), 1)
     share = (np.bincount(unit, weights=adopting) / counts)[unit]
@@ -271,7 +276,7 @@ def adoption_step(
     push = np.where(people.state < ADOPTING, push, 0.0)
     pull = np.where(people.state > RESISTING, pull, 0.0)
     hazard = push + pull
-    u = rng.random((2, n))
+    u = uniforms(rng, people.person, 2).T
     moves = u[0] < -np.expm1(-hazard)
     up = u[1] * hazard < push
     step = np.where(moves, np.where(up, 1, -1), 0)

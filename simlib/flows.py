@@ -14,10 +14,15 @@ the annual predikat, in this order and each person counted under the first reaso
 5. **voluntary exit** at the PNS or PPPK annual rate.
 
 Then staff **transfer** between units (a random share of functional and pelaksana staff
-swap posts among themselves), everyone ages a year, and every vacated post is **filled** by
-a hire: of ``1 / selection_ratio`` applicants with competence ``N(mu, 1)`` and selection
-score ``v competence + sqrt(1 - v^2) e``, the best scorer is hired (Scullen et al. 2005,
-equation 1).
+move, each to the post of the next mover in a random cycle), everyone ages a year, and every
+vacated post is **filled** by a hire: of ``1 / selection_ratio`` applicants with competence
+``N(mu, 1)`` and selection score ``v competence + sqrt(1 - v^2) e``, the best scorer is hired
+(Scullen et al. 2005, equation 1).
+
+Random numbers are keyed by what they belong to (:class:`simlib.streams.Keyed`): the
+voluntary-exit uniform and the transfer draws by person and year, the applicant pool and
+the hire's attributes by the vacancy (its post and the month it opened). One extra leaver
+thus adds one vacancy's draws and changes no other leaver, mover or hire.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import numpy as np
 from simlib.domain import JOB_TYPES, PREDIKAT
 from simlib.scenario import Flows
 from simlib.scenario import Workforce as WorkforceParams
+from simlib.streams import Draws, normals, uniforms
 from simlib.tables import retirement_age
 
 __all__ = ["LEAVE_REASONS", "Hires", "YearFlows", "hire", "leavers", "transfer_order"]
@@ -43,6 +49,8 @@ LEAVE_REASONS = (
 )
 SANGAT_KURANG = PREDIKAT.index("sangat_kurang")
 STAFF = (JOB_TYPES.index("fungsional"), JOB_TYPES.index("pelaksana"))
+#: First slot of a vacancy's hire attributes (applicants use slots 0 .. 2 x applicants - 1).
+_HIRE_SLOT = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +105,16 @@ def leavers(
     score: np.ndarray,
     sk_streak: np.ndarray,
     params: Flows,
-    rng: np.random.Generator,
+    person: np.ndarray | None = None,
+    rng: Draws,
 ) -> YearFlows:
-    """Decide who leaves at this year's close (see the module docstring for the order)."""
+    """Decide who leaves at this year's close (see the module docstring for the order).
+
+    ``person`` are the stable person ids the voluntary-exit uniforms are keyed by (default:
+    positions); ``rng`` is the year's ``flows`` stream.
+    """
     n = len(unit)
-    u = rng.random(n)
+    u = uniforms(rng, np.arange(n) if person is None else person)
     checks = (
         _bottom_of_units(unit, score, params.forced_separation_share, exempt=is_head),
         (params.sangat_kurang_years_to_separation > 0)
@@ -119,22 +132,32 @@ def leavers(
 
 
 def transfer_order(
-    job_type: np.ndarray, leaving: np.ndarray, rate: float, *, rng: np.random.Generator
+    job_type: np.ndarray,
+    leaving: np.ndarray,
+    rate: float,
+    *,
+    person: np.ndarray | None = None,
+    rng: Draws,
 ) -> tuple[np.ndarray, int]:
     """Permutation of posts moving staff between units; returns (order, movers).
 
-    A ``rate`` share of the staying functional and pelaksana staff is drawn and shuffled
-    among their own posts: ``order[post]`` is the post whose occupant moves to ``post``.
+    Each staying functional and pelaksana employee moves with probability ``rate``; the
+    movers, in a random order, form one cycle: each takes the post of the next. So
+    ``order[post]`` is the post whose occupant moves to ``post``. Both draws are keyed by
+    ``person`` (default: positions): one more or one fewer mover changes the posts of two
+    people only.
     """
     n = len(job_type)
-    u = rng.random(n)
+    u = uniforms(rng, np.arange(n) if person is None else person, 2)
     stay = np.ones(n, dtype=bool)
     stay[leaving] = False
-    movers = np.flatnonzero(np.isin(job_type, STAFF) & stay & (u < rate))
+    movers = np.flatnonzero(np.isin(job_type, STAFF) & stay & (u[:, 0] < rate))
     order = np.arange(n)
-    if len(movers) > 1:
-        order[movers] = movers[rng.permutation(len(movers))]
-    return order, len(movers) if len(movers) > 1 else 0
+    if len(movers) < 2:
+        return order, 0
+    cycle = movers[np.argsort(u[movers, 1], kind="stable")]
+    order[np.roll(cycle, -1)] = cycle
+    return order, len(movers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,22 +174,31 @@ class Hires:
 
 
 def hire(
-    k: int,
+    posts: np.ndarray,
     params: Flows,
     latent: WorkforceParams,
     *,
     female_share: float,
-    rng: np.random.Generator,
+    rng: Draws,
 ) -> Hires:
-    """Draw ``k`` hires, each the best-scoring of ``round(1 / selection_ratio)`` applicants."""
+    """Fill the vacancies in ``posts``, each with the best of its applicants.
+
+    A vacancy has ``round(1 / selection_ratio)`` applicants; the best scorer is hired.
+    ``rng`` is the month's ``hiring`` stream, keyed by post: applicant *j* of a vacancy draws
+    slots ``2j`` (competence) and ``2j + 1`` (selection-score error), and the hire's own
+    attributes come from slots of their own, so a vacancy's hire does not depend on how many
+    other vacancies there are or on the size of the pool.
+    """
+    posts = np.asarray(posts)
+    k = len(posts)
     applicants = max(1, round(1.0 / params.selection_ratio))
     v = params.selection_validity
-    pool = params.applicant_competence_mean + latent.competence.sd * rng.standard_normal(
-        (k, applicants)
-    )
-    score = v * pool + np.sqrt(1.0 - v * v) * rng.standard_normal((k, applicants))
+    draws = normals(rng, posts, 2 * applicants).reshape(k, applicants, 2)
+    pool = params.applicant_competence_mean + latent.competence.sd * draws[:, :, 0]
+    score = v * pool + np.sqrt(1.0 - v * v) * draws[:, :, 1]
     competence = pool[np.arange(k), np.argmax(score, axis=1)]
-    z = rng.standard_normal((4, k))
+    z = normals(rng, posts, 4, first=_HIRE_SLOT).T
+    u = uniforms(rng, posts, first=_HIRE_SLOT + 4)
     rho = latent.conduct_motivation_corr
     age = np.maximum(params.entry_age_mean + params.entry_age_sd * z[3], 18.0)
     return Hires(
@@ -174,7 +206,7 @@ def hire(
         motivation=latent.motivation.mean + latent.motivation.sd * z[0],
         openness=latent.openness.mean + latent.openness.sd * z[1],
         conduct=rho * z[0] + np.sqrt(1.0 - rho**2) * z[2],
-        female=rng.random(k) < female_share,
+        female=u < female_share,
         age_years=age,
         tenure_years=np.zeros(k),
     )

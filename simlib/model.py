@@ -80,7 +80,7 @@ from simlib.services import (
     run_campaign,
     team_incentive_idr,
 )
-from simlib.streams import Streams
+from simlib.streams import Keyed, Streams, gammas, poissons, uniforms
 from simlib.tables import distribution_curve, gaji_pokok, predikat_matrix
 from simlib.training import TrainingState, effective_competence, load_training
 from simlib.training import run_quarter as run_training_quarter
@@ -276,9 +276,10 @@ class Agency:
             self.wf.competence,
             ~self.wf.pppk,  # the 20 JP rule of PP 11/2017 binds PNS
             quarter=quarter,
-            rng=self._rng("training", month),
+            rng=self._keyed("training", month),
             predikat=self.pay_predikat,
             job_type=self.wf.job_type,
+            person=self.people.person,
         )
         self._training_cost_idr += report.cost_idr
         competence = effective_competence(self.wf.competence, self.training_state)
@@ -390,7 +391,7 @@ class Agency:
         policy = self.schedule.at(month)
         inc = policy.incentives
         entitled = entitlement(self.wf.kelas, inc)
-        absence = self._rng("attendance", month).poisson(self.absence_rate)
+        absence = poissons(self._keyed("attendance", month), self.people.person, self.absence_rate)
         due_idr, performance_cut = due(entitled, self.pay_predikat, absence, inc)
         training_cost, self._training_cost_idr = self._training_cost_idr, 0.0
         if policy.budget.training_from_tukin_budget:
@@ -457,7 +458,7 @@ class Agency:
         cm = policy.change_management
         people = self.people
         reached, cost = socialise(
-            people, cm, self._socialisation_left_idr, rng=self._rng("socialisation", month)
+            people, cm, self._socialisation_left_idr, rng=self._keyed("socialisation", month)
         )
         self._socialisation_left_idr -= cost
         self._socialised_this_quarter += reached
@@ -478,7 +479,7 @@ class Agency:
         )  # fmt: skip
         adoption_step(
             people, self.wf.unit, self.scenario.adoption, pay_change=change,
-            rng=self._rng("adoption", month),
+            rng=self._keyed("adoption", month),
         )  # fmt: skip
         self._adoption_by_month.append(float(np.mean(people.state == ADOPTING)))
         return cost
@@ -507,8 +508,9 @@ class Agency:
             traits=replace(self.traits, collusive=colluding),
             params=self.scenario.raters,
             pay_linked=self._pay_linked(policy),
+            person=people.person,
         )
-        ratings = RATING_RULES[ap.rater](context, rng=self._rng("rating_noise", month))
+        ratings = RATING_RULES[ap.rater](context, rng=self._keyed("rating_noise", month))
         perilaku = ratings.perilaku
         if perilaku is None:
             agg = ap.aggregation
@@ -593,7 +595,7 @@ class Agency:
         """
         people, wf = self.people, self.wf
         ad, cm = self.scenario.adoption, policy.change_management
-        u = self._rng("gaming", month).random((2, wf.n))
+        u = uniforms(self._keyed("gaming", month), people.person, 2).T
         has_superior = wf.supervisor >= 0
         resisting_superior = np.zeros(wf.n, dtype=bool)
         resisting_superior[has_superior] = people.state[wf.supervisor[has_superior]] == RESISTING
@@ -743,21 +745,27 @@ class Agency:
         people.sk_streak = np.where(codes == SANGAT_KURANG, people.sk_streak + 1, 0).astype(
             np.int16
         )
-        rng = self._rng("flows", month)
+        # Keyed draws: by person (exits, transfers) and by vacancy (hires), see simlib.flows.
         out = leavers(
             unit=wf.unit, job_type=wf.job_type, pppk=wf.pppk, age_years=wf.age_years,
             tenure_years=wf.tenure_years, is_head=self.is_head, predikat=codes, score=rating,
-            sk_streak=people.sk_streak, params=fl, rng=rng,
+            sk_streak=people.sk_streak, params=fl, person=people.person,
+            rng=self._keyed("flows", month),
         )  # fmt: skip
         leaving = out.leaving
-        order, movers = transfer_order(wf.job_type, leaving, fl.transfer_rate, rng=rng)
+        order, movers = transfer_order(
+            wf.job_type, leaving, fl.transfer_rate, person=people.person,
+            rng=self._keyed("transfers", month),
+        )  # fmt: skip
         if movers:
             self._reorder(order)
         self.wf = self.wf.aged(1.0)
         if len(leaving):
-            hires = hire(len(leaving), fl, self.scenario.workforce,
-                         female_share=float(wf.female.mean()), rng=rng)  # fmt: skip
-            self._hire(leaving, hires, rng)
+            hires = hire(
+                leaving, fl, self.scenario.workforce, female_share=float(wf.female.mean()),
+                rng=self._keyed("hiring", month),
+            )  # fmt: skip
+            self._hire(leaving, hires, month)
         return {
             **out.counts(),
             "separations": float(len(leaving)),
@@ -781,21 +789,28 @@ class Agency:
         if self.training_plan is not None:
             self.training_state = self.training_state.reordered(order)
 
-    def _hire(self, positions: np.ndarray, hires, rng: np.random.Generator) -> None:
-        """New people in ``positions``: their own traits, state, absence and history."""
+    def _hire(self, positions: np.ndarray, hires, month: int) -> None:
+        """New people in ``positions``: their own traits, state, absence and history.
+
+        A hire's person id is ``n x (month + 1) + post``: stable across policy arms, and the
+        key of the hire's own draws (traits, behaviour, absence rate).
+        """
         k = len(positions)
         self.wf = self.wf.with_hires(positions, hires)
-        first = int(self.people.person.max()) + 1
-        self.people.put(positions, draw_people(hires.openness, self.scenario, rng=rng,
-                                               initial=False, first_person=first))  # fmt: skip
-        new = draw_traits(k, self.scenario.raters, rng=rng)
+        person = self.wf.n * (month + 1) + np.asarray(positions, dtype=np.int64)
+        self.people.put(positions, draw_people(hires.openness, self.scenario,
+                                               rng=self._keyed("behaviour"), initial=False,
+                                               person=person))  # fmt: skip
+        new = draw_traits(k, self.scenario.raters, rng=self._keyed("raters"), person=person)
         lenient, profile = self.traits.leniency.copy(), self.traits.profile.copy()
         lenient[positions], profile[positions] = new.leniency[:k], new.profile
         self.traits = replace(self.traits, leniency=lenient, profile=profile)
         att = self.scenario.attendance
         shape = att.heterogeneity_shape
         self.absence_rate = self.absence_rate.copy()
-        self.absence_rate[positions] = rng.gamma(shape, att.absence_days_per_month / shape, k)
+        self.absence_rate[positions] = gammas(
+            self._keyed("attendance"), person, shape, att.absence_days_per_month / shape
+        )
         predikat, score = self.pay_predikat.copy(), self.pay_score.copy()
         predikat[positions], score[positions] = BAIK, 0.0
         self._set_pay_basis(predikat, score)
@@ -806,6 +821,9 @@ class Agency:
 
     def _rng(self, name: str, period: int | None = None) -> np.random.Generator:
         return self.streams.rng(name, agency=self.index, period=period)
+
+    def _keyed(self, name: str, period: int | None = None) -> Keyed:
+        return self.streams.keyed(name, agency=self.index, period=period)
 
     @staticmethod
     def _pay_linked(policy: Policy) -> bool:

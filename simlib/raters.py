@@ -22,6 +22,11 @@ The engine's rating step calls one *rating rule* from :data:`RATING_RULES`, chos
 
 Shifts given as Cohen's *d* (self-rating leniency, pay-purpose inflation) are converted to
 SD units with the standard deviation the source's ratings would have without them.
+
+Given a keyed stream (:class:`simlib.streams.Keyed`), every draw belongs to its entity: the
+superior's rating error to the ratee and quarter, the random peer and subordinate orders to
+the person, and response, perspective, idiosyncratic effect and residuals to the (ratee,
+rater, source) triple, by the people's ids (``RatingContext.person``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.scenario import MultiSource, Raters
+from simlib.streams import EXTERNAL, Draws, normals, pair_ids, uniforms
 from simlib.workforce import Workforce
 
 __all__ = [
@@ -68,6 +74,9 @@ SOURCES = ("self", "supervisor", "peer", "subordinate", "service_user")
 SCALES = {"likert_1_5": (1, 3, 5), "expectation_3": (1, 2, 3), "skp_0_120": (0, 100, 120)}
 
 SELF, SUPERVISOR, PEER, SUBORDINATE, SERVICE_USER = range(5)
+# Slots of a keyed rating stream: 0-1 the superior's errors (by ratee), then per person the
+# peer and subordinate orders and the sources' perspectives, and per rating triple the rest.
+_ORDER_SLOT, _PERSPECTIVE_SLOT, _PAIR_SLOT = 2, 4, 16
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,6 +141,13 @@ class RatingContext:
     traits: RaterTraits
     params: Raters
     pay_linked: bool
+    #: Stable person id in each post (default: positions); keyed draws are indexed by it.
+    person: np.ndarray | None = None
+
+    def ids(self) -> np.ndarray:
+        """Person ids of the posts (positions when none were given)."""
+        n = len(self.hasil_true)
+        return np.arange(n, dtype=np.int64) if self.person is None else self.person
 
 
 def draw_leniency(n: int, params: Raters, *, rng: np.random.Generator) -> np.ndarray:
@@ -139,58 +155,73 @@ def draw_leniency(n: int, params: Raters, *, rng: np.random.Generator) -> np.nda
     return params.leniency_mean + params.leniency_sd * rng.standard_normal(n + 1)
 
 
-def draw_traits(n: int, params: Raters, *, rng: np.random.Generator) -> RaterTraits:
-    """Draw the persistent rater and ratee traits of an agency (leniency first)."""
-    leniency = draw_leniency(n, params, rng=rng)
+def draw_traits(
+    n: int, params: Raters, *, rng: Draws, person: np.ndarray | None = None
+) -> RaterTraits:
+    """Draw the persistent rater and ratee traits of ``n`` people (leniency first).
+
+    ``leniency`` has ``n + 1`` entries, the last for the head's external rater. With a keyed
+    ``rng`` each person's traits are drawn by their id in ``person`` (default ``0 .. n-1``).
+    """
+    ids = np.arange(n, dtype=np.int64) if person is None else np.asarray(person)
+    k = len(BERAKHLAK)
+    z = normals(rng, ids, 1 + k)
+    external = normals(rng, np.array([EXTERNAL], dtype=np.uint64))
+    leniency = params.leniency_mean + params.leniency_sd * np.r_[z[:, 0], external]
     ms = params.multi_source
-    profile = ms.dimension_sd * rng.standard_normal((n, len(BERAKHLAK)))
-    collusive = rng.random(n) < ms.collusion_share
+    profile = ms.dimension_sd * z[:, 1:]
+    collusive = uniforms(rng, ids, first=1 + k) < ms.collusion_share
     return RaterTraits(leniency, profile, collusive)
 
 
-def rate_by_supervisor(ctx: RatingContext, *, rng: np.random.Generator) -> Ratings:
+def rate_by_supervisor(ctx: RatingContext, *, rng: Draws) -> Ratings:
     """Each employee rated by the direct superior (the head by the external rater)."""
     hasil, perilaku = _supervisor_ratings(ctx, rng=rng)
     return Ratings(hasil, perilaku)
 
 
-def _supervisor_ratings(ctx: RatingContext, *, rng: np.random.Generator):
+def _supervisor_ratings(ctx: RatingContext, *, rng: Draws):
     n = len(ctx.hasil_true)
     rater = np.where(ctx.workforce.supervisor < 0, n, ctx.workforce.supervisor)
     shift = ctx.params.pay_purpose_inflation if ctx.pay_linked else 0.0
     bias = ctx.traits.leniency[rater] + shift
-    z = rng.standard_normal((2, n))
+    z = normals(rng, ctx.ids(), 2).T  # keyed by the ratee
     noise = ctx.params.noise_sd
     return ctx.hasil_true + bias + noise * z[0], ctx.perilaku_true + bias + noise * z[1]
 
 
-def rate_multi_source(ctx: RatingContext, *, rng: np.random.Generator) -> Ratings:
+def rate_multi_source(ctx: RatingContext, *, rng: Draws) -> Ratings:
     """Hasil kerja by the superior; perilaku by every source, value by value."""
     hasil, _ = _supervisor_ratings(ctx, rng=rng)
     return Ratings(hasil, None, multi_source_table(ctx, rng=rng))
 
 
-def multi_source_table(ctx: RatingContext, *, rng: np.random.Generator) -> RatingTable:
+def multi_source_table(ctx: RatingContext, *, rng: Draws) -> RatingTable:
     """Generate the period's 360-degree ratings of perilaku kerja (vectorised)."""
     wf, ms = ctx.workforce, ctx.params.multi_source
     n = wf.n
-    ratee, rater, source = _pairs(wf, ms, rng=rng)
+    person = ctx.ids()
+    ratee, rater, source = _pairs(wf, ms, person=person, rng=rng)
     external = rater >= n
-    # Non-response, drawn for every candidate pair so the stream stays aligned.
+    # Each (ratee, rater, source) triple draws its own response and errors, in fixed slots.
+    users = max(ms.sources.service_user.count, 1)
+    rater_id = np.where(external, (rater - n) % users, person[np.minimum(rater, n - 1)])
+    triple = pair_ids(person[ratee], rater_id, source.astype(np.int64) + 8 * external)
+    k = len(BERAKHLAK)
     rates = np.array([getattr(ms.sources, s).response_rate for s in SOURCES])
-    answered = rng.random(len(ratee)) < rates[source]
-    ratee, rater, source, external = (
-        ratee[answered], rater[answered], source[answered], external[answered]
+    answered = uniforms(rng, triple, first=_PAIR_SLOT) < rates[source]
+    ratee, rater, source, external, triple = (
+        ratee[answered], rater[answered], source[answered], external[answered], triple[answered]
     )  # fmt: skip
-    m, k = len(ratee), len(BERAKHLAK)
+    m = len(ratee)
+    pair_z = normals(rng, triple, 2 + k, first=_PAIR_SLOT + 1)
+    z_pair, external_z, z_res = pair_z[:, 0], pair_z[:, 1], pair_z[:, 2:]
 
     perspective_sd = np.array([getattr(ms.sources, s).perspective_sd for s in SOURCES])
     idio_sd = np.array([getattr(ms.sources, s).idiosyncratic_sd for s in SOURCES])
     shift_d = np.array([getattr(ms.sources, s).shift_d for s in SOURCES])
-    z_persp = rng.standard_normal((n, len(SOURCES)))
-    z_pair = rng.standard_normal(m)
-    z_res = rng.standard_normal((m, k))
-    external_leniency = ctx.params.leniency_mean + ctx.params.leniency_sd * rng.standard_normal(m)
+    z_persp = normals(rng, person, len(SOURCES), first=_PERSPECTIVE_SLOT)
+    external_leniency = ctx.params.leniency_mean + ctx.params.leniency_sd * external_z
 
     # SD of a source's ratings without the shifts: what Cohen's d is relative to.
     true_var = ctx.perilaku_true.var() + ms.dimension_sd**2
@@ -245,9 +276,13 @@ def multi_source_table(ctx: RatingContext, *, rng: np.random.Generator) -> Ratin
     )
 
 
-def _pairs(wf: Workforce, ms: MultiSource, *, rng: np.random.Generator):
-    """Candidate (ratee, rater, source) triples for every source, before non-response."""
+def _pairs(wf: Workforce, ms: MultiSource, *, person: np.ndarray, rng: Draws):
+    """Candidate (ratee, rater, source) triples for every source, before non-response.
+
+    The random peer order and the choice of subordinates sort by a uniform per person.
+    """
     n = wf.n
+    u = uniforms(rng, person, 2, first=_ORDER_SLOT)
     everyone = np.arange(n)
     ratees, raters, sources = [], [], []
 
@@ -266,7 +301,7 @@ def _pairs(wf: Workforce, ms: MultiSource, *, rng: np.random.Generator):
         add(everyone[has], boss[has], SUPERVISOR)
         boss = np.where(has, wf.supervisor[np.maximum(boss, 0)], -1)
     # Peers: the next `count` colleagues in a random circular order of each unit.
-    order = np.lexsort((rng.random(n), wf.unit))
+    order = np.lexsort((u[:, 0], wf.unit))
     unit_sorted = wf.unit[order]
     start = np.searchsorted(unit_sorted, unit_sorted, side="left")
     size = np.bincount(wf.unit)[unit_sorted]
@@ -277,7 +312,7 @@ def _pairs(wf: Workforce, ms: MultiSource, *, rng: np.random.Generator):
         add(order[ok], peer[ok], PEER)
     # Direct subordinates: up to `count` of each superior's reports, chosen at random.
     has_boss = np.flatnonzero(wf.supervisor >= 0)
-    by_boss = has_boss[np.lexsort((rng.random(len(has_boss)), wf.supervisor[has_boss]))]
+    by_boss = has_boss[np.lexsort((u[has_boss, 1], wf.supervisor[has_boss]))]
     bosses = wf.supervisor[by_boss]
     first = np.searchsorted(bosses, bosses, side="left")
     rank = np.arange(len(by_boss)) - first

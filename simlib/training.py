@@ -59,6 +59,7 @@ from pydantic import Field, model_validator
 
 from simlib.config import Documented, Record, read_yaml, record_from_dict
 from simlib.domain import JOB_TYPES
+from simlib.streams import Draws, uniforms
 
 __all__ = [
     "LEDGER_COLUMNS",
@@ -307,9 +308,10 @@ def run_quarter(
     eligible: np.ndarray,
     *,
     quarter: int,
-    rng: np.random.Generator,
+    rng: Draws,
     predikat: np.ndarray | None = None,
     job_type: np.ndarray | None = None,
+    person: np.ndarray | None = None,
 ) -> tuple[TrainingState, QuarterReport]:
     """Simulate one quarter of competence development.
 
@@ -327,13 +329,17 @@ def run_quarter(
         Quarter index since the start of the run (0, 1, ...; 0, 4, ... are January);
         must be later than ``state.last_quarter``.
     rng
-        Source of the random draws (random selection, who a technology shock hits).
+        Source of the random draws (random selection, who a technology shock hits): a
+        Generator, or a keyed stream whose draws are indexed by ``person``.
     predikat
         Codes into :data:`simlib.domain.PREDIKAT` (0 best), shape ``(n,)``; if given,
         ``needs_based`` and ``merit`` rank by predikat first, then by competence.
     job_type
         Codes into :data:`simlib.domain.JOB_TYPES` (``Workforce.job_type``); required
         when the plan's technology shock names job types.
+    person
+        Stable person id of each employee (default: positions): a keyed ``rng`` draws
+        each person's shock and random-selection order by it.
 
     Returns
     -------
@@ -346,6 +352,7 @@ def run_quarter(
         If an array has the wrong shape or bad values, or quarters go backwards.
     """
     n = state.n
+    ids = np.arange(n, dtype=np.int64) if person is None else _array(person, n, "person", int)
     base = _array(workforce_competence, n, "workforce_competence", float)
     if not np.isfinite(base).all():
         raise ValueError("workforce_competence has NaN or infinite values; allowed: finite")
@@ -374,11 +381,11 @@ def run_quarter(
     penalty = state.penalty_sd.copy()
     shock = plan.shock
     if shock is not None and state.last_quarter < shock.month // 3 <= quarter:
-        penalty[_shocked(shock, n, job_type, rng)] = shock.penalty_sd
+        penalty[_shocked(shock, ids, job_type, rng)] = shock.penalty_sd
 
     # 3. Selection and assignment to programmes.
     current = base + gain - penalty
-    ranked = _rank(plan.selection, np.flatnonzero(elig), current, predikat, rng, n)
+    ranked = _rank(plan.selection, np.flatnonzero(elig), current, predikat, rng, ids)
     programme_of = _assign(plan, ranked, penalty[ranked] > 0)
 
     # 4. Courses in SimPy: seats, durations, the budget ledger.
@@ -454,9 +461,10 @@ def _array(values: np.ndarray, n: int, name: str, kind: type) -> np.ndarray:
 
 
 def _shocked(
-    shock: TechnologyShock, n: int, job_type: np.ndarray | None, rng: np.random.Generator
+    shock: TechnologyShock, ids: np.ndarray, job_type: np.ndarray | None, rng: Draws
 ) -> np.ndarray:
     """Who the technology shock hits (bool, shape ``(n,)``)."""
+    n = len(ids)
     exposed = np.ones(n, dtype=bool)
     if shock.job_types:
         if job_type is None:
@@ -466,7 +474,7 @@ def _shocked(
             )
         codes = [JOB_TYPES.index(j) for j in shock.job_types]
         exposed = np.isin(_array(job_type, n, "job_type", int), codes)
-    return exposed & (rng.random(n) < shock.affected_share)
+    return exposed & (uniforms(rng, ids) < shock.affected_share)
 
 
 def _rank(
@@ -474,12 +482,14 @@ def _rank(
     candidates: np.ndarray,
     current: np.ndarray,
     predikat: np.ndarray | None,
-    rng: np.random.Generator,
-    n: int,
+    rng: Draws,
+    ids: np.ndarray,
 ) -> np.ndarray:
-    """Eligible employees in priority order."""
+    """Eligible employees in priority order (``random``: by a uniform per person)."""
+    n = len(ids)
     if selection == "random":
-        return rng.permutation(candidates)
+        key = uniforms(rng, ids, first=1)[candidates]
+        return candidates[np.argsort(key, kind="stable")]
     comp = current[candidates]
     sign = 1.0 if selection == "needs_based" else -1.0
     if predikat is None:

@@ -198,9 +198,10 @@ def test_selection_with_validity_raises_hires_competence(district):
     fl = district.flows
     latent = district.workforce
     rng = np.random.default_rng(0)
-    valid = hire(20_000, fl.model_copy(update={"selection_validity": 0.5}), latent,
+    posts = np.arange(20_000)
+    valid = hire(posts, fl.model_copy(update={"selection_validity": 0.5}), latent,
                  female_share=0.5, rng=rng)  # fmt: skip
-    blind = hire(20_000, fl.model_copy(update={"selection_validity": 0.0}), latent,
+    blind = hire(posts, fl.model_copy(update={"selection_validity": 0.0}), latent,
                  female_share=0.5, rng=rng)  # fmt: skip
     # Best of 10 on a score of validity v: expected competence v x 1.539.
     assert abs(valid.competence.mean() - 0.5 * 1.539) < 0.03, valid.competence.mean()
@@ -213,6 +214,8 @@ def test_transfers_move_whole_people_between_units():
     assert sorted(order) == list(range(8)), order
     assert order[0] == 0 and order[1] == 1 and order[7] == 7, "leaders and leavers stay put"
     assert movers == 5, movers
+    staff = [2, 3, 4, 5, 6]
+    assert all(order[p] != p for p in staff), f"every mover takes another's post: {order}"
 
 
 def test_people_keep_their_identity_through_flows(district):
@@ -227,7 +230,9 @@ def test_people_keep_their_identity_through_flows(district):
         assert quarter.person.is_unique
     first, last = panel[panel.period == "2025Q1"], panel[panel.period == "2027Q4"]
     hires = metric(result, "hires", "year")
-    new_people = len(set(last.person) - set(first.person))
+    # Everyone hired at the close of 2025 and 2026 appears in a later quarter, once each
+    # (a hire who leaves again within a year counts too); 2027's hires come after the panel.
+    new_people = len(set(panel.person) - set(first.person))
     assert new_people == hires.iloc[:2].sum(), (new_people, hires.tolist())
     moved = last.merge(first, on="person", suffixes=("_end", "_start"))
     assert (moved.employee_end != moved.employee_start).any(), "transfers move people"
@@ -363,8 +368,13 @@ def test_scullen_scenario_runs_from_the_cli_and_potential_rises(tmp_path, capsys
     steps = curve.diff()
     assert curve.iloc[0] > 0.1 and curve.iloc[-1] > 0.7, curve.round(3).tolist()
     assert steps.iloc[1:4].mean() > 3 * steps.iloc[20:].mean(), steps.round(3).tolist()
-    accuracy = out[(out.metric == "rating_accuracy") & (out.period_kind == "year")].value.mean()
-    assert abs(accuracy - np.sqrt(0.7)) < 0.05, accuracy
+    # Reliability .70 holds for the generated workforce (competence variance 1): the first
+    # year, before selection narrows the spread and lowers the correlation. Band: 4 Monte-Carlo
+    # SE of a correlation over n people, (1 - r^2) / sqrt(n).
+    first_year = out[(out.metric == "rating_accuracy") & (out.period_kind == "year")]
+    accuracy = first_year.sort_values("t_month").value.iloc[0]
+    n = out[out.metric == "headcount"].value.iloc[0]
+    assert abs(accuracy - np.sqrt(0.7)) < 4 * (1 - 0.7) / np.sqrt(n), (accuracy, n)
 
 
 def test_scullen_without_forced_separation_gains_less(tmp_path):
