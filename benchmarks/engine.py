@@ -169,20 +169,28 @@ def run_numpy_loop(scenario: Scenario, policy: Policy) -> RunResult:
 class Period:
     """What employees report for one appraisal period (quarter or year), in Python lists."""
 
-    def __init__(self) -> None:
+    def __init__(self, matrix: list[list[int]]) -> None:
+        self.matrix = matrix
         self.counts = [0] * len(PREDIKAT)
         self.agree = 0
         self.codes: list[int] = []
         self.true_scores: list[float] = []
+        self.levels: tuple[list[int], list[int]] = ([], [])
+        self.trues: tuple[list[float], list[float]] = ([], [])
         self.paid: list[float] = []
         self.sums = [0.0] * 6  # n, x, y, xx, yy, xy of (hasil rating, true hasil)
 
-    def add(self, code: int, true_code: int, true_score: float, rating: float, true: float):
-        """One employee's predikat, true predikat and true score, rating and true hasil."""
+    def add(self, code: int, true_code: int, true_score: float, rating: float, true: float,
+            levels: tuple[int, int], trues: tuple[float, float]):  # fmt: skip
+        """One employee's predikat, true predikat and true score, rating and true hasil,
+        rated levels (hasil, perilaku) and true scores (hasil, perilaku)."""
         self.counts[code] += 1
         self.agree += code == true_code
         self.codes.append(code)
         self.true_scores.append(true_score)
+        for axis in (0, 1):
+            self.levels[axis].append(levels[axis])
+            self.trues[axis].append(trues[axis])
         s = self.sums
         s[0] += 1.0
         s[1] += rating
@@ -198,11 +206,29 @@ class Period:
         return (n * sxy - sx * sy) / denom if denom > 0 else float("nan")
 
     def metrics(self) -> dict[str, float]:
-        """Predikat shares, agreement, accuracy, and misclassification (a Python sort)."""
+        """Predikat shares, agreement, accuracy, and misclassification (Python sorts).
+
+        Misclassification is against the predikat the true scores imply at the same shares:
+        each axis's true scores cut at the rated levels' counts, the matrix, then the
+        predikat counts laid over employees by that predikat and true score.
+        """
         n = len(self.codes)
+        true_levels = []
+        for rated, true in zip(self.levels, self.trues, strict=True):
+            order = sorted(range(n), key=true.__getitem__)
+            level = [0] * n
+            start = 0
+            for k in range(3):
+                count = rated.count(k)
+                for i in order[start : start + count]:
+                    level[i] = k
+                start += count
+            true_levels.append(level)
+        implied = [self.matrix[h][q] for h, q in zip(*true_levels, strict=True)]
         scores = self.true_scores
-        order = sorted(range(n), key=scores.__getitem__, reverse=True)
-        wrong = sum(rank * 5 // n != self.codes[i] for rank, i in enumerate(order))
+        order = sorted(range(n), key=lambda i: (implied[i], -scores[i], i))
+        laid = [k for k, c in enumerate(self.counts) for _ in range(c)]
+        wrong = sum(laid[rank] != self.codes[i] for rank, i in enumerate(order))
         return {
             **{f"share_{k}": c / n for k, c in zip(PREDIKAT, self.counts, strict=True)},
             "predikat_agreement": self.agree / n,
@@ -232,7 +258,7 @@ class NaiveAgency:
         self.month = [0.0, 0.0, 0.0]  # entitled, performance cut, due
         self.totals = {"entitled": 0.0, "due": 0.0, "paid": 0.0}
         self.year_true_hasil = self.effort_sum = 0.0
-        self.quarter, self.year = Period(), Period()
+        self.quarter, self.year = Period(p["matrix"]), Period(p["matrix"])
         self.metrics: list[tuple[str, int, dict[str, float]]] = []
         # Behaviour: adoption states (for imitation and resisting superiors), the quarter's
         # rating and truth moments (experienced accuracy) and pay by true-performance decile.
@@ -286,7 +312,7 @@ class NaiveAgency:
             metrics = self.quarter.metrics()
             metrics["mean_effort"] = self.effort_sum / self.n
             self.metrics.append(("quarter", t, metrics))
-            self.quarter, self.effort_sum = Period(), 0.0
+            self.quarter, self.effort_sum = Period(self.p["matrix"]), 0.0
         if t % 12 == 0:
             p = self.p
             if p["fixed_org"] is None:
@@ -323,7 +349,7 @@ class NaiveAgency:
             sum((2 * i - n - 1) * x for i, x in enumerate(paid, 1)) / (n * total) if total else 0.0
         )
         self.metrics.append(("year", t, metrics))
-        self.year = Period()
+        self.year = Period(self.p["matrix"])
 
 
 def naive_params(scenario: Scenario, policy: Policy, rng: np.random.Generator) -> dict:
@@ -498,7 +524,8 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
         code = matrix[level(hasil)][level(perilaku)]
         true_code = matrix[level(hasil_true)][level(perilaku_true)]
         true_score = skp * hasil_true + (1.0 - skp) * perilaku_true
-        ag.quarter.add(code, true_code, true_score, hasil, hasil_true)
+        ag.quarter.add(code, true_code, true_score, hasil, hasil_true,
+                       (level(hasil), level(perilaku)), (hasil_true, perilaku_true))  # fmt: skip
         ag.year_true_hasil += hasil_true
         year_hasil += hasil
         year_perilaku += perilaku
@@ -527,10 +554,12 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
             hasil_true_y, perilaku_true_y = year_hasil_true / 4.0, year_perilaku_true / 4.0
             org = ag.org
             h_level = (2 if org == 0 else (1 if org == 1 else 0)) if is_head else level(hasil_y)
-            code = matrix[h_level][level(perilaku_y)]
+            p_level = level(perilaku_y)
+            code = matrix[h_level][p_level]
             true_code = matrix[level(hasil_true_y)][level(perilaku_true_y)]
             true_score = skp * hasil_true_y + (1.0 - skp) * perilaku_true_y
-            ag.year.add(code, true_code, true_score, hasil_y, hasil_true_y)
+            ag.year.add(code, true_code, true_score, hasil_y, hasil_true_y,
+                        (h_level, p_level), (hasil_true_y, perilaku_true_y))  # fmt: skip
             ag.year.paid.append(year_paid)
             if not periodic:
                 pay_predikat = code

@@ -66,14 +66,19 @@ def org_predikat(achievement: float, cutoffs: tuple[float, ...]) -> int:
 
 
 def curve_counts(
-    current: np.ndarray, rules: tuple[CurveRule, ...], *, tie_break: str
+    current: np.ndarray,
+    rules: tuple[CurveRule, ...],
+    *,
+    tie_break: str,
+    majority_share: float,
 ) -> np.ndarray | None:
     """Counts per predikat closest to ``current`` that satisfy every curve rule.
 
     Closeness is the earth mover's distance on the ordered predikat (person-steps moved).
     Among equally close solutions, ``tie_break`` prefers moving people toward higher
-    (better) or lower predikat. Returns ``None`` when the rules cannot all be met with
-    this many employees.
+    (better) or lower predikat. A majority rule ("sebagian besar") needs strictly more
+    than ``majority_share`` of the employees: at least ``floor(majority_share * n) + 1``.
+    Returns ``None`` when the rules cannot all be met with this many employees.
     """
     n = int(current.sum())
     if not rules:
@@ -100,7 +105,10 @@ def curve_counts(
     for rule in rules:
         row = np.zeros(K + K - 1)
         row[list(rule.predikat)] = 1.0
-        low = max(np.ceil(rule.min_share * n - 1e-9), rule.min_count)
+        if rule.majority:
+            low = max(np.floor(majority_share * n + 1e-9) + 1, rule.min_count)
+        else:
+            low = max(np.ceil(rule.min_share * n - 1e-9), rule.min_count)
         high = np.floor(rule.max_share * n + 1e-9)
         if low > high:
             return None
@@ -117,7 +125,12 @@ def curve_counts(
 
 
 def enforce_curve(
-    codes: np.ndarray, score: np.ndarray, rules: tuple[CurveRule, ...], *, tie_break: str
+    codes: np.ndarray,
+    score: np.ndarray,
+    rules: tuple[CurveRule, ...],
+    *,
+    tie_break: str,
+    majority_share: float,
 ) -> tuple[np.ndarray, bool]:
     """Move employees between predikat until the curve's rules hold.
 
@@ -132,7 +145,7 @@ def enforce_curve(
         returned unchanged).
     """
     current = np.bincount(codes, minlength=K)
-    target = curve_counts(current, rules, tie_break=tie_break)
+    target = curve_counts(current, rules, tie_break=tie_break, majority_share=majority_share)
     if target is None:
         return codes.copy(), False
     if np.array_equal(target, current):

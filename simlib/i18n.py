@@ -234,6 +234,10 @@ _METRICS: dict[str, tuple[str, str]] = {
     "rating_accuracy": ("Akurasi penilaian hasil kerja", "Rating accuracy (results)"),
     "perilaku_accuracy": ("Akurasi penilaian perilaku", "Rating accuracy (behaviour)"),
     "misclassification": ("Salah klasifikasi predikat", "Predikat misclassification"),
+    "predikat_kappa": (
+        "Kesesuaian predikat di atas peluang (kappa)",
+        "Predikat agreement beyond chance (kappa)",
+    ),
     "predikat_agreement": ("Kesesuaian predikat", "Predikat agreement"),
     "rating_leniency": ("Kelonggaran penilaian", "Rating leniency"),
     "tukin_paid_idr": ("Tukin dibayar", "Tukin paid"),

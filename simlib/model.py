@@ -56,8 +56,10 @@ from simlib.flows import SANGAT_KURANG, hire, leavers, transfer_order
 from simlib.incentives import BudgetYear, apply_cap, due, entitlement
 from simlib.outcomes import (
     OUTCOME_COLUMNS,
+    chance_misclassification,
     correlation,
     gini,
+    implied_predikat,
     misclassification,
     predikat_shares,
 )
@@ -82,7 +84,13 @@ from simlib.services import (
 )
 from simlib.streams import Keyed, Streams, gammas, poissons, uniforms
 from simlib.tables import distribution_curve, gaji_pokok, predikat_matrix
-from simlib.training import TrainingState, effective_competence, load_training
+from simlib.training import (
+    QUARTERS_PER_YEAR,
+    TrainingPlan,
+    TrainingState,
+    effective_competence,
+    load_training,
+)
 from simlib.training import run_quarter as run_training_quarter
 from simlib.workforce import Workforce, generate, read_org_csv
 
@@ -270,9 +278,15 @@ class Agency:
         plan = self.training_plan
         if plan is None:
             return None
+        state, budget_left = self.training_state, None
+        if policy.budget.training_from_tukin_budget:
+            # One budget: courses start only as far as the tukin budget has money released
+            # and unspent this month, so tukin plus training never exceeds the cap.
+            room = max(self.budget.available(month % 12) - self._training_cost_idr, 0.0)
+            plan, state, budget_left = _training_within(plan, state, quarter, room)
         self.training_state, report = run_training_quarter(
             plan,
-            self.training_state,
+            state,
             self.wf.competence,
             ~self.wf.pppk,  # the 20 JP rule of PP 11/2017 binds PNS
             quarter=quarter,
@@ -281,6 +295,11 @@ class Agency:
             job_type=self.wf.job_type,
             person=self.people.person,
         )
+        if budget_left is not None:
+            # The training plan's own budget is not cut by the limit: only what was spent.
+            left = max(0.0, budget_left - report.cost_idr)
+            self.training_state = replace(self.training_state, budget_left_idr=left)
+            report = replace(report, budget_left_idr=left)
         self._training_cost_idr += report.cost_idr
         competence = effective_competence(self.wf.competence, self.training_state)
         metrics = {
@@ -550,7 +569,14 @@ class Agency:
             "mean_true_performance": float(self.hasil_true.mean()),
             "mean_effort": float(self.effort.mean()),
             "rating_accuracy": accuracy,
-            **self._predikat_metrics(codes, true_codes, true_score),
+            **self._predikat_metrics(
+                codes,
+                true_codes,
+                true_score,
+                rated_levels=(h_level, p_level),
+                true_axes=(self.hasil_true, self.perilaku_true),
+                matrix=matrix,
+            ),
             **self._rating_quality(perilaku, ratings.table),
             "tukin_entitled_idr": entitled,
             "tukin_due_idr": due_q,
@@ -697,14 +723,17 @@ class Agency:
         # The head's hasil kerja is the organisation's achievement (PermenPANRB 6/2022).
         h_level[self.is_head] = 2 if org == 0 else (1 if org == 1 else 0)
         matrix = predikat_matrix()
-        codes = predikat(h_level, levels(perilaku, **cut), matrix)
+        p_level = levels(perilaku, **cut)
+        codes = predikat(h_level, p_level, matrix)
         true_codes = predikat(levels(hasil_true, **cut), levels(perilaku_true, **cut), matrix)
         score = composite(hasil, perilaku, skp_weight=ap.skp_weight)
         moved, infeasible = 0.0, 0.0
         if ap.distribution_curve.enforce:
+            curve = ap.distribution_curve
             enforced, feasible = enforce_curve(
-                codes, score, distribution_curve()[org], tie_break=ap.distribution_curve.tie_break
-            )
+                codes, score, distribution_curve()[org], tie_break=curve.tie_break,
+                majority_share=curve.majority_share,
+            )  # fmt: skip
             moved = float(np.mean(enforced != codes))
             infeasible = 0.0 if feasible else 1.0
             # Being moved down by a quota, against one's rating, is felt as unfair.
@@ -720,7 +749,14 @@ class Agency:
         metrics = {
             "mean_true_performance": float(hasil_true.mean()),
             "rating_accuracy": correlation(hasil, hasil_true),
-            **self._predikat_metrics(codes, true_codes, true_score),
+            **self._predikat_metrics(
+                codes,
+                true_codes,
+                true_score,
+                rated_levels=(h_level, p_level),
+                true_axes=(hasil_true, perilaku_true),
+                matrix=matrix,
+            ),
             "org_predikat": float(org),
             "curve_moved_share": moved,
             "curve_infeasible": infeasible,
@@ -860,11 +896,22 @@ class Agency:
             self._rank_cache = np.lexsort((np.arange(n), -self.pay_score, self.pay_predikat))
         return self._rank_cache
 
-    def _predikat_metrics(self, codes, true_codes, true_score) -> dict[str, float]:
+    @staticmethod
+    def _predikat_metrics(
+        codes, true_codes, true_score, *, rated_levels, true_axes, matrix
+    ) -> dict[str, float]:
+        """Shares, and agreement with the true scores' predikat at the same shares and cut-offs.
+
+        ``rated_levels`` are the levels behind ``codes`` before any distribution curve.
+        """
         shares = predikat_shares(codes)
+        implied = implied_predikat(codes, rated_levels=rated_levels, true_axes=true_axes,
+                                   true_score=true_score, matrix=matrix)  # fmt: skip
+        wrong, chance = misclassification(codes, implied), chance_misclassification(codes)
         return {
             **{f"share_{p}": float(s) for p, s in zip(PREDIKAT, shares, strict=True)},
-            "misclassification": misclassification(codes, true_score),
+            "misclassification": wrong,
+            "predikat_kappa": 1.0 - wrong / chance if chance > 0 else float("nan"),
             "predikat_agreement": float(np.mean(codes == true_codes)),
         }
 
@@ -883,6 +930,29 @@ class Agency:
 
     def _year_label(self, year: int) -> str:
         return str(self.scenario.calendar.start_date.year + year)
+
+
+def _training_within(
+    plan: TrainingPlan, state: TrainingState, quarter: int, room_idr: float
+) -> tuple[TrainingPlan, TrainingState, float]:
+    """Plan and state whose quarter may spend at most ``room_idr``; and the plan's budget left.
+
+    :func:`simlib.training.run_quarter` lets a quarter spend the year's training budget
+    left over the quarters left (the budget renews in January); the budget left is lowered
+    so that this share is at most ``room_idr``. Returns the budget left before the limit,
+    which the caller restores less what was spent.
+    """
+    quarters_left = QUARTERS_PER_YEAR - quarter % QUARTERS_PER_YEAR
+    new_year = state.last_quarter < 0 or (
+        quarter // QUARTERS_PER_YEAR != state.last_quarter // QUARTERS_PER_YEAR
+    )
+    left = float(plan.annual_budget_idr) if new_year else state.budget_left_idr
+    limit = room_idr * quarters_left
+    if limit >= left:
+        return plan, state, left
+    if new_year:
+        plan = plan.model_copy(update={"annual_budget_idr": limit})
+    return plan, replace(state, budget_left_idr=min(state.budget_left_idr, limit)), left
 
 
 def build_agencies(

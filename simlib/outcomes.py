@@ -18,8 +18,10 @@ __all__ = [
     "OUTCOMES",
     "OUTCOME_COLUMNS",
     "Outcome",
+    "chance_misclassification",
     "correlation",
     "gini",
+    "implied_predikat",
     "misclassification",
     "predikat_shares",
 ]
@@ -62,15 +64,27 @@ OUTCOMES: tuple[Outcome, ...] = (
         "misclassification",
         "share of employees",
         _QY,
-        "Share whose predikat rank differs from their true-performance quintile "
-        "(top quintile = Sangat Baik ... bottom = Sangat Kurang)",
+        "Share whose predikat differs from the one their true scores imply at the same "
+        "shares (the observed predikat counts laid over employees in order of true "
+        "performance): 0 for ratings that rank perfectly, whatever the shares; "
+        "1 - sum of squared shares when ratings are unrelated to performance",
+    ),
+    Outcome(
+        "predikat_kappa",
+        "Cohen's kappa",
+        _QY,
+        "Agreement of predikat with the predikat the true scores imply at the same shares, "
+        "beyond chance: 1 - misclassification / (1 - sum of squared shares); 1 perfect, "
+        "0 no better than chance, whatever the shape of the distribution (NaN if everyone "
+        "has the same predikat)",
     ),
     Outcome(
         "predikat_agreement",
         "share of employees",
         _QY,
         "Share whose predikat equals the one their true scores would give under the same "
-        "cut-offs and matrix (no rater error, no distribution curve)",
+        "cut-offs and matrix (no rater error, no distribution curve); counts inflation and "
+        "the curve as disagreement, and its chance level depends on the shares",
     ),
     Outcome(
         "perilaku_accuracy",
@@ -304,16 +318,69 @@ def predikat_shares(codes: np.ndarray) -> np.ndarray:
     return np.bincount(codes, minlength=len(PREDIKAT)) / max(len(codes), 1)
 
 
-def misclassification(codes: np.ndarray, true_score: np.ndarray) -> float:
-    """Share whose predikat rank differs from their true-score quintile (top = 0)."""
+def implied_predikat(
+    codes: np.ndarray,
+    *,
+    rated_levels: tuple[np.ndarray, np.ndarray],
+    true_axes: tuple[np.ndarray, np.ndarray],
+    true_score: np.ndarray,
+    matrix: np.ndarray,
+) -> np.ndarray:
+    """The predikat the true scores imply, at the shares of the predikat given.
+
+    1. On each axis (hasil kerja, perilaku), the true scores are cut at the shares of the
+       rated levels: as many employees as were rated *di atas* with the highest true
+       scores are *di atas*, and so on.
+    2. The matrix maps each pair of true levels to a predikat.
+    3. The observed counts per predikat are laid over the employees ordered by that
+       predikat (best first), then by ``true_score`` (highest first), then by position.
+
+    Ratings that order employees as their true scores do give back ``codes`` exactly,
+    whatever the cut-offs, leniency or distribution curve that set the shares (the curve
+    moves the employees at each boundary by their score, as step 3 does).
+
+    Parameters
+    ----------
+    codes
+        Predikat codes given (0 = Sangat Baik ... 4 = Sangat Kurang).
+    rated_levels
+        Expectation levels (0 below, 1 meets, 2 above) of hasil kerja and perilaku behind
+        ``codes``, before any distribution curve.
+    true_axes
+        True hasil kerja and perilaku (SD units).
+    true_score
+        True composite score, to order employees within a predikat.
+    matrix
+        The 3x3 predikat matrix (:func:`simlib.tables.predikat_matrix`).
+    """
     n = len(codes)
-    order = np.argsort(-true_score)
-    ranked = true_score[order]
-    if (ranked[1:] == ranked[:-1]).any():  # ties: keep them in position order
-        order = np.argsort(-true_score, kind="stable")
-    quintile = np.empty(n, dtype=np.int64)
-    quintile[order] = np.arange(n) * 5 // max(n, 1)
-    return float(np.mean(quintile != codes))
+    true_levels = []
+    for rated, true in zip(rated_levels, true_axes, strict=True):
+        level = np.empty(n, dtype=np.int64)
+        level[np.argsort(true, kind="stable")] = np.repeat(
+            np.arange(3), np.bincount(rated, minlength=3)
+        )
+        true_levels.append(level)
+    implied = matrix[true_levels[0], true_levels[1]]
+    order = np.lexsort((np.arange(n), -true_score, implied))
+    out = np.empty(n, dtype=np.asarray(codes).dtype)
+    out[order] = np.repeat(np.arange(len(PREDIKAT)), np.bincount(codes, minlength=len(PREDIKAT)))
+    return out
+
+
+def misclassification(codes: np.ndarray, implied: np.ndarray) -> float:
+    """Share whose predikat differs from the one their true scores imply (same shares)."""
+    return float(np.mean(codes != implied)) if len(codes) else float("nan")
+
+
+def chance_misclassification(codes: np.ndarray) -> float:
+    """Expected misclassification of predikat unrelated to performance: ``1 - sum(p_k**2)``.
+
+    Exact for a random assignment of the same counts: employee *i* keeps predikat *k*
+    with probability ``n_k / n``.
+    """
+    shares = predikat_shares(codes)
+    return float(1.0 - shares @ shares)
 
 
 def gini(x: np.ndarray) -> float:

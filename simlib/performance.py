@@ -9,25 +9,48 @@ and true *perilaku kerja* (BerAKHLAK behaviour) is ``conduct[i] + behaviour_nois
 Effort follows the core of expectancy theory: a base, intrinsic motivation, and the pay
 at stake times the instrumentality of performance for pay: how accurately ratings tracked
 performance in the agency last quarter (one agency-wide number for now; the behaviour model
-makes it individual). All in SD units of true performance.
+makes it individual). All in SD units of true performance. The pay at stake weighs the
+whole multiplier schedule by where an employee can land on the predikat matrix
+(:func:`pay_at_stake`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from simlib.domain import PREDIKAT
 from simlib.policy import Policy
 from simlib.scenario import Behaviour, Performance
+from simlib.tables import predikat_matrix
 from simlib.workforce import Workforce
 
-__all__ = ["effort", "pay_at_stake", "true_performance"]
+__all__ = ["effort", "landing_weights", "pay_at_stake", "true_performance"]
+
+
+def landing_weights() -> np.ndarray:
+    """Where an employee can land: the share of the matrix's cells giving each predikat.
+
+    The nine cells are 3 hasil-kerja x 3 perilaku levels; best predikat first.
+    PermenPANRB 6/2022: Sangat Baik 1/9, Baik 3/9, Butuh Perbaikan 2/9, Kurang 2/9,
+    Sangat Kurang 1/9. A property of the rules, not of this year's shares.
+    """
+    matrix = predikat_matrix()
+    return np.bincount(matrix.ravel(), minlength=len(PREDIKAT)) / matrix.size
 
 
 def pay_at_stake(policy: Policy) -> float:
-    """Share of tukin an employee gains by moving from Butuh Perbaikan to Sangat Baik."""
+    """Share of tukin that the predikat puts at stake, over the whole multiplier schedule.
+
+    ``phi * sum_j sum_k w_j w_k |m_j - m_k|``: the expected difference in the performance
+    part between two independent landings on the predikat matrix (weights ``w`` from
+    :func:`landing_weights`, multipliers ``m``, performance share ``phi``). Every
+    multiplier counts, the Kurang and Sangat Kurang ones included; a flat schedule puts
+    nothing at stake.
+    """
     inc = policy.incentives
-    m = inc.multipliers
-    return inc.performance_share * max(0.0, m.sangat_baik - m.butuh_perbaikan)
+    m = np.asarray(inc.multipliers.as_tuple())
+    w = landing_weights()
+    return float(inc.performance_share * (w @ np.abs(m[:, None] - m[None, :]) @ w))
 
 
 def effort(

@@ -69,6 +69,8 @@ class DistributionCurve(Record):
 
     enforce: bool
     tie_break: Literal["toward_higher", "toward_lower"]
+    #: "sebagian besar" (the majority) means strictly more than this share of employees.
+    majority_share: Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
 class SourceWeights(Record):

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 STATUSES = ("V", "P", "M")
+#: ``min_share`` of a distribution-curve row that says "sebagian besar" (the majority).
+MAJORITY = "sebagian_besar"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +51,18 @@ class Bins:
 
 @dataclass(frozen=True, slots=True)
 class CurveRule:
-    """One row of the distribution curve: the share of employees in ``predikat`` codes."""
+    """One row of the distribution curve: the share of employees in ``predikat`` codes.
+
+    With ``majority`` set, the row's lower bound is "sebagian besar" (the majority): more
+    than the policy's ``appraisal.distribution_curve.majority_share`` of the employees,
+    and ``min_share`` is not used.
+    """
 
     predikat: tuple[int, ...]
     min_share: float
     max_share: float
     min_count: int
+    majority: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +171,10 @@ def predikat_matrix() -> np.ndarray:
 
 @cache
 def distribution_curve() -> dict[int, tuple[CurveRule, ...]]:
-    """Distribution-curve rules by organisation predikat code (SE MenPANRB 03/2023)."""
+    """Distribution-curve rules by organisation predikat code (SE MenPANRB 03/2023).
+
+    A ``min_share`` of ``sebagian_besar`` marks a majority rule (:class:`CurveRule`).
+    """
     name = "kurva_distribusi.csv"
     cols = ("org_predikat", "employee_predikat", "min_share", "max_share", "min_count")
     rules: dict[int, list[CurveRule]] = {code: [] for code in range(len(ORG_PREDIKAT))}
@@ -173,7 +184,9 @@ def distribution_curve() -> dict[int, tuple[CurveRule, ...]]:
             _code(p, PREDIKAT, name, f"row {line}, employee_predikat")
             for p in row["employee_predikat"].split(";")
         )
-        lo = _number(row, "min_share", name, line)
+        # "sebagian besar": what it means is a policy parameter, not a number in the table.
+        majority = row["min_share"].strip() == MAJORITY
+        lo = 0.0 if majority else _number(row, "min_share", name, line)
         hi = _number(row, "max_share", name, line)
         count = _number(row, "min_count", name, line)
         if not 0 <= lo <= hi <= 1 or count < 0:
@@ -182,7 +195,7 @@ def distribution_curve() -> dict[int, tuple[CurveRule, ...]]:
                 file=TABLES / name,
                 path=f"row {line}",
             )
-        rules[org].append(CurveRule(cats, lo, hi, int(count)))
+        rules[org].append(CurveRule(cats, lo, hi, int(count), majority))
     return {org: tuple(r) for org, r in rules.items()}
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from helpers import with_changes
 
-from simlib.performance import effort, pay_at_stake, true_performance
+from simlib.performance import effort, landing_weights, pay_at_stake, true_performance
 from simlib.raters import RaterTraits, RatingContext, draw_leniency, rate_by_supervisor
 from simlib.scenario import Structure
 from simlib.workforce import generate
@@ -14,11 +14,45 @@ def _wf(district, n=3000):
     return generate(s, district.workforce, rng=np.random.default_rng(2))
 
 
-def test_pay_at_stake(central):
-    # 0.6 x (1.0 - 0.75)
-    assert pay_at_stake(central) == 0.6 * 0.25
-    flat = with_changes(central, incentives__multipliers__butuh_perbaikan=1.0)
+def expected_difference(multipliers):
+    """E|m_j - m_k| over two landings on the 3x3 matrix, by hand: cells per predikat
+    (Sangat Baik 1, Baik 3, Butuh Perbaikan 2, Kurang 2, Sangat Kurang 1, of 9)."""
+    cells = (1, 3, 2, 2, 1)
+    return (
+        sum(
+            a * b * abs(x - y)
+            for a, x in zip(cells, multipliers, strict=True)
+            for b, y in zip(cells, multipliers, strict=True)
+        )
+        / 81
+    )
+
+
+def test_landing_weights_are_the_matrix_cells():
+    np.testing.assert_allclose(landing_weights(), np.array([1, 3, 2, 2, 1]) / 9)
+
+
+def test_pay_at_stake_weighs_the_whole_schedule(central):
+    # 100/100/75/50/25 %: (4·2·.25 + 4·2·.5 + 4·1·.75 + 2·2·.25 + 2·1·.5 + 2·1·.25) · 2 / 81
+    assert pay_at_stake(central) == pytest.approx(0.6 * 23 / 81)
+    assert pay_at_stake(central) == pytest.approx(
+        0.6 * expected_difference((1, 1, 0.75, 0.5, 0.25))
+    )
+    flat = with_changes(central, incentives__multipliers__butuh_perbaikan=1.0,
+                        incentives__multipliers__kurang=1.0,
+                        incentives__multipliers__sangat_kurang=1.0)  # fmt: skip
     assert pay_at_stake(flat) == 0.0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"incentives__multipliers__kurang": 0.2}, {"incentives__multipliers__sangat_kurang": 0.0}],
+)
+def test_a_reform_of_the_bottom_multipliers_alone_changes_pay_at_stake(central, changes):
+    harsher = with_changes(central, **changes)
+    assert pay_at_stake(harsher) > pay_at_stake(central), changes
+    m = harsher.incentives.multipliers.as_tuple()
+    assert pay_at_stake(harsher) == pytest.approx(0.6 * expected_difference(m))
 
 
 def test_effort_rises_with_stake_times_instrumentality(district):
