@@ -99,16 +99,33 @@ def test_calibration_reproduces_published_agreement(big):
     assert 0.15 < r_self < 0.29, r_self
 
 
-def test_expected_variance_shares_land_near_scullen(big):
-    """Idiosyncratic rater effects dominate; ratee 21-25 %; error 11-18 % (peer ratings)."""
+def peer_shares(big):
     params, _, perilaku, _, _ = big
     parts = expected_agreement(params, true_var=float(perilaku.var()))["peer"]
     total = sum(parts.values())
-    shares = {k: v / total for k, v in parts.items()}
-    assert 0.19 <= shares["ratee"] <= 0.28, shares
-    assert 0.45 <= shares["rater"] <= 0.65, shares
-    assert 0.09 <= shares["residual"] <= 0.20, shares
+    return {k: v / total for k, v in parts.items()}
+
+
+def test_expected_variance_shares_land_near_scullen(big):
+    """Idiosyncratic rater effects 53-62 % and ratee 21-25 % of rating variance (Scullen,
+    Mount & Goff 2000, two data sets; facts.md section 2), for peer ratings."""
+    shares = peer_shares(big)
+    assert 0.21 <= shares["ratee"] <= 0.25, shares
+    assert 0.53 <= shares["rater"] <= 0.62, shares
     assert shares["source"] <= 0.15, shares
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="calibration gap, not a code defect: the residual is 9.8 % of peer-rating "
+    "variance against the published 11-18 % (Scullen, Mount & Goff 2000), while the "
+    "perspective (source) share is 12 % against about 4-6 %: the perspective SD is set by "
+    "the corrected peer-supervisor correlation .62 (Harris & Schaubroeck 1988) and the "
+    "two targets are not met together yet; docs/model.md section 7.3b",
+)
+def test_residual_share_is_within_the_published_range(big):
+    shares = peer_shares(big)
+    assert 0.11 <= shares["residual"] <= 0.18, shares
 
 
 def test_self_ratings_are_lenient_by_d(district):
