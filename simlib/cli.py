@@ -572,7 +572,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_effects(args: argparse.Namespace) -> int:
-    from simlib.analysis.effects import paired_effects
+    from simlib.analysis.effects import paired_effects, variance_reduction
     from simlib.store import open_store
 
     store = open_store(args.store)
@@ -584,6 +584,10 @@ def _cmd_effects(args: argparse.Namespace) -> int:
     if outcomes.empty:
         raise ConfigError("the store holds no completed run yet", file=args.store)
     effects = paired_effects(outcomes, baseline=store.baseline, confidence=args.confidence)
+    keys = ["arm", "agency", "period_kind", "period", "metric"]
+    vrf = variance_reduction(outcomes, baseline=store.baseline)
+    effects = effects.merge(vrf.drop(columns="n"), on=keys, how="left")
+    headline = _headline_vrf(effects)
     if args.json:
         report: dict = {
             "store": _display(Path(args.store)),
@@ -591,6 +595,9 @@ def _cmd_effects(args: argparse.Namespace) -> int:
             "baseline": store.baseline,
             "confidence": args.confidence,
             "effects": {},
+            "variance_reduction": {
+                arm: {m: _finite(v) for m, v in row.items()} for arm, row in headline.iterrows()
+            },
         }
         for row in effects.itertuples(index=False):
             name = f"{row.agency}|{row.period_kind}|{row.period}|{row.metric}"
@@ -604,6 +611,9 @@ def _cmd_effects(args: argparse.Namespace) -> int:
                 "ci_low": _num(row.ci_low),
                 "ci_high": _num(row.ci_high),
                 "n": int(row.n),
+                "var_paired": _num(row.var_paired),
+                "var_unpaired": _num(row.var_unpaired),
+                "vrf": _finite(row.vrf),
             }
         print(json.dumps(report, sort_keys=True))
         return 0
@@ -612,14 +622,40 @@ def _cmd_effects(args: argparse.Namespace) -> int:
     with pd.option_context(
         "display.float_format", _fmt, "display.width", 160, "display.max_rows", 400
     ):
-        cols = ["arm", "agency", "period", "metric", "difference", "ci_low", "ci_high", "n"]
+        cols = ["arm", "agency", "period", "metric", "difference", "ci_low", "ci_high", "n",
+                "vrf"]  # fmt: skip
         print(
             f"{store.manifest['experiment']}: arms vs {store.baseline!r}, "
             f"{args.confidence:.0%} intervals (last period of each outcome)"
         )
         print(shown[cols].to_string(index=False))
+        if not headline.empty:
+            print(
+                "\nvariance-reduction factor of the pairing, headline outcomes at the horizon "
+                "(var(arm) + var(baseline)) / var(paired difference); about 1: not paired"
+            )
+            print(headline.to_string())
     return 0
+
+
+def _headline_vrf(effects: pd.DataFrame) -> pd.DataFrame:
+    """Arms x headline metrics: the variance-reduction factor at the horizon (agency mean)."""
+    from simlib.report import HEADLINE
+
+    rows = []
+    for metric, kind in HEADLINE:
+        mine = effects[(effects["metric"] == metric) & (effects["period_kind"] == kind)]
+        if mine.empty:
+            continue
+        last = mine["period"] == mine.groupby("agency")["period"].transform("last")
+        rows.append(mine[last].groupby("arm", sort=False)["vrf"].mean().rename(metric))
+    return pd.concat(rows, axis=1) if rows else pd.DataFrame()
 
 
 def _num(x: float) -> float | None:
     return None if pd.isna(x) else float(x)
+
+
+def _finite(x: float) -> float | None:
+    """A number for JSON: None when NaN or infinite (JSON has no infinity)."""
+    return None if pd.isna(x) or abs(x) == float("inf") else float(x)

@@ -255,3 +255,42 @@ def test_leavers_keyed_by_person_do_not_shift_when_one_more_is_forced(district):
     b = leavers(sk_streak=streak, **kwargs)
     other = np.arange(n) != 17
     np.testing.assert_array_equal(a.reason[other], b.reason[other])
+
+
+# -- the gain: variance-reduction factor ---------------------------------------------------
+
+
+def _pairs(rng, *, n_reps, shared_sd, noise_sd=1.0):
+    rows = []
+    for r in range(n_reps):
+        shared = rng.normal(0, shared_sd)
+        for arm, shift in (("base", 0.0), ("arm", 1.0)):
+            rows.append({"arm": arm, "sample": 0, "replication": r, "agency": "A",
+                         "period_kind": "year", "period": "2025", "metric": "m",
+                         "value": shared + shift + rng.normal(0, noise_sd)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_variance_reduction_factor_is_unpaired_over_paired_variance():
+    from simlib.analysis.effects import variance_reduction
+
+    data = _pairs(np.random.default_rng(2), n_reps=12, shared_sd=5.0)
+    row = variance_reduction(data, baseline="base").iloc[0]
+    a = data[data.arm == "arm"].value.to_numpy()
+    b = data[data.arm == "base"].value.to_numpy()
+    assert row["var_paired"] == pytest.approx(np.var(a - b, ddof=1), rel=1e-12)
+    assert row["var_unpaired"] == pytest.approx(np.var(a, ddof=1) + np.var(b, ddof=1), rel=1e-12)
+    assert row["vrf"] == pytest.approx(row["var_unpaired"] / row["var_paired"], rel=1e-12)
+    assert row["n"] == 12
+
+
+@pytest.mark.parametrize(("shared_sd", "expected"), [(0.0, 1.0), (5.0, 26.0)])
+def test_variance_reduction_factor_recovers_the_shared_share(shared_sd, expected):
+    """Shared noise s^2 and own noise 1: VRF = (2 s^2 + 2) / 2 = s^2 + 1; no sharing gives 1."""
+    from simlib.analysis.effects import variance_reduction
+
+    n = 4000
+    vrf = variance_reduction(_pairs(np.random.default_rng(3), n_reps=n, shared_sd=shared_sd),
+                             baseline="base").iloc[0]["vrf"]  # fmt: skip
+    # log of a ratio of two variance estimates: SE about sqrt(2 / n + 2 / n); band 4 SE.
+    assert abs(np.log(vrf / expected)) < 4 * np.sqrt(4 / n), vrf

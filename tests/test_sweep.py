@@ -251,9 +251,14 @@ def test_cli_sweep_and_effects_json(tmp_path, capsys):
     assert report["baseline"] == "today"
     assert sorted(report["effects"]) == ["pp30_360", "steeper_tiers", "training_first"]
     some = next(iter(report["effects"]["steeper_tiers"].values()))
-    assert {"difference", "ci_low", "ci_high", "n"} <= set(some), some
+    assert {"difference", "ci_low", "ci_high", "n", "var_paired", "var_unpaired", "vrf"} <= set(
+        some
+    ), some
+    vrf = report["variance_reduction"]["steeper_tiers"]
+    assert "mean_true_performance" in vrf, vrf
     assert main(["effects", str(store)]) == 0
-    assert "steeper_tiers" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "steeper_tiers" in out and "variance-reduction factor" in out, out
 
 
 def test_cli_effects_on_a_folder_that_is_not_a_store(tmp_path, capsys):

@@ -18,6 +18,12 @@ Headline families built on the same machinery:
   unit;
 - :func:`sensitivity`: how each effect depends on the uncertain parameters (Sobol indices
   with SALib for Sobol designs, standardised regression coefficients otherwise).
+
+:func:`variance_reduction` shows what the pairing gains: for each outcome, the variance of
+the paired differences against that of unpaired differences, ``var(arm) + var(baseline)``
+across pairs. Their ratio, the variance-reduction factor, is the number of unpaired
+replications one paired replication is worth; about 1 means the arms' random numbers are
+not shared (a broken pairing).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ __all__ = [
     "paired_effects",
     "resistance_effects",
     "sensitivity",
+    "variance_reduction",
     "winners_losers",
 ]
 
@@ -181,6 +188,69 @@ def paired_effects(
         out["unit"] = ""
     out["n"] = out["n"].astype("int64")
     return out[cols].reset_index(drop=True)
+
+
+def variance_reduction(
+    outcomes: pd.DataFrame, *, baseline: str, by: Sequence[str] = _KEYS
+) -> pd.DataFrame:
+    """Variance-reduction factor of the pairing, for every arm and outcome.
+
+    Parameters
+    ----------
+    outcomes
+        Tidy outcomes of a sweep, as for :func:`paired_effects`.
+    baseline
+        Name of the baseline arm.
+    by
+        Columns that identify one outcome.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``arm``, the ``by`` columns, ``var_paired`` (sample variance of the paired
+        differences), ``var_unpaired`` (``var(arm) + var(baseline)``: the variance of the
+        difference of independent draws), ``vrf`` (``var_unpaired / var_paired``; infinite
+        when the paired differences are all equal and the arms vary, NaN when nothing
+        varies or fewer than two pairs) and ``n`` (pairs with both values present).
+
+    Raises
+    ------
+    ValueError
+        If ``baseline`` is not among the arms.
+    """
+    by = list(by)
+    arms = list(pd.unique(outcomes["arm"]))
+    if baseline not in arms:
+        raise ValueError(f"baseline {baseline!r} is not an arm; allowed: {', '.join(arms)}")
+    pairs = [c for c in _PAIR if c in outcomes.columns]
+    base = outcomes[outcomes["arm"] == baseline][[*by, *pairs, "value"]]
+    base = base.rename(columns={"value": "baseline"})
+    cols = ["arm", *by, "var_paired", "var_unpaired", "vrf", "n"]
+    frames = []
+    for arm in arms:
+        if arm == baseline:
+            continue
+        mine = outcomes[outcomes["arm"] == arm][[*by, *pairs, "value"]]
+        merged = mine.merge(base, on=[*by, *pairs], how="inner").dropna(
+            subset=["value", "baseline"]
+        )
+        merged["diff"] = merged["value"] - merged["baseline"]
+        grouped = merged.groupby(by, sort=False)
+        table = grouped["diff"].var(ddof=1).rename("var_paired").to_frame()
+        table["var_unpaired"] = grouped["value"].var(ddof=1) + grouped["baseline"].var(ddof=1)
+        table["n"] = grouped["diff"].count()
+        table = table.reset_index()
+        table.insert(0, "arm", arm)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(frames, ignore_index=True)
+    paired, unpaired = out["var_paired"].to_numpy(), out["var_unpaired"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vrf = np.where(paired > 0, unpaired / paired, np.where(unpaired > 0, np.inf, np.nan))
+    out["vrf"] = np.where(out["n"] >= 2, vrf, np.nan)
+    out["n"] = out["n"].astype("int64")
+    return out[cols]
 
 
 def horizon(outcomes: pd.DataFrame) -> pd.DataFrame:
