@@ -73,12 +73,13 @@ _KEYED_TAG = 0x6B6579
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser (Steele, Lea & Flood 2014), vectorised over uint64."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+    """splitmix64 finaliser (Steele, Lea & Flood 2014), in place on a uint64 array we own."""
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
 
 
 def _as_ids(ids: np.ndarray) -> np.ndarray:
@@ -92,10 +93,9 @@ def _as_ids(ids: np.ndarray) -> np.ndarray:
 
 def pair_ids(a: np.ndarray, b: np.ndarray, c: np.ndarray | int = 0) -> np.ndarray:
     """One 64-bit id for each (a, b, c) triple, e.g. (ratee, rater, source)."""
-    with np.errstate(over="ignore"):
-        h = _mix(_as_ids(a) * _GAMMA + np.uint64(1))
-        h = _mix(h + _as_ids(np.broadcast_to(c, np.shape(a))) * _SLOT)
-        return h + _as_ids(b)
+    h = _mix(_as_ids(a) * _GAMMA + np.uint64(1))
+    h = _mix(h + _as_ids(np.broadcast_to(c, np.shape(a))) * _SLOT)
+    return h + _as_ids(b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +110,14 @@ class Keyed:
 
     def bits(self, ids: np.ndarray, slots: int | None = None, *, first: int = 0) -> np.ndarray:
         """Raw 64-bit words, one per id and slot."""
-        ids = _as_ids(ids)
-        with np.errstate(over="ignore"):
-            base = _mix(ids * _GAMMA + np.uint64(self.key))
-            if slots is None:
-                return _mix(base + np.uint64(first + 1) * _SLOT)
-            slot = (np.arange(first, first + slots, dtype=np.uint64) + np.uint64(1)) * _SLOT
-            return _mix(base[:, None] + slot[None, :])
+        base = _as_ids(ids) * _GAMMA  # a new array: mixed in place
+        base += np.uint64(self.key)
+        base = _mix(base)
+        if slots is None:
+            base += np.uint64(first + 1) * _SLOT
+            return _mix(base)
+        slot = (np.arange(first, first + slots, dtype=np.uint64) + np.uint64(1)) * _SLOT
+        return _mix(base[:, None] + slot[None, :])
 
     def uniform(self, ids: np.ndarray, slots: int | None = None, *, first: int = 0) -> np.ndarray:
         """Uniforms on the open interval (0, 1)."""
@@ -168,14 +169,18 @@ def poissons(rng: Draws, ids: np.ndarray, lam: np.ndarray, *, first: int = 0) ->
     lam = np.asarray(lam, dtype=np.float64)
     k = np.zeros(len(u), dtype=np.int64)
     p = np.exp(-lam)
-    cdf = p.copy()
-    active = np.flatnonzero(u >= cdf)
-    while active.size:
-        k[active] += 1
-        p[active] *= lam[active] / k[active]
-        cdf[active] += p[active]
-        # p == 0: the tail underflowed; the count stays where it is.
-        active = active[(u[active] >= cdf[active]) & (p[active] > 0)]
+    # Those still searching after j steps all have count j: work on them alone.
+    idx = np.flatnonzero(u >= p)
+    ua, la, pa, ca = u[idx], lam[idx], p[idx], p[idx]
+    j = 0
+    while idx.size:
+        j += 1
+        k[idx] = j
+        pa = pa * la / j
+        ca = ca + pa
+        # pa == 0: the tail underflowed; the count stays where it is.
+        keep = (ua >= ca) & (pa > 0)
+        idx, ua, la, pa, ca = idx[keep], ua[keep], la[keep], pa[keep], ca[keep]
     return k
 
 
