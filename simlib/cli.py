@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
@@ -44,7 +45,17 @@ from simlib.ratingdata import (
     source_summary,
 )
 from simlib.report import add_report_command
-from simlib.rundir import write_run
+from simlib.rundir import (
+    claim_dir,
+    claim_file,
+    clean_leftovers,
+    fsync_dir,
+    make_parents,
+    run_folder_foreign,
+    temp_file_name,
+    write_bytes_atomic,
+    write_run,
+)
 from simlib.scenario import Scenario, load_scenario
 
 __all__ = ["main"]
@@ -267,6 +278,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                           "code": version["commit"]})  # fmt: skip
     run_id = f"{Path(args.scenario).stem}-seed{args.seed}-{digest[:10]}"
     out = Path(args.out) if args.out else REPORTS / run_id
+    # Before the simulation: a folder we may not write is refused at once (write_run
+    # checks again when it writes).
+    claim_dir(out, what="simlib run", owned=run_folder_foreign)
     loaded = time.perf_counter()
 
     progress = _progress_bar(horizon)
@@ -415,14 +429,43 @@ def _cmd_ratings_simulate(args: argparse.Namespace) -> int:
     schedule = build_schedule(
         base, variants, month_of=scenario.month_of, horizon_months=3 * args.quarters
     )
+    out = claim_file(args.out, what="simlib ratings simulate", owned=_own_ratings_csv)
+    sidecar = _ratings_sidecar(out)
+    if sidecar.exists() and _read_sidecar(sidecar) is None:
+        raise ConfigError(
+            "exists and was not written by 'simlib ratings simulate'; allowed: a file name "
+            "whose FILE.manifest.json is free or simlib's",
+            file=sidecar,
+        )
     result = simulate(scenario, schedule, seed=args.seed)
     table = simulated_ratings(result)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    make_parents(out, path=args.out)
+    clean_leftovers(out)
+    data = table.to_csv(index=False).encode()
+    # The sidecar first, naming the new content and the one it replaces: a kill between
+    # the two writes leaves a CSV that is still recognised as simlib's.
+    previous = file_sha256(out) if out.is_file() else None
+    record = {
+        "kind": "ratings",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "replaces_sha256": previous,
+        "command": "simlib ratings simulate " + " ".join(sys.argv[3:]),
+        "scenario": _display(Path(args.scenario)),
+        "seed": args.seed,
+        "quarters": args.quarters,
+        "code_version": code_version(),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    write_bytes_atomic(sidecar, text.encode())
+    tmp = temp_file_name(out)
     try:
-        table.to_csv(tmp, index=False)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, out)
+        fsync_dir(out.parent)
     finally:
         tmp.unlink(missing_ok=True)
     print(
@@ -431,7 +474,29 @@ def _cmd_ratings_simulate(args: argparse.Namespace) -> int:
         f"{args.quarters} quarter(s), seed {args.seed}: {_display(out)}"
     )
     print("  true_score is each ratee's true standing on the value; score is the rating.")
+    print(f"  {_display(sidecar)}: how it was made (simlib overwrites the CSV only if unchanged)")
     return 0
+
+
+def _ratings_sidecar(csv: Path) -> Path:
+    """The provenance file beside a simulated rating CSV (``FILE.csv.manifest.json``)."""
+    return csv.with_name(csv.name + ".manifest.json")
+
+
+def _read_sidecar(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("kind") == "ratings" else None
+
+
+def _own_ratings_csv(csv: Path) -> bool:
+    """A CSV that ``ratings simulate`` wrote and nobody changed since (by its sidecar)."""
+    record = _read_sidecar(_ratings_sidecar(csv))
+    if record is None:
+        return False
+    return file_sha256(csv) in {record.get("sha256"), record.get("replaces_sha256")} - {None}
 
 
 def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
@@ -530,15 +595,20 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from simlib.experiment import plan_sweep, run_sweep
+    from simlib.store import store_foreign
 
+    store = Path(args.store) if args.store else REPORTS / f"sweep-{Path(args.experiment).stem}"
+    claim_dir(store, what="simlib sweep", owned=store_foreign)  # before planning: fail fast
     plan = plan_sweep(args.experiment, replications=args.replications)
     executor = "dask" if args.scheduler else args.executor
-    store = Path(args.store) if args.store else REPORTS / f"sweep-{Path(args.experiment).stem}"
-    bar = tqdm(total=None, unit="run", desc="sweep", dynamic_ncols=True)
+    bars: list = []  # a bar once there is a run to show: an error stays one line
     failures = 0
 
     def progress(record, done: int, total: int) -> None:
         nonlocal failures
+        if not bars:
+            bars.append(tqdm(total=total, unit="run", desc="sweep", dynamic_ncols=True))
+        bar = bars[0]
         if bar.total != total:
             bar.reset(total=total)
         failures += record.status == "failed"
@@ -560,13 +630,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
               "continue with --resume", file=sys.stderr)  # fmt: skip
         return 130
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
     sweep = manifest["sweep"]
     print(
         f"{manifest['experiment']}: {sweep['runs_ok']} runs ok, {sweep['runs_failed']} failed, "
         f"{sweep['runs_skipped']} already done; {manifest['timings_s']['sweep']:.1f} s "
         f"({sweep['executor']}, {sweep['workers']} workers)"
     )
+    if sweep.get("runs_damaged_redone") or sweep.get("log_lines_rebuilt"):
+        print(f"Resume: {sweep['runs_damaged_redone']} damaged run files run again; "
+              f"{sweep['log_lines_rebuilt']} log lines rebuilt from run files")  # fmt: skip
     print(f"Store: {_display(store)}   next: simlib effects {_display(store)}")
     return 1 if sweep["runs_failed"] else 0
 
@@ -581,6 +655,11 @@ def _cmd_effects(args: argparse.Namespace) -> int:
             f"{args.confidence}: allowed: strictly between 0 and 1", path="--confidence"
         )
     outcomes = store.outcomes()
+    if store.damaged:
+        first = next(iter(store.damaged))
+        print(f"simlib: warning: {len(store.damaged)} damaged run file(s) left out (e.g. "
+              f"runs/{first}.parquet: {store.damaged[first]}); 'simlib sweep --resume' runs "
+              "them again", file=sys.stderr)  # fmt: skip
     if outcomes.empty:
         raise ConfigError("the store holds no completed run yet", file=args.store)
     effects = paired_effects(outcomes, baseline=store.baseline, confidence=args.confidence)

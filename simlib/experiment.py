@@ -43,6 +43,7 @@ same random draws and differences are paired.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import copy
 import datetime as dt
 import multiprocessing
@@ -83,16 +84,21 @@ from simlib.provenance import (
     resolved_inputs,
     stable_hash,
 )
+from simlib.rundir import claim_dir, make_parents
 from simlib.scenario import Scenario, scenario_from_dict
 from simlib.store import (
     FAILED,
     RUNS,
     append_log,
     completed_keys,
+    damaged_runs,
+    lock_store,
     read_manifest,
+    rebuild_log,
     remove_partial_files,
     run_key,
     run_table,
+    store_foreign,
     write_json,
     write_run_file,
 )
@@ -317,7 +323,8 @@ class RunRecord:
 
     ``simulate_s`` is the model's time; ``store_s`` what the store adds: ``table_s`` to
     turn the results into the run's table (including group summaries) and ``write_s`` to
-    encode Parquet and write and rename the file (seconds).
+    encode Parquet and write and rename the file, of which ``fsync_s`` to flush the file
+    and its folder to disk (seconds).
     """
 
     key: str
@@ -326,6 +333,7 @@ class RunRecord:
     simulate_s: float
     table_s: float = 0.0
     write_s: float = 0.0
+    fsync_s: float = 0.0
 
     @property
     def store_s(self) -> float:
@@ -715,18 +723,39 @@ def _execute_one(inputs, spec: RunSpec, store: str, groups: bool) -> RunRecord:
         marks.append(time.perf_counter())
         table = run_table(result, groups=groups)
         marks.append(time.perf_counter())
-        write_run_file(store, spec.key, table)
+        timings: dict[str, float] = {}
+        write_run_file(store, spec.key, table, timings=timings)
         marks.append(time.perf_counter())
     except Exception as exc:  # one failed run is recorded; the sweep goes on
         error = f"{type(exc).__name__}: {exc}"
         return RunRecord(spec.key, "failed", error, time.perf_counter() - started)
     sim, table_s, write_s = np.diff(marks)
-    return RunRecord(spec.key, "ok", "", float(sim), float(table_s), float(write_s))
+    fsync_s = float(timings.get("fsync_s", 0.0))
+    return RunRecord(spec.key, "ok", "", float(sim), float(table_s), float(write_s), fsync_s)
 
 
-def _init_worker(inputs) -> None:
+def _init_worker(inputs, parent_alive=None) -> None:
+    """Set a pool worker up: the plan's inputs, and an exit when the sweep's process dies.
+
+    ``parent_alive`` is the read end of a pipe whose only write end the sweep's main
+    process holds: it reads as end-of-file once that process is gone, however it died
+    (SIGKILL included). A worker's parent is the forkserver, not the main process, so
+    ``os.getppid()`` or ``PR_SET_PDEATHSIG`` would not see it.
+    """
     _WORKER_INPUTS.clear()
     _WORKER_INPUTS.update(inputs)
+    if parent_alive is not None:
+        import threading
+
+        threading.Thread(
+            target=_exit_with_parent, args=(parent_alive,), name="parent-alive", daemon=True
+        ).start()
+
+
+def _exit_with_parent(parent_alive) -> None:
+    with contextlib.suppress(OSError, EOFError):
+        parent_alive.poll(None)  # returns when the pipe's other end is closed
+    os._exit(3)  # no cleanup: a run being written leaves only a temporary file
 
 
 def _pool_chunk(specs: Sequence[RunSpec], store: str, groups: bool) -> list[RunRecord]:
@@ -771,21 +800,27 @@ def _execute(
     if executor == "processes":
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["simlib.experiment"])
-        with cf.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(plan.inputs,),
-        ) as pool:
-            futures = [pool.submit(_pool_chunk, c, str(store), groups) for c in chunks]
-            try:
-                for future in cf.as_completed(futures):
-                    for record in future.result():
-                        on_record(record)
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
+        # Workers stop when this process dies: they watch a pipe only this process writes.
+        parent_alive, alive = context.Pipe(duplex=False)
+        try:
+            with cf.ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_init_worker,
+                initargs=(plan.inputs, parent_alive),
+            ) as pool:
+                futures = [pool.submit(_pool_chunk, c, str(store), groups) for c in chunks]
+                try:
+                    for future in cf.as_completed(futures):
+                        for record in future.result():
+                            on_record(record)
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+        finally:
+            alive.close()
+            parent_alive.close()
         return
     _execute_dask(plan, chunks, store, workers=workers, scheduler=scheduler, on_record=on_record)
 
@@ -892,7 +927,9 @@ def run_sweep(
     plan
         A :class:`SweepPlan`, an :class:`Experiment`, or an experiment file.
     store
-        Folder of the run store. It must not hold another sweep unless ``resume``.
+        Folder of the run store: new, empty, or a store (the ownership rule of
+        :mod:`simlib.rundir`). It must not hold another sweep unless ``resume``. The sweep
+        holds the store's lock (:func:`~simlib.store.lock_store`) while it runs.
     executor
         ``inprocess`` (one after another, here), ``processes`` (a local process pool) or
         ``dask`` (a Dask LocalCluster started for the sweep, or ``scheduler``).
@@ -902,7 +939,8 @@ def run_sweep(
         Address of a running Dask scheduler (``tcp://host:8786``); the store folder
         must be reachable from its workers at the same path.
     resume
-        Continue a sweep: runs whose file exists are skipped; failed ones run again.
+        Continue a sweep: runs whose file is whole and holds its key are skipped (and
+        logged, if the log lost them); failed and damaged ones run again.
     progress
         Called after each run with its :class:`RunRecord`, the runs done so far and the
         total to do.
@@ -915,18 +953,50 @@ def run_sweep(
     Raises
     ------
     ConfigError
-        If the experiment is invalid (nothing is written), or the store holds a different
-        sweep (different experiment, inputs or code version) or any sweep without
-        ``resume``.
+        If the experiment is invalid (nothing is written), the folder may not be written
+        (a file, a folder holding other files, a place that cannot be written), another
+        sweep holds the store's lock, or the store holds a different sweep (different
+        experiment, inputs or code version) or any sweep without ``resume``.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor {executor!r}; allowed: {', '.join(EXECUTORS)}")
     started = time.perf_counter()
     if not isinstance(plan, SweepPlan):
         plan = plan_sweep(plan)
-    store = Path(store)
-    workers = max(1, workers or os.cpu_count() or 1)
+    # The ownership rule: a new or empty folder, or a store (see simlib.rundir).
+    store = claim_dir(store, what="simlib sweep", owned=store_foreign)
+    make_parents(store)
+    try:
+        store.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the store folder ({exc.strerror})", file=store) from None
+    with lock_store(store):
+        return _run_locked(
+            plan,
+            store,
+            started=started,
+            executor=executor,
+            workers=max(1, workers or os.cpu_count() or 1),
+            scheduler=scheduler,
+            resume=resume,
+            progress=progress,
+        )
+
+
+def _run_locked(
+    plan: SweepPlan,
+    store: Path,
+    *,
+    started: float,
+    executor: str,
+    workers: int,
+    scheduler: str | None,
+    resume: bool,
+    progress: Callable[[RunRecord, int, int], None] | None,
+) -> dict[str, Any]:
+    """:func:`run_sweep` once the store's lock is held."""
     manifest_path = store / "manifest.json"
+    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if manifest_path.exists():
         if not resume:
             raise ConfigError(
@@ -944,25 +1014,30 @@ def run_sweep(
                 "the same experiment and code, or a new --store folder",
                 file=store,
             )
-    elif store.exists() and any(store.iterdir()):
-        raise ConfigError(
-            "folder is not empty and holds no sweep; allowed: an empty or new folder",
-            file=store,
-        )
-    (store / RUNS).mkdir(parents=True, exist_ok=True)
+        created = str(old.get("created_at") or created)
+    # The manifest first (atomically): a sweep killed at any later moment leaves a store
+    # that --resume continues. Labels and names come from the current experiment file.
+    manifest = {**manifest_for(plan), "created_at": created}
+    write_json(manifest_path, manifest)
+    (store / RUNS).mkdir(exist_ok=True)
     (store / FAILED).mkdir(exist_ok=True)
     remove_partial_files(store)
-    manifest = manifest_for(plan)
-    created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    manifest["created_at"] = created
-    write_json(manifest_path, manifest)
     planned = time.perf_counter()
 
-    counts = {"ok": 0, "failed": 0, "skipped": 0}
-    stats = {"simulate_s": 0.0, "store_s": 0.0}
+    counts = {"ok": 0, "failed": 0, "skipped": 0, "damaged": 0, "log_rebuilt": 0}
+    stats = {"simulate_s": 0.0, "store_s": 0.0, "fsync_s": 0.0}
 
     def run(specs: Sequence[RunSpec]) -> None:
-        done = completed_keys(store)
+        wanted = {s.key for s in specs}
+        done = completed_keys(store) & wanted
+        # A file that is torn or holds another run is run again (resume checks each one).
+        damaged = damaged_runs(store, sorted(done))
+        for key in damaged:
+            (store / RUNS / f"{key}.parquet").unlink(missing_ok=True)
+        done -= set(damaged)
+        counts["damaged"] += len(damaged)
+        # Workers of a sweep whose main process died wrote runs that were never logged.
+        counts["log_rebuilt"] += rebuild_log(store, sorted(done))
         # Arms or samples with identical inputs share a key, hence one run and one file.
         todo = list({s.key: s for s in specs if s.key not in done}.values())
         counts["skipped"] += len(specs) - len(todo)
@@ -975,6 +1050,7 @@ def run_sweep(
             counts[record.status] += 1
             stats["simulate_s"] += record.simulate_s
             stats["store_s"] += record.store_s
+            stats["fsync_s"] += record.fsync_s
             failure = store / FAILED / f"{record.key}.json"
             if record.status == "failed":
                 write_json(failure, {"key": record.key, "error": record.error})
@@ -989,6 +1065,7 @@ def run_sweep(
                     "simulate_s": record.simulate_s,
                     "table_s": record.table_s,
                     "write_s": record.write_s,
+                    "fsync_s": record.fsync_s,
                     "store_s": record.store_s,
                 },
             )
@@ -1023,6 +1100,7 @@ def run_sweep(
         "sweep": finished - planned,
         "simulate_total": stats["simulate_s"],
         "store_total": stats["store_s"],
+        "fsync_total": stats["fsync_s"],
     }
     manifest["sweep"] = {
         "executor": executor,
@@ -1031,6 +1109,8 @@ def run_sweep(
         "runs_ok": counts["ok"],
         "runs_failed": counts["failed"],
         "runs_skipped": counts["skipped"],
+        "runs_damaged_redone": counts["damaged"],
+        "log_lines_rebuilt": counts["log_rebuilt"],
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv) if sys.argv else "",
     }

@@ -21,6 +21,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,14 @@ from simlib.errors import ConfigError
 from simlib.i18n import format_value, metric_label, text
 from simlib.outcomes import OUTCOMES
 from simlib.paths import DEFAULT_EXPERIMENT, ROOT
-from simlib.rundir import replace_dir
+from simlib.rundir import (
+    claim_dir,
+    foreign_entries,
+    make_parents,
+    make_temp_dir,
+    replace_dir,
+    write_bytes_atomic,
+)
 
 __all__ = [
     "NOTEBOOKS",
@@ -1722,18 +1730,23 @@ def build_report(
     Everything is written into a temporary folder beside the target, which replaces
     ``run_dir/<lang>/`` only when every notebook ran and rendered: a failure leaves the
     previous report (or none), never a half-written one. Other languages' folders and
-    the store in ``run_dir`` are left alone.
+    the store in ``run_dir`` are left alone. ``run_dir/<lang>/`` must be new, empty or a
+    report folder holding only what ``simlib report`` wrote (its ``manifest.json`` lists
+    the files); temporary folders of killed reports are removed first.
+
+    Raises
+    ------
+    ConfigError
+        If ``run_dir/<lang>/`` may not be written (see :func:`simlib.rundir.claim_dir`),
+        or a notebook stopped on bad input.
     """
     import shutil
-    import tempfile
-
-    import nbformat
 
     i18n.check_lang(lang)
-    run_dir = Path(run_dir).resolve()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    target = run_dir / lang
-    tmp = Path(tempfile.mkdtemp(prefix=f".{lang}.", suffix=".tmp", dir=run_dir))
+    target = claim_dir(Path(run_dir) / lang, what="simlib report", owned=report_foreign)
+    make_parents(target, path=run_dir)
+    run_dir = target.parent
+    tmp = make_temp_dir(target, owned=report_foreign)
     tmp.chmod(0o755)  # mkdtemp makes it private; a report is for readers
     try:
         for name, show_code in notebooks:
@@ -1751,26 +1764,68 @@ def build_report(
                 # page shows no temporary path.
                 cwd=tmp,
             )
+            import nbformat  # slow to import: only once a notebook has run
+
             nb = nbformat.read(executed, as_version=4)
             values = recorded(nb)
             subject = values.get("experiment") or values.get("scenario", "")
             title = f"{text(_TITLES[name[:2]], lang)}: {subject}"
             page = render_html(nb, lang=lang, title=title, hide_code=not show_code)
             (tmp / f"{name}.html").write_text(page, encoding="utf-8")
-        replace_dir(tmp, target)
+        files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+        mark = {"kind": "report", "lang": lang, "files": files}
+        text_ = json.dumps(mark, indent=2, sort_keys=True) + "\n"
+        write_bytes_atomic(tmp / "manifest.json", text_.encode())
+        replace_dir(tmp, target, owned=report_foreign)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
 
 
-def _store_complete(store: Path) -> bool:
-    from simlib.store import open_store
+_LEGACY_REPORT = re.compile(r"\d\d-[a-z0-9-]+\.(ipynb|html)|figures/[^/]+\.png")
 
-    if not (store / "manifest.json").is_file():
-        return False
-    runs = open_store(store).runs()
-    return bool(len(runs)) and bool((runs["status"] == "ok").all())
+
+def report_foreign(folder: Path) -> list[str] | None:
+    """``owned`` for a report's language folder (see :func:`simlib.rundir.claim_dir`).
+
+    A report folder holds a ``manifest.json`` of kind ``report`` that lists its files;
+    folders written before it had one are recognised by their names alone (numbered
+    notebooks and pages, PNG figures).
+    """
+    manifest = folder / "manifest.json"
+
+    def figures(rel: str) -> bool:
+        return rel == "figures"
+
+    if manifest.exists():
+        try:
+            mark = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(mark, dict) or mark.get("kind") != "report":
+            return None
+        ours = {"manifest.json", *map(str, mark.get("files") or [])}
+        return foreign_entries(folder, ours, dirs=figures)
+    entries = foreign_entries(folder, set(), dirs=figures)
+    if not any(e.endswith(".html") for e in entries):
+        return None
+    return [] if all(_LEGACY_REPORT.fullmatch(e) for e in entries) else None
+
+
+def _run_dir_foreign(folder: Path) -> list[str] | None:
+    """``owned`` for ``reports/<run id>/``: it holds a store or a report of ours.
+
+    ``simlib report`` only adds ``store/`` and ``<lang>/`` to it (checked on their own),
+    so other files beside them are kept and not reported.
+    """
+    from simlib.store import store_foreign
+
+    for name, owned in (("store", store_foreign), *((lang, report_foreign) for lang in i18n.LANGS)):
+        sub = folder / name
+        if sub.is_dir() and next(sub.iterdir(), None) is not None and owned(sub) == []:
+            return []
+    return None
 
 
 def add_report_command(subparsers) -> None:
@@ -1823,33 +1878,41 @@ def _cmd_report(args) -> int:
     from tqdm import tqdm
 
     from simlib.experiment import manifest_for, plan_sweep, run_sweep
+    from simlib.store import store_foreign
 
     plan = plan_sweep(args.experiment, replications=args.replications)
     run_id = run_id_for(manifest_for(plan))
     base = Path(args.out) if args.out else ROOT / "reports"
     run_dir = base / run_id
     store = run_dir / "store"
-    if _store_complete(store):
+    # The ownership rule, before anything runs: the run folder, its store and the
+    # language folder must each be new, empty or simlib's own (see simlib.rundir).
+    claim_dir(run_dir, what="simlib report", owned=_run_dir_foreign)
+    claim_dir(store, what="simlib report", owned=store_foreign)
+    claim_dir(run_dir / args.lang, what="simlib report", owned=report_foreign)
+    resume = (store / "manifest.json").is_file()
+    bars = []
+
+    def progress(_record, done: int, total: int) -> None:
+        if not bars:  # a bar only when there is something to run
+            bars.append(tqdm(total=total, unit="run", desc="sweep", dynamic_ncols=True))
+        bar = bars[0]
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.update(done - bar.n)
+
+    # Always through run_sweep, even when every run is done: it checks each run file
+    # (and runs damaged ones again) and rewrites the manifest from the current experiment
+    # file, so a renamed experiment or relabelled arm shows in the report.
+    try:
+        manifest = run_sweep(plan, store, workers=args.workers, resume=resume, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    sweep = manifest["sweep"]
+    if resume and not (sweep["runs_ok"] or sweep["runs_failed"] or sweep["runs_damaged_redone"]):
         print(f"Store: {_shown(store)} (complete; not rerun)")  # noqa: T201
     else:
-        bar = tqdm(total=None, unit="run", desc="sweep", dynamic_ncols=True)
-
-        def progress(_record, done: int, total: int) -> None:
-            if bar.total != total:
-                bar.reset(total=total)
-            bar.update(done - bar.n)
-
-        try:
-            manifest = run_sweep(
-                plan,
-                store,
-                workers=args.workers,
-                resume=(store / "manifest.json").is_file(),
-                progress=progress,
-            )
-        finally:
-            bar.close()
-        sweep = manifest["sweep"]
         print(  # noqa: T201
             f"Store: {_shown(store)} ({sweep['runs_ok']} runs ok, {sweep['runs_failed']} "
             f"failed, {sweep['runs_skipped']} already done)"

@@ -5,24 +5,28 @@ A store is a folder::
     STORE/
       manifest.json        experiment, arms, uncertainties and their samples, planned runs
                            (key, arm, sample, replication), code version, packages, input
-                           hashes, timings of the sweep
+                           hashes, timings of the sweep; written first, before any run
       runs/<key>.parquet   one file per completed run (outcomes, ledger and group summaries
-                           in one long table)
+                           in one long table; the run key in the file's key-value metadata)
       failed/<key>.json    the error of a run that failed
-      log.jsonl            one line per finished run: key, status, seconds (append-only)
+      log.jsonl            one line per finished run: key, status, seconds (append-only;
+                           rebuilt from the run files on resume)
+      lock                 locked (``flock``) by the sweep writing the store
 
 A run's *key* is a hash of its resolved inputs (scenario and policy schedule), seed,
 replication and code version (:func:`run_key`), so the same run always lands in the same
-file. Every file is written under a temporary name and renamed into place: a sweep killed
-at any moment leaves whole files or none, and ``--resume`` simply runs the keys that have
-no file yet. A run file holds only what the run computed (no timings, no dates), so the
-same run gives the same bytes whatever the executor, the number of workers or how often
-the sweep was interrupted.
+file. Every file is written under a temporary name, fsync'ed and renamed into place (and
+the folder fsync'ed): a sweep killed at any moment, or a power cut, leaves whole files or
+none. ``--resume`` checks every run file (a readable Parquet footer holding its own key,
+:func:`check_run_file`) and runs again the keys with no file or a damaged one. A run file
+holds only what the run computed (no timings, no dates), so the same run gives the same
+bytes whatever the executor, the number of workers or how often the sweep was interrupted.
 
 :func:`open_store` reads a store back as tidy frames: :meth:`Store.outcomes`,
 :meth:`Store.ledger`, :meth:`Store.groups` (winners and losers), :meth:`Store.runs`
 and :meth:`Store.samples`, each ordered by arm, sample and replication, never by the
-order in which runs finished.
+order in which runs finished. A damaged run file is left out of the frames and shown as
+``damaged`` in :meth:`Store.runs` (:attr:`Store.damaged` names it).
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +51,7 @@ from simlib.domain import PREDIKAT
 from simlib.errors import ConfigError
 from simlib.model import RunResult
 from simlib.provenance import stable_hash
+from simlib.rundir import foreign_entries, write_bytes_atomic
 
 __all__ = [
     "GROUP_DIMENSIONS",
@@ -53,12 +59,17 @@ __all__ = [
     "LEDGER_METRICS",
     "Store",
     "append_log",
+    "check_run_file",
     "completed_keys",
+    "damaged_runs",
+    "lock_store",
     "open_store",
     "read_manifest",
+    "rebuild_log",
     "remove_partial_files",
     "run_key",
     "run_table",
+    "store_foreign",
     "write_json",
     "write_run_file",
 ]
@@ -67,6 +78,15 @@ MANIFEST = "manifest.json"
 RUNS = "runs"
 FAILED = "failed"
 LOG = "log.jsonl"
+LOCK = "lock"
+#: Key-value metadata entry of a run file that names its run.
+KEY_METADATA = b"simlib.run_key"
+#: Entries a sweep writes into a store (temporary names included), manifest aside.
+_LAYOUT = (
+    re.compile(rf"{re.escape(LOG)}|{LOCK}|\.{re.escape(MANIFEST)}\.[^/]+\.tmp"),
+    re.compile(rf"{RUNS}/(\.[0-9a-f]{{24}}\.parquet\.[^/]+\.tmp|[0-9a-f]{{24}}\.parquet)"),
+    re.compile(rf"{FAILED}/(\.[0-9a-f]{{24}}\.json\.[^/]+\.tmp|[0-9a-f]{{24}}\.json)"),
+)
 
 #: Workforce columns that winners and losers are counted by (name in the store -> column).
 GROUP_DIMENSIONS = {"grade": "golongan", "job_type": "job_type", "sex": "sex", "unit": "unit"}
@@ -315,36 +335,61 @@ def _group_part(result: RunResult) -> dict[str, Any]:
     return part
 
 
-def write_run_file(store: str | Path, key: str, table: pa.Table) -> Path:
-    """Write one run's table to ``runs/<key>.parquet`` under a temporary name, then rename.
+def write_run_file(
+    store: str | Path, key: str, table: pa.Table, *, timings: dict[str, float] | None = None
+) -> Path:
+    """Write one run's table to ``runs/<key>.parquet``: temporary name, fsync, rename.
 
-    The Parquet bytes depend only on the table (no timestamps), so the same run always
-    gives the same file.
+    The run key goes into the file's key-value metadata (so a resumed sweep can tell the
+    file is this run's). The bytes depend only on the table and the key (no timestamps),
+    so the same run always gives the same file. ``timings["fsync_s"]``, if given, gets
+    the seconds spent in fsync.
     """
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="snappy", write_statistics=False, store_schema=False)
+    with pq.ParquetWriter(
+        sink, table.schema, compression="snappy", write_statistics=False, store_schema=False
+    ) as writer:
+        writer.write_table(table)
+        writer.add_key_value_metadata({KEY_METADATA.decode(): key})
     data = sink.getvalue().to_pybytes()
     target = Path(store) / RUNS / f"{key}.parquet"
-    _write_bytes(target, data)
+    synced = write_bytes_atomic(target, data)
+    if timings is not None:
+        timings["fsync_s"] = synced
     return target
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON under a temporary name, then rename it into place."""
+    """Write ``obj`` as indented JSON: temporary name, fsync, rename, fsync of the folder."""
     text = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
-    _write_bytes(Path(path), text.encode())
+    write_bytes_atomic(Path(path), text.encode())
 
 
-def _write_bytes(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+def check_run_file(path: str | Path, key: str) -> str:
+    """What is wrong with a run file, or ``""`` if it is whole and holds run ``key``.
+
+    Checked: the Parquet footer can be read, and the key recorded in it (files written
+    before keys were recorded have none, and pass on their footer alone) is ``key``.
+    """
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        meta = pq.read_metadata(path)
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        return f"unreadable ({type(exc).__name__})"
+    recorded = (meta.metadata or {}).get(KEY_METADATA)
+    if recorded is not None and recorded.decode(errors="replace") != key:
+        return f"holds run {recorded.decode(errors='replace')[:24]!r}, not this run"
+    return ""
+
+
+def damaged_runs(store: str | Path, keys: Iterable[str]) -> dict[str, str]:
+    """Run files among ``keys`` (which have a file) that fail :func:`check_run_file`."""
+    folder = Path(store) / RUNS
+    out = {}
+    for key in keys:
+        problem = check_run_file(folder / f"{key}.parquet", key)
+        if problem:
+            out[key] = problem
+    return out
 
 
 def append_log(store: str | Path, record: dict[str, Any]) -> None:
@@ -372,9 +417,15 @@ def read_manifest(store: str | Path) -> dict[str, Any]:
             file=store,
         )
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ConfigError(f"unreadable manifest ({exc.__class__.__name__})", file=path) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("runs"), list):
+        raise ConfigError(
+            "not a sweep's manifest (no list of runs); allowed: a folder written by 'simlib sweep'",
+            file=path,
+        )
+    return manifest
 
 
 def completed_keys(store: str | Path) -> set[str]:
@@ -385,15 +436,122 @@ def completed_keys(store: str | Path) -> set[str]:
     return {p.stem for p in folder.glob("*.parquet") if not p.name.startswith(".")}
 
 
+def rebuild_log(store: str | Path, keys: Iterable[str]) -> int:
+    """Log every run of ``keys`` that has a file but no ``ok`` line in ``log.jsonl``.
+
+    A sweep whose main process died loses the lines of runs its workers finished; the
+    lines added say ``"rebuilt": true`` and carry no timings. Returns how many were added.
+    """
+    logged = _ok_log(Path(store))
+    added = 0
+    for key in keys:
+        if key not in logged:
+            append_log(store, {"key": key, "status": "ok", "error": "", "rebuilt": True})
+            added += 1
+    return added
+
+
+def _ok_log(store: Path) -> dict[str, dict[str, Any]]:
+    path = store / LOG
+    out: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:  # a line torn by a crash of the machine: skip it
+            continue
+        if isinstance(rec, dict) and rec.get("status") == "ok" and "key" in rec:
+            out[rec["key"]] = rec
+    return out
+
+
+#: Temporary names the store's writers use (``write_bytes_atomic``: ``.<name>.<random>.tmp``).
+_PARTIAL = {RUNS: ".*.parquet.*.tmp", FAILED: ".*.json.*.tmp", ".": f".{MANIFEST}.*.tmp"}
+
+
 def remove_partial_files(store: str | Path) -> int:
-    """Delete temporary files a killed sweep left behind; returns how many."""
+    """Delete temporary files a killed sweep left behind; returns how many.
+
+    Only the store's own temporary names are removed; call it while holding the store's
+    lock (:func:`lock_store`), so that no other sweep is writing them.
+    """
     removed = 0
-    for sub in (RUNS, FAILED, "."):
+    for sub, pattern in _PARTIAL.items():
         folder = Path(store) / sub
-        for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
-            tmp.unlink(missing_ok=True)
-            removed += 1
+        for tmp in folder.glob(pattern) if folder.is_dir() else ():
+            if tmp.is_file():
+                tmp.unlink(missing_ok=True)
+                removed += 1
     return removed
+
+
+def store_foreign(folder: Path) -> list[str] | None:
+    """``owned`` for ``sweep --store`` (see :func:`simlib.rundir.claim_dir`).
+
+    A folder is a store if it holds a sweep's manifest; a sweep only adds to it, so files
+    added by hand are left alone and not reported. A folder with no manifest but only
+    what a sweep writes (``runs/``, ``failed/``, ``log.jsonl``, ``lock``) is what a sweep
+    killed before its first manifest left (older versions wrote ``runs/`` first).
+    """
+    manifest = folder / MANIFEST
+    if manifest.exists():
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(data, dict) and isinstance(data.get("runs"), list) and "experiment" in data
+        return [] if ok else None
+
+    def ours(rel: str) -> bool:
+        return any(p.fullmatch(rel) for p in _LAYOUT)
+
+    entries = foreign_entries(folder, set(), dirs=lambda rel: rel in (RUNS, FAILED))
+    return [] if all(ours(e) for e in entries) else None
+
+
+@contextlib.contextmanager
+def lock_store(store: str | Path) -> Iterator[None]:
+    """Hold the store's OS file lock (``flock`` on ``STORE/lock``) for a sweep.
+
+    Raises
+    ------
+    ConfigError
+        If another process holds it (another sweep is writing the store).
+    """
+    path = Path(store) / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if not _try_lock(fd):
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise ConfigError(
+                f"another sweep (process {holder}) is writing this store; allowed: wait for "
+                "it to end, or a new --store folder",
+                file=store,
+            )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows: a byte-range lock instead
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -435,49 +593,52 @@ class Store:
         Returns
         -------
         pandas.DataFrame
-            Columns ``key, arm, sample, replication, seed, status`` (``ok``, ``failed`` or
-            ``pending``), ``error`` (empty unless failed), ``seconds`` (simulation plus
-            writing, NaN when not logged) and its parts ``simulate_s``, ``store_s`` (=
-            ``table_s`` to build the run's table + ``write_s`` to write it).
+            Columns ``key, arm, sample, replication, seed, status`` (``ok``, ``failed``,
+            ``damaged`` (a run file that cannot be read or holds another run; ``simlib
+            sweep --resume`` runs it again) or ``pending``), ``error`` (empty unless failed
+            or damaged), ``seconds`` (simulation plus writing, NaN when not logged) and its
+            parts ``simulate_s``, ``store_s`` (= ``table_s`` to build the run's table +
+            ``write_s`` to write it, of which ``fsync_s`` to make it durable).
         """
         plan = self.planned()
         done = completed_keys(self.path)
+        damaged = self.damaged
         failed = self._failures()
         log = self._log()
         status = np.where(
             plan["key"].isin(done), "ok", np.where(plan["key"].isin(failed), "failed", "pending")
         )
+        status = np.where(plan["key"].isin(damaged), "damaged", status)
         plan["status"] = status
         plan["error"] = [
-            failed.get(k, "") if s == "failed" else ""
+            failed.get(k, "") if s == "failed" else damaged.get(k, "") if s == "damaged" else ""
             for k, s in zip(plan["key"], status, strict=True)
         ]
-        for col in ("simulate_s", "table_s", "write_s", "store_s"):
+        for col in ("simulate_s", "table_s", "write_s", "store_s", "fsync_s"):
             plan[col] = plan["key"].map(lambda k, c=col: log.get(k, {}).get(c, np.nan))
         plan["seconds"] = plan["simulate_s"] + plan["store_s"]
         return plan
+
+    @cached_property
+    def damaged(self) -> dict[str, str]:
+        """Planned runs whose file is damaged: key -> what is wrong (left out of frames)."""
+        planned = {r["key"] for r in self.manifest.get("runs", [])}
+        return damaged_runs(self.path, sorted(planned & completed_keys(self.path)))
 
     def _failures(self) -> dict[str, str]:
         folder = self.path / FAILED
         out = {}
         for p in sorted(folder.glob("*.json")) if folder.is_dir() else ():
             if not p.name.startswith("."):
-                out[p.stem] = json.loads(p.read_text(encoding="utf-8")).get("error", "")
+                try:
+                    error = json.loads(p.read_text(encoding="utf-8")).get("error", "")
+                except (OSError, ValueError, AttributeError):
+                    error = "(unreadable error file)"
+                out[p.stem] = str(error)
         return out
 
     def _log(self) -> dict[str, dict[str, Any]]:
-        path = self.path / LOG
-        out: dict[str, dict[str, Any]] = {}
-        if not path.is_file():
-            return out
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rec = json.loads(line)
-            except ValueError:  # a line torn by a crash of the machine: skip it
-                continue
-            if rec.get("status") == "ok":
-                out[rec["key"]] = rec
-        return out
+        return _ok_log(self.path)
 
     @cached_property
     def _arrow(self) -> pa.Table | None:
@@ -485,12 +646,11 @@ class Store:
         # replication: reading the files in that order gives the frames' order, whatever
         # order the runs finished in.
         plan = self.planned()
-        done = completed_keys(self.path)
+        done = completed_keys(self.path) - set(self.damaged)
         plan = plan[plan["key"].isin(done)].reset_index(drop=True)
         if plan.empty:
             return None
-        paths = [self.path / RUNS / f"{key}.parquet" for key in plan["key"]]
-        tables = [pq.ParquetFile(p).read(use_threads=False) for p in paths]
+        tables = [self._read_run(key) for key in plan["key"]]
         counts = np.array([t.num_rows for t in tables])
         joined = pa.concat_tables(tables)
         for col in _TEXT:
@@ -507,6 +667,18 @@ class Store:
                 column = pa.array(np.repeat(values.astype(np.int64), counts))
             joined = joined.add_column(pos, col, column)
         return joined
+
+    def _read_run(self, key: str) -> pa.Table:
+        path = self.path / RUNS / f"{key}.parquet"
+        try:
+            table = pq.ParquetFile(path).read(use_threads=False)
+        except (OSError, pa.ArrowException, ValueError) as exc:
+            raise ConfigError(
+                f"damaged run file ({type(exc).__name__}); allowed: 'simlib sweep --resume' "
+                "on this store runs it again",
+                file=path,
+            ) from None
+        return table.replace_schema_metadata(None)
 
     def _long(self, table: str) -> pd.DataFrame:
         """Rows of one kind (outcomes, ledger or groups) of every completed run."""

@@ -72,10 +72,13 @@ def test_variants_apply_in_the_run(tmp_path):
 def test_rerun_into_the_same_folder_replaces_it_whole(tmp_path):
     out = tmp_path / "same"
     assert main(["run", "--out", str(out)]) == 0
-    (out / "stale.txt").write_text("from an earlier run")
-    assert main(["run", "--out", str(out)]) == 0
-    assert not (out / "stale.txt").exists()
+    assert main(["run", "--seed", "2", "--out", str(out)]) == 0
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
     assert [p.name for p in tmp_path.iterdir()] == ["same"]
+    # A file the workbench did not write is never deleted: the rerun is refused instead.
+    (out / "notes.txt").write_text("mine")
+    assert main(["run", "--out", str(out)]) == 2
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_python_dash_m_and_validate(tmp_path):

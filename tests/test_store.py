@@ -47,10 +47,11 @@ def test_run_table_round_trips_outcomes_and_ledger(result, tmp_path):
 
 
 def test_same_run_same_bytes(result, tmp_path):
-    (tmp_path / "runs").mkdir()
-    a = write_run_file(tmp_path, "a", run_table(result, groups=True)).read_bytes()
-    b = write_run_file(tmp_path, "b", run_table(result, groups=True)).read_bytes()
-    assert a == b, "a run file must depend only on the run"
+    for store in ("x", "y"):
+        (tmp_path / store / "runs").mkdir(parents=True)
+    a = write_run_file(tmp_path / "x", "a", run_table(result, groups=True)).read_bytes()
+    b = write_run_file(tmp_path / "y", "a", run_table(result, groups=True)).read_bytes()
+    assert a == b, "a run file must depend only on the run (and its key)"
 
 
 def test_no_temporary_file_is_left_and_failed_writes_leave_none(result, tmp_path, monkeypatch):
