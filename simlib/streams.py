@@ -114,7 +114,7 @@ class Keyed:
         base += np.uint64(self.key)
         base = _mix(base)
         if slots is None:
-            base += np.uint64(first + 1) * _SLOT
+            base += np.uint64(((first + 1) * int(_SLOT)) & _MASK)
             return _mix(base)
         slot = (np.arange(first, first + slots, dtype=np.uint64) + np.uint64(1)) * _SLOT
         return _mix(base[:, None] + slot[None, :])

@@ -23,7 +23,7 @@ from helpers import shrink
 
 import simlib
 import simlib.model
-from simlib.experiment import plan_sweep
+from simlib.experiment import load_experiment, plan_sweep
 from simlib.flows import LEAVE_REASONS, YearFlows, leavers
 from simlib.model import Agency
 from simlib.paths import ROOT
@@ -72,10 +72,6 @@ def _hires_frame(calls) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-def _arms(plan):
-    return [a.name for a in plan.experiment.arms if a.name != plan.experiment.baseline]
-
-
 @pytest.fixture(scope="module")
 def baseline_runs(plan):
     names = [a.name for a in plan.experiment.arms]
@@ -89,13 +85,13 @@ def baseline_runs(plan):
     return runs, schedule
 
 
-@pytest.mark.parametrize(
-    "arm",
-    ["steeper_tiers", "pp30_360", "severity_adjusted_360", "distribution_curve",
-     "tight_budget", "team_bonus", "training_first", "socialisation"],
-)  # fmt: skip
+def _default_arms() -> list[str]:
+    exp = load_experiment(EXPERIMENT)
+    return [a.name for a in exp.arms if a.name != exp.baseline]
+
+
+@pytest.mark.parametrize("arm", _default_arms())
 def test_what_the_reform_cannot_touch_is_identical(plan, baseline_runs, arm, monkeypatch):
-    assert arm in _arms(plan), f"{arm} is not an arm of the default experiment any more"
     names = [a.name for a in plan.experiment.arms]
     scenario, schedule = plan.inputs[(names.index(arm), 0)]
     runs, base_schedule = baseline_runs

@@ -62,6 +62,9 @@ def test_keyed_draws_belong_to_their_id_whatever_else_is_drawn():
     np.testing.assert_array_equal(k.normal(some, 3), everyone[some])
     np.testing.assert_array_equal(k.normal(some, 2, first=1), everyone[some, 1:])
     np.testing.assert_array_equal(k.uniform(some), k.uniform(np.arange(1000))[some])
+    # One slot or a block of slots: entry (id, slot) is the same number.
+    far = (1 << 20) + 4
+    np.testing.assert_array_equal(k.uniform(some, first=far), k.uniform(some, 2, first=far)[:, 0])
 
 
 @pytest.mark.parametrize(
