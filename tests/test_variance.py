@@ -490,7 +490,7 @@ BAD = [
     ),
     ("missing fixed", lambda: (_small(), {"fixed": ["umur"]}), "fixed column 'umur'"),
     ("nan fixed", lambda: (_with("x", np.nan), {"fixed": ["x"]}), "'x' has missing"),
-    ("constant fixed", lambda: (_with("x", 2.0), {"fixed": ["x"]}), "collinear"),
+    ("constant fixed", lambda: (_with("x", 2.0), {"fixed": ["x"]}), "'x' has a single value"),
     ("one-valued category", lambda: (_with("grade", "II"), {"fixed": ["grade"]}), "single value"),
     ("bad ci", lambda: (_small(), {"ci": "wald"}), "ci must be one of"),
     ("bad level", lambda: (_small(), {"level": 95}), "level must be a number"),

@@ -48,6 +48,10 @@ CI_METHODS = ("profile", "bootstrap", None)
 
 RESIDUAL = "residual"
 
+#: Largest magnitude of a response or numeric covariate value (beyond it the sums of
+#: squares overflow).
+MAX_ABS_VALUE = 1e100  # the messages say "1e100"
+
 
 @dataclass(frozen=True, eq=False)
 class VarianceFit:
@@ -222,7 +226,7 @@ def fit_variance_components(
     fixed
         Fixed-effect covariates besides the intercept: numeric columns enter as they are,
         other columns (text, category, bool) as treatment contrasts against their first
-        sorted level (terms named ``"col[T.level]"``).
+        sorted level, or a categorical's first category (terms named ``"col[T.level]"``).
     ci
         ``"profile"`` (profile-likelihood intervals, the default), ``"bootstrap"``
         (parametric bootstrap, percentile) or ``None``.
@@ -241,9 +245,11 @@ def fit_variance_components(
     Raises
     ------
     ConfigError
-        Missing columns, a non-numeric or non-finite response, missing grouping values, a
-        factor with a single level (or one level per rating), collinear fixed effects,
-        fewer ratings than parameters, or a bad ``ci`` / ``level`` / ``n_boot``.
+        Missing columns, a non-numeric, non-finite, huge (beyond +-1e100) or constant
+        response, missing grouping values, a factor with a single level (or one level per
+        rating), two factors grouping alike, a factor that the fixed effects explain,
+        constant or collinear fixed effects, fewer ratings than parameters, a bad ``ci`` /
+        ``level`` / ``n_boot``, or a numerical failure of the fit or its intervals.
     """
     design = _design(data, response=response, random=random, fixed=fixed)
     if ci not in CI_METHODS:
@@ -265,8 +271,24 @@ def fit_variance_components(
             f"this estimator handles up to {exc.limit:,} (use fewer levels, e.g. "
             "group small raters, or drop a factor)"
         ) from None
-    with problem.blas_threads():
-        return _estimate(problem, design, ci=ci, level=level, n_boot=n_boot, rng=rng)
+    # A division by zero, an overflow or a NaN means the numbers are meaningless: raise.
+    with problem.blas_threads(), np.errstate(divide="raise", over="raise", invalid="raise"):
+        try:
+            return _estimate(problem, design, ci=ci, level=level, n_boot=n_boot, rng=rng)
+        except ConfigError:
+            raise
+        except (np.linalg.LinAlgError, ArithmeticError, ValueError) as exc:
+            # The checks in _design catch the known causes; this keeps the rest to one line.
+            where = "intervals" if isinstance(exc, _IntervalError) else "fit"
+            cause = type(exc.__cause__ or exc).__name__
+            raise ConfigError(
+                f"the REML {where} failed numerically ({cause}); look for extreme values, "
+                "or covariates or factors that nearly duplicate one another"
+            ) from exc
+
+
+class _IntervalError(ValueError):
+    """A numerical failure while computing intervals (not in the fit itself)."""
 
 
 def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) -> VarianceFit:
@@ -280,10 +302,13 @@ def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) 
 
     lows = np.full(len(variances), np.nan)
     highs = np.full(len(variances), np.nan)
-    if ci == "profile":
-        lows, highs = profile_intervals(problem, opt, level)
-    elif ci == "bootstrap":
-        lows, highs = bootstrap_intervals(problem, opt, level, n_boot, rng)
+    try:
+        if ci == "profile":
+            lows, highs = profile_intervals(problem, opt, level)
+        elif ci == "bootstrap":
+            lows, highs = bootstrap_intervals(problem, opt, level, n_boot, rng)
+    except (np.linalg.LinAlgError, ArithmeticError, ValueError) as exc:
+        raise _IntervalError(str(exc)) from exc
 
     names = [*design.names, RESIDUAL]
     total = float(variances.sum())
@@ -364,6 +389,16 @@ def _design(
             f"response column {response!r} has {bad} missing or non-finite values; "
             "drop or impute them first"
         )
+    if np.abs(y).max(initial=0.0) > MAX_ABS_VALUE:
+        raise ConfigError(
+            f"response column {response!r} has values outside -1e100 to 1e100, where "
+            "the sums of squares overflow; rescale the scores"
+        )
+    if len(y) and y.min() == y.max():
+        raise ConfigError(
+            f"response column {response!r} has the same value in every rating; there is "
+            "no variation to decompose"
+        )
     n = len(y)
 
     if isinstance(random, str | tuple):
@@ -417,6 +452,7 @@ def _design(
         fixed = [fixed]
     x_cols = [np.ones(n)]
     terms = ["(Intercept)"]
+    owners = ["(Intercept)"]  # the column each term comes from
     for col in fixed:
         need(col, "fixed")
         if col == response:
@@ -429,8 +465,16 @@ def _design(
                     f"fixed column {col!r} has missing or non-finite values; "
                     "drop or impute them first"
                 )
+            if np.abs(vals).max(initial=0.0) > MAX_ABS_VALUE:
+                raise ConfigError(
+                    f"fixed column {col!r} has values outside -1e100 to 1e100, where "
+                    "the sums of squares overflow; rescale it"
+                )
+            if len(vals) and vals.min() == vals.max():
+                raise ConfigError(f"fixed column {col!r} has a single value; a covariate must vary")
             x_cols.append(vals)
             terms.append(col)
+            owners.append(col)
         else:
             if series.isna().any():
                 raise ConfigError(f"fixed column {col!r} has missing values")
@@ -440,12 +484,19 @@ def _design(
             for j in range(1, len(uniques)):
                 x_cols.append((code == j).astype(np.float64))
                 terms.append(f"{col}[T.{uniques[j]}]")
+                owners.append(col)
     x = np.column_stack(x_cols)
     if np.linalg.matrix_rank(x) < x.shape[1]:
+        # Name the first column that adds nothing to the ones before it.
+        j = next(j for j in range(2, x.shape[1] + 1) if np.linalg.matrix_rank(x[:, :j]) < j)
+        col = owners[j - 1]
+        before = sorted({o for o in owners[: j - 1] if o != "(Intercept)"} - {col})
+        others = " and ".join([*(repr(b) for b in before), "the intercept"])
         raise ConfigError(
-            f"fixed columns {list(fixed)!r} are collinear with each other or the intercept; "
-            "drop one"
+            f"fixed column {col!r} is collinear with {others} (a linear combination of "
+            "them); drop one"
         )
+    _check_identifiable(names, codes, labels, x, owners)
     n_params = x.shape[1] + len(names) + 1
     if n <= n_params:
         raise ConfigError(
@@ -453,6 +504,37 @@ def _design(
         )
     shift = float(y.mean())
     return _Design(names, codes, labels, x, terms, y - shift, shift)
+
+
+def _check_identifiable(names, codes, labels, x, owners) -> None:
+    """Refuse random factors whose variance the design cannot tell apart from others.
+
+    Two factors that group the ratings identically, or a factor whose every level has its
+    own fixed effect (a covariate copying the grouping), leave a flat likelihood: the fit
+    or its profile intervals would fail.
+    """
+    for a in range(len(names)):
+        for b in range(a):
+            if len(labels[a]) == len(labels[b]):
+                width = len(labels[b])
+                if len(np.unique(codes[a] * width + codes[b])) == width:
+                    raise ConfigError(
+                        f"random factors {names[b]!r} and {names[a]!r} group the ratings "
+                        "identically; their variances cannot be told apart (drop one)"
+                    )
+    p = x.shape[1]
+    for name, code, lab in zip(names, codes, labels, strict=True):
+        if len(lab) > p:
+            continue  # p columns cannot span more than p groups
+        dummies = np.zeros((len(code), len(lab)))
+        dummies[np.arange(len(code)), code] = 1.0
+        if np.linalg.matrix_rank(np.column_stack([x, dummies])) == p:
+            cols = sorted({o for o in owners if o != "(Intercept)"})
+            raise ConfigError(
+                f"random factor {name!r} is fully explained by the fixed columns "
+                f"{', '.join(map(repr, cols))} (each of its levels has its own fixed "
+                "effect), so its variance cannot be estimated; drop the covariate or the factor"
+            )
 
 
 def _factorize(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
