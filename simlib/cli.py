@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -40,9 +41,12 @@ from simlib.provenance import (
 )
 from simlib.ratingdata import (
     DEFAULT_MIN_RATERS,
+    fixed_effects_table,
     read_ratings,
+    reference_levels,
     simulated_ratings,
     source_summary,
+    with_safe_reference,
 )
 from simlib.report import add_report_command
 from simlib.rundir import (
@@ -82,8 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print one line naming the problem and where help is, and exit with status 2."""
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simlib",
         description="Kinerja Lab: simulate performance appraisal and pay in ASN agencies.",
     )
@@ -203,28 +215,28 @@ def _sweep_parsers(sub) -> None:
     eff.set_defaults(func=_cmd_effects)
 
 
-def _seed(text: str) -> int:
+def _whole(text: str, low: int, high: int = 2**63 - 1) -> int:
+    """A whole number from ``low`` to ``high``; the error states this option's own range."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 0 to 2**63-1")
+    if not low <= value <= high:
+        top = "2**63-1" if high == 2**63 - 1 else str(high)
+        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: {low} to {top}")
     return value
+
+
+def _seed(text: str) -> int:
+    return _whole(text, 0)
 
 
 def _quarters(text: str) -> int:
-    value = _seed(text)
-    if not 1 <= value <= 200:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 1 to 200")
-    return value
+    return _whole(text, 1, 200)
 
 
 def _positive(text: str) -> int:
-    value = _seed(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: 1 or more")
-    return value
+    return _whole(text, 1)
 
 
 def resolve_inputs(
@@ -513,14 +525,30 @@ def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
     interactions = _interactions(args, columns)
     from simlib.analysis import fit_variance_components, icc
 
+    least = args.min_raters
+    n_raters = int(data.frame["rater"].nunique())
+    if n_raters < least:
+        # Every figure, the intercept first, would describe fewer than k raters.
+        raise ConfigError(
+            f"ratings by {n_raters} raters; allowed: at least --min-raters ({least}) distinct "
+            "raters, since every figure would describe fewer",
+            file=args.file,
+            path=args.rater,
+        )
+    data = with_safe_reference(data, min_raters=least)
     random: list = ["ratee", "rater"]
     if data.has_source:
         random += ["source", ("ratee", "source")]
     random += list(data.factors) + interactions
-    fit = fit_variance_components(
-        data.frame, response="score", random=random, fixed=data.covariates, ci="profile"
-    )
-    sources = source_summary(data, min_raters=args.min_raters)
+    try:
+        fit = fit_variance_components(
+            data.frame, response="score", random=random, fixed=data.covariates, ci="profile"
+        )
+    except ConfigError as exc:
+        raise exc.in_file(args.file) from None
+    fixed = fixed_effects_table(fit.fixed_effects, data, min_raters=least)
+    references = reference_levels(data)
+    sources = source_summary(data, min_raters=least)
     iccs = {"ratee_icc1": icc(fit, "ratee", k=1)}
     pairs = data.frame[["ratee", "rater"]].drop_duplicates()
     raters_per_ratee = len(pairs) / data.frame["ratee"].nunique()
@@ -529,9 +557,11 @@ def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
         report = {
             "file": _display(Path(args.file)),
             **fit.to_dict(),
+            "fixed_effects": _records(fixed),
+            "reference_levels": references,
             "icc": iccs,
             "sources": json.loads(sources.to_json(orient="records")),
-            "min_raters": args.min_raters,
+            "min_raters": least,
         }
         print(json.dumps(report, sort_keys=True))
         return 0
@@ -540,15 +570,30 @@ def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
     with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 120):
         print("\nVariance components (REML, 95 % profile-likelihood intervals)")
         print(fit.components.to_string(index=False))
-        print("\nFixed effects")
-        print(fit.fixed_effects.to_string(index=False))
+        print(f"\nFixed effects (withheld where they would reveal fewer than {least} raters)")
+        print(fixed.to_string(index=False))
+        if references:
+            print(f"  reference level (first sorted level with at least {least} raters): "
+                  + ", ".join(f"{c} = {v}" for c, v in references.items()))  # fmt: skip
+        if fixed["withheld"].any():
+            hidden = ", ".join(fixed.loc[fixed["withheld"], "term"])
+            print(f"  withheld: {hidden} (estimated, not shown: rated by fewer than "
+                  f"{least} raters, or revealing them)")  # fmt: skip
         if len(sources):
-            print(f"\nBy source (withheld where fewer than {args.min_raters} raters)")
+            print(f"\nBy source (withheld where fewer than {least} raters)")
             print(sources.to_string(index=False))
     print(f"\nResidual variance {fit.residual_variance:.4g}; REML criterion "
           f"{fit.reml_criterion:.6g}; "
           + "; ".join(f"{k} {v:.3f}" for k, v in iccs.items()))  # fmt: skip
     return 0
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as JSON-ready dicts: missing values become None, numpy scalars Python ones."""
+    return [
+        {c: None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for c, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
 
 
 def _interactions(args: argparse.Namespace, columns: tuple[str, ...]) -> list[tuple[str, ...]]:

@@ -101,28 +101,55 @@ class Documented:
     note: str = ""
 
 
+#: Largest input file read (bytes). Parameter files are a few KB; a bigger one is a mistake.
+MAX_FILE_BYTES = 5_000_000
+#: Deepest nesting of mappings and lists in an input file (the shipped files use 6).
+MAX_DEPTH = 40
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with ``yaml.safe_load``.
+    """Read a YAML mapping with a strict ``yaml.SafeLoader``.
+
+    Anchors and aliases (``&name``, ``*name``) are refused, as are keys given twice,
+    nesting deeper than :data:`MAX_DEPTH` and files over :data:`MAX_FILE_BYTES`: an input
+    file is read in bounded time and memory (no "billion laughs" alias bomb).
 
     Raises
     ------
     ConfigError
-        If the file is missing, unreadable, not valid YAML or not a mapping.
+        If the file is missing, a folder, unreadable, too large, not valid YAML, uses
+        anchors or aliases, nests too deep, or is not a mapping.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError("is a folder, not a file; allowed: a YAML file", file=path)
     if not path.is_file():
         raise ConfigError("file not found", file=path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"the file has {size:,} bytes; allowed: at most {MAX_FILE_BYTES:,}", file=path
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the file ({exc.__class__.__name__})", file=path) from exc
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(
+            f"malformed YAML: character #x{exc.character:04x} is not allowed (at character "
+            f"{exc.position}); allowed: printable text",
+            file=path,
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise ConfigError(f"malformed YAML: {problem}", file=path, path=where) from exc
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        # The syntax is broken (scanner, parser), or a value is refused (composer, constructor).
+        syntax = isinstance(exc, yaml.scanner.ScannerError | yaml.parser.ParserError)
+        message = f"malformed YAML: {problem}" if syntax else problem
+        raise ConfigError(message, file=path, path=where) from exc
     if not isinstance(data, dict):
         raise ConfigError(
             f"expected a mapping of keys to values at the top level, got {type(data).__name__}",
@@ -132,7 +159,46 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping."""
+    """``yaml.SafeLoader`` that refuses repeated keys, anchors, aliases and deep nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"anchor or alias {event.anchor!r}; allowed: every value written out "
+                "(anchors and aliases are not accepted in input files)",
+                event.start_mark,
+            )
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"nested more than {MAX_DEPTH} levels deep; allowed: at most {MAX_DEPTH}",
+                event.start_mark,
+            )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{node.value!r} is not a calendar date ({exc}); allowed: a real date "
+                "written YYYY-MM-DD",
+                node.start_mark,
+            ) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
@@ -147,6 +213,9 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen.add(key) if isinstance(key, str | int | float | bool) else None
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
 def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], list[str]]:
@@ -200,10 +269,18 @@ def reject_reserved(plain: dict[str, Any], model: type[BaseModel], *, file: Any)
         )
 
 
-def require_documented(plain: Any, bare: list[str], *, file: str | Path | None) -> None:
-    """Raise for the first number written without ``{value, unit, source}``."""
+def require_documented(
+    plain: Any, bare: list[str], *, file: str | Path | None, prefix: str = ""
+) -> None:
+    """Raise for the first number written without ``{value, unit, source}``.
+
+    ``bare`` paths are dotted from the top of the file; ``plain`` is the tree found at
+    ``prefix`` (the whole file when empty).
+    """
     if bare:
-        raise ConfigError(_undocumented(_at(plain, bare[0])), file=file, path=bare[0])
+        inside = bare[0].removeprefix(prefix).lstrip(".") if prefix else bare[0]
+        value = _at(plain, inside) if inside else plain
+        raise ConfigError(_undocumented(value), file=file, path=bare[0])
 
 
 def _at(tree: Any, dotted: str) -> Any:

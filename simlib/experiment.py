@@ -46,6 +46,8 @@ import concurrent.futures as cf
 import contextlib
 import copy
 import datetime as dt
+import difflib
+import math
 import multiprocessing
 import os
 import sys
@@ -200,6 +202,18 @@ class StoppingRule(Record):
     max_replications: Annotated[int, Field(ge=2, le=100_000)]
     step: Annotated[int, Field(ge=1, le=100_000)] = 10
 
+    @field_validator("metric")
+    @classmethod
+    def _declared(cls, value: str) -> str:
+        from simlib.outcomes import OUTCOMES
+
+        names = [o.name for o in OUTCOMES]
+        if value not in names:
+            close = difflib.get_close_matches(value, names, n=3)
+            hint = ", ".join(close) if close else "a declared outcome (docs/model.md, outputs)"
+            raise ValueError(f"not a declared outcome; allowed: {hint}")
+        return value
+
 
 class Experiment(FromFile, Record):
     """A whole experiment, as validated from its file."""
@@ -235,9 +249,60 @@ class Experiment(FromFile, Record):
             )
         return self
 
+    @model_validator(mode="after")
+    def _plan_fits(self) -> Experiment:
+        check_plan_size(self, self.replications)
+        return self
+
     def arm(self, name: str) -> Arm:
         """The arm called ``name``."""
         return next(a for a in self.arms if a.name == name)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples of the uncertainty design (1 without uncertainties)."""
+        design = self.uncertainties
+        if design is None:
+            return 1
+        if design.method == "lhs":
+            return design.samples
+        if design.method == "sobol":
+            return design.samples * (len(design.parameters) + 2)
+        sizes = [
+            len(p.levels) if p.levels is not None else design.points for p in design.parameters
+        ]
+        return math.prod(sizes)
+
+
+#: Largest number of (arm, sample) inputs a plan resolves (each is validated: ~4 ms).
+MAX_INPUTS = 10_000
+#: Largest number of runs a plan lists (every run is one file and one line of the manifest).
+MAX_RUNS = 500_000
+
+
+def check_plan_size(exp: Experiment, replications: int) -> None:
+    """Refuse a plan too large to resolve or to run, before any work is done.
+
+    Raises
+    ------
+    ValueError
+        Naming the size of the plan and the limit (pydantic turns it into a ConfigError).
+    """
+    samples = exp.n_samples
+    inputs = len(exp.arms) * samples
+    most = max(replications, exp.stopping.max_replications if exp.stopping else 0)
+    runs = inputs * most
+    if inputs > MAX_INPUTS:
+        raise ValueError(
+            f"{len(exp.arms)} arms x {samples:,} uncertainty samples = {inputs:,} inputs to "
+            f"resolve; allowed: at most {MAX_INPUTS:,} (fewer arms or samples)"
+        )
+    if runs > MAX_RUNS:
+        raise ValueError(
+            f"{len(exp.arms)} arms x {samples:,} samples x {most:,} replications = {runs:,} "
+            f"runs; allowed: at most {MAX_RUNS:,} runs in one sweep (split it, or use fewer "
+            "replications)"
+        )
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -414,12 +479,23 @@ def plan_sweep(
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     file = exp.source_file or None
+    if replications is not None:
+        try:
+            check_plan_size(exp, replications)
+        except ValueError as exc:
+            raise ConfigError(str(exc), file=file, path="replications (--replications)") from None
     scenario_path = _existing(exp, exp.scenario, "scenario file", "scenario")
     raw_scenario = read_yaml(scenario_path)
-    raw_scenario = _apply_scenario_changes(
-        raw_scenario, exp.scenario_changes, file=file, where="scenario_changes"
-    )
-    probe = _scenario(raw_scenario, scenario_path, file=file, where="scenario_changes")
+    _require_scenario_kind(raw_scenario, exp, scenario_path)
+    try:
+        raw_scenario = _apply_scenario_changes(
+            raw_scenario, exp.scenario_changes, file=file, where="scenario_changes"
+        )
+        probe = _scenario(raw_scenario, scenario_path, file=file, where="scenario_changes")
+    except ConfigError:
+        # Blame the scenario file itself when it is invalid before any change.
+        scenario_from_dict(read_yaml(scenario_path), file=scenario_path)
+        raise
     if exp.baseline_policy is not None:
         policy_path = _existing(exp, exp.baseline_policy, "policy file", "baseline_policy")
     else:
@@ -463,6 +539,20 @@ def plan_sweep(
     )
     n = exp.replications if replications is None else replications
     return SweepPlan(exp, inputs, digests, samples, n, code_version(), listed)
+
+
+def _require_scenario_kind(raw: dict[str, Any], exp: Experiment, path: Path) -> None:
+    """The experiment's ``scenario`` must name a scenario, not a policy or a variant."""
+    if "agencies" in raw:
+        return
+    kind = "a policy variant" if "changes" in raw else "a policy" if "appraisal" in raw else ""
+    if kind:
+        raise ConfigError(
+            f"{exp.scenario!r} is {kind} file ({_display(path)}); allowed: a scenario file "
+            "(one with agencies), relative to the experiment file",
+            file=exp.source_file or None,
+            path="scenario",
+        )
 
 
 def _existing(exp: Experiment, rel: str, what: str, where: str) -> Path:

@@ -31,6 +31,7 @@ from simlib.config import (
     Record,
     read_yaml,
     record_from_dict,
+    require_documented,
     unwrap,
     validate,
 )
@@ -93,6 +94,16 @@ class Aggregation(Record):
     rule: Literal[AGGREGATION_RULES]
     weights: SourceWeights
     trim_share: Annotated[float, Field(ge=0.0, le=0.45)]
+
+    @field_validator("weights")
+    @classmethod
+    def _some_weight(cls, value: SourceWeights, info: ValidationInfo) -> SourceWeights:
+        if info.data.get("rule") == "weighted" and not any(value.as_tuple()):
+            raise ValueError(
+                "every weight is 0 under the 'weighted' rule; allowed: at least one source "
+                "with a weight above 0"
+            )
+        return value
 
 
 class Appraisal(Record):
@@ -256,7 +267,9 @@ def load_variant(path: str | Path) -> Variant:
         for key, value in changes_raw.items():
             if not isinstance(key, str):
                 raise ConfigError(f"change keys must be dotted paths, got {key!r}", path="changes")
-            changes[key], leaf_docs, _ = unwrap(value, prefix=key)
+            changes[key], leaf_docs, bare = unwrap(value, prefix=key)
+            # A variant changes a parameter: its new number needs a unit and a source too.
+            require_documented(changes[key], bare, file=None, prefix=key)
             docs.update(leaf_docs)
     except ConfigError as exc:
         raise exc.in_file(path) from None

@@ -13,10 +13,11 @@ Time unit: the whole library counts time in **months** from the scenario's start
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simlib.config import (
     Documented,
@@ -218,6 +219,18 @@ class Adoption(Record):
     skp_missing: ByState
     resisting_rater_inflation: Shift
 
+    @field_validator("initial_adopting_share")
+    @classmethod
+    def _shares_fit(cls, value: float, info: ValidationInfo) -> float:
+        resisting = info.data.get("initial_resisting_share")
+        if resisting is not None and resisting + value > 1.0:
+            raise ValueError(
+                f"with initial_resisting_share {resisting}, the shares add up to "
+                f"{resisting + value:g}; allowed: at most {1.0 - resisting:g} (shares of one "
+                "workforce add up to 1 at most)"
+            )
+        return value
+
 
 class Gaming(Record):
     """Reciprocal peer inflation and easy SKP targets, growing with what is at stake."""
@@ -390,6 +403,67 @@ def _check_campaign(scenario: Scenario, link: CampaignLink, *, file, path: str) 
         )
 
 
+#: Bytes of memory one run needs, measured with tracemalloc on the default district
+#: (10,000 and 40,000 employees, 12 and 36 months; peak of ``simulate``), rounded up:
+#: per employee, per employee-month of the employee ledger, per employee-quarter of the
+#: employee panel and of the multi-source rating table.
+BYTES_PER_EMPLOYEE = 650
+BYTES_PER_LEDGER_MONTH = 300
+BYTES_PER_PANEL_QUARTER = 400
+BYTES_PER_RATINGS_QUARTER = 4_500
+#: Share of the machine's memory one run may plan to use.
+MEMORY_SHARE = 0.8
+
+
+def estimated_memory_bytes(scenario: Scenario, employees: int) -> int:
+    """Memory one run of ``scenario`` with ``employees`` in all agencies is expected to need."""
+    months = scenario.calendar.horizon_months
+    out = scenario.outputs
+    per_employee = (
+        BYTES_PER_EMPLOYEE
+        + out.employee_ledger * months * BYTES_PER_LEDGER_MONTH
+        + out.employee_panel * (months // 3) * BYTES_PER_PANEL_QUARTER
+        + out.ratings * (months // 3) * BYTES_PER_RATINGS_QUARTER
+    )
+    return employees * per_employee
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine (bytes), or 16 GiB where it cannot be read."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
+def _check_memory(scenario: Scenario, *, file) -> None:
+    """Refuse a workforce whose run cannot fit in this machine's memory."""
+    employees = 0
+    for spec in scenario.agencies:
+        if spec.structure is not None:
+            employees += spec.structure.employees
+        else:
+            with scenario.resolve(spec.org_csv).open("rb") as fh:
+                employees += max(0, sum(1 for _ in fh) - 1)
+    need = estimated_memory_bytes(scenario, employees)
+    have = int(MEMORY_SHARE * machine_memory_bytes())
+    if need > have:
+        per = estimated_memory_bytes(scenario, 1)
+        raise ConfigError(
+            f"{employees:,} employees in {len(scenario.agencies)} agencies need about "
+            f"{_gb(need)} of memory for one run; allowed here: at most {_gb(have)} "
+            f"({MEMORY_SHARE:.0%} of this machine's {_gb(machine_memory_bytes())}), about "
+            f"{have // per:,} employees with these outputs over {scenario.calendar.horizon_months}"
+            " months",
+            file=file,
+            path="agencies",
+        )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB"
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load and validate a scenario file.
 
@@ -420,4 +494,5 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
             plan = _existing(scenario, spec.training, "training plan", file=file,
                              path=f"{where}.training")  # fmt: skip
             load_training(plan)
+    _check_memory(scenario, file=file)
     return scenario

@@ -101,6 +101,14 @@ GOOD_ORG = [
 ]
 
 
+def documented(value: Any) -> Any:
+    """A number (or list of numbers) as a documented leaf, as variant files must write it."""
+    numbers = isinstance(value, int | float) and not isinstance(value, bool)
+    if numbers or (isinstance(value, list) and value and all(isinstance(x, float) for x in value)):
+        return {"value": value, "unit": "test unit", "source": "assumption"}
+    return value
+
+
 def replace_row(index: int, **changes: str) -> list[tuple[str, ...]]:
     columns = ("employee_id", "unit", "supervisor_id", "kelas_jabatan", "job_type")
     rows = [list(r) for r in GOOD_ORG]
@@ -149,7 +157,7 @@ class Workspace:
         raw: dict[str, Any] = {"name": "Test variant", "description": "for a test"}
         if effective_date is not None:
             raw["effective_date"] = effective_date
-        raw["changes"] = changes
+        raw["changes"] = {key: documented(value) for key, value in changes.items()}
         return dump(raw, self.dir / name)
 
     def run(self, *args: str | Path) -> Result:
@@ -924,3 +932,182 @@ def test_validate_every_data_file(ws: Workspace) -> None:
     assert result.status == 0, result.err
     assert result.err == ""
     assert len(result.out.strip().splitlines()) == len(files)
+
+
+# --------------------------------------------------------------------------------------
+# Inputs found by trying to break the workbench (issue 11): hangs, blow-ups, tracebacks
+# and nonsense that used to be accepted. Each case failed before its fix.
+
+
+def test_folder_is_not_reported_as_missing(ws: Workspace) -> None:
+    folder = ws.dir / "a_folder.yaml"
+    folder.mkdir()
+    line = assert_user_error(ws.validate(folder), None, file=folder, also=("folder",))
+    assert "not found" not in line
+
+
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """The "billion laughs": nine levels of nine aliases expand to 9**9 items (15 KB)."""
+    lines = [f"a0: &a0 [{', '.join(['lol'] * width)}]"]
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "also"),
+    [
+        pytest.param(_alias_bomb(), ("alias",), id="alias-bomb"),
+        pytest.param("name: &n x\ndescription: *n\n", ("alias",), id="one-alias"),
+        pytest.param("a: " + "[" * 5000 + "]" * 5000 + "\n", ("deep",), id="nested-5000"),
+        pytest.param("name: x\x00y\n", ("#x0000",), id="nul-byte"),
+    ],
+)
+def test_hostile_yaml_is_refused_at_once(ws: Workspace, text: str, also) -> None:
+    """Each of these used to hang, blow up memory, or print a traceback or a vague line."""
+    file = ws.dir / "scenario.yaml"
+    file.write_text(text, encoding="utf-8")
+    for result in (ws.validate(file), ws.run(file)):
+        line = assert_user_error(result, None, file=file, also=also)
+        assert "malformed YAML: malformed YAML" not in line
+    ws.assert_nothing_written()
+
+
+def test_alias_bomb_in_an_experiment_is_refused(tmp_path: Path, capsys) -> None:
+    file = tmp_path / "exp.yaml"
+    file.write_text(_alias_bomb(), encoding="utf-8")
+    status = main(["sweep", str(file), "--store", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.splitlines()) == 1 and "alias" in err, err
+    assert not (tmp_path / "store").exists()
+
+
+def test_impossible_date_is_one_line(ws: Workspace) -> None:
+    text = yaml.safe_dump(small_scenario(), sort_keys=False)
+    text = text.replace("start_date: 2025-01-01", "start_date: 2025-02-30")
+    assert "2025-02-30" in text
+    file = ws.dir / "scenario.yaml"
+    file.write_text(text, encoding="utf-8")
+    assert_user_error(ws.run(file), ws, file=file, value="2025-02-30", also=("line",))
+
+
+def test_shares_adding_up_to_more_than_one_are_refused(ws: Workspace) -> None:
+    raw = small_scenario()
+    set_value(raw["adoption"], "initial_resisting_share", 1.0)
+    set_value(raw["adoption"], "initial_adopting_share", 1.0)
+    result = ws.run(ws.scenario(raw))
+    assert_user_error(result, ws, file="scenario.yaml", path="adoption.initial_adopting_share")
+
+
+def test_weighted_rule_with_all_weights_zero_is_refused(ws: Workspace) -> None:
+    zero = {s: 0.0 for s in ("self", "supervisor", "peer", "subordinate", "service_user")}
+    variant = ws.variant({"appraisal.aggregation.rule": "weighted",
+                          "appraisal.aggregation.weights": {"value": zero, "unit": "weight",
+                                                            "source": "assumption"}})  # fmt: skip
+    result = ws.run(ws.scenario(), "--policy", variant)
+    assert_user_error(result, ws, file=variant, path="appraisal.aggregation.weights")
+
+
+def test_bare_number_in_a_variant_is_refused(ws: Workspace) -> None:
+    """Scenarios and policies refuse bare numbers; variants now do too."""
+    raw = {"name": "v", "description": "d", "changes": {"incentives.multipliers.baik": 0.9}}
+    variant = dump(raw, ws.dir / "bare.yaml")
+    result = ws.run(ws.scenario(), "--policy", variant)
+    assert_user_error(result, ws, file=variant, path="incentives.multipliers.baik", value="0.9",
+                      also=("unit",))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["run", "--no-such-option"], id="unknown-option"),
+        pytest.param(["ratings", "analyze"], id="missing-arguments"),
+        pytest.param(["run", "--seed", "x"], id="bad-type"),
+        pytest.param([], id="no-command"),
+    ],
+)
+def test_argparse_errors_are_one_line(args: list[str], capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert len(err.splitlines()) == 1, err
+    assert "--help" in err and "usage:" not in err, err
+
+
+# -- experiments: sizes and mistakes found at validation, before any run ---------------
+
+
+def _experiment(tmp_path: Path, **changes: Any) -> Path:
+    raw = load(ROOT / "tests" / "data" / "tiny_experiment.yaml")
+    raw["scenario"] = str(SCENARIO_SRC)
+    for arm in raw["arms"]:
+        arm["variants"] = [
+            str((ROOT / "tests" / "data" / v).resolve()) for v in arm.get("variants", [])
+        ]
+        if "agencies.0.training" in arm.get("scenario_changes", {}):
+            arm["scenario_changes"]["agencies.0.training"] = str(
+                ROOT / "data/training/programmes.yaml"
+            )
+    raw.update(changes)
+    return dump(raw, tmp_path / "exp.yaml")
+
+
+def _sweep(tmp_path: Path, capsys, exp: Path, *extra: str) -> str:
+    store = tmp_path / "store"
+    status = main(["sweep", str(exp), "--store", str(store), "--executor", "inprocess", *extra])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith(PREFIX), err
+    assert "exp.yaml" in err, err
+    assert not store.exists(), "a store was written for a refused experiment"
+    return err
+
+
+def test_too_many_runs_are_refused_with_the_count(tmp_path: Path, capsys) -> None:
+    arms = [{"name": f"a{i}", "label": f"A{i}"} for i in range(200)]
+    exp = _experiment(tmp_path, arms=arms, baseline="a0",
+                      replications={"value": 100_000, "unit": "r", "source": "assumption"})  # fmt: skip
+    err = _sweep(tmp_path, capsys, exp)
+    assert "20,000,000 runs" in err and "allowed: at most" in err, err
+
+
+def test_sobol_design_too_large_to_plan_is_refused(tmp_path: Path, capsys) -> None:
+    design = {
+        "method": "sobol",
+        "samples": {"value": 65_536, "unit": "base samples", "source": "assumption"},
+        "parameters": [{"path": "raters.leniency_sd",
+                        "range": {"value": [0.1, 0.6], "unit": "SD", "source": "assumption"}}],
+    }  # fmt: skip
+    err = _sweep(tmp_path, capsys, _experiment(tmp_path, uncertainties=design))
+    assert "196,608" in err and "allowed: at most" in err, err
+
+
+def test_replications_option_is_checked_against_the_limit(tmp_path: Path, capsys) -> None:
+    err = _sweep(tmp_path, capsys, _experiment(tmp_path), "--replications", "99999999")
+    assert "replications" in err and "allowed: at most" in err, err
+
+
+def test_unknown_stopping_metric_is_found_before_the_sweep(tmp_path: Path, capsys) -> None:
+    rule = {"metric": "rating_acuracy",
+            "half_width": {"value": 0.01, "unit": "correlation", "source": "assumption"},
+            "max_replications": {"value": 8, "unit": "r", "source": "assumption"}}  # fmt: skip
+    err = _sweep(tmp_path, capsys, _experiment(tmp_path, stopping=rule))
+    assert "stopping.metric" in err and "rating_accuracy" in err, err
+
+
+def test_experiment_naming_a_policy_as_its_scenario(tmp_path: Path, capsys) -> None:
+    exp = _experiment(tmp_path, scenario=str(baseline_policy_src()))
+    err = _sweep(tmp_path, capsys, exp)
+    assert "scenario:" in err and "policy file" in err and "scenario_changes" not in err, err
+
+
+def test_workforce_too_large_for_memory_is_refused_with_an_estimate(ws: Workspace) -> None:
+    raw = small_scenario()
+    agency = raw["agencies"][0]
+    set_value(agency["structure"], "employees", 2_000_000)
+    set_value(agency["structure"], "units", 2_000)
+    raw["agencies"] = [{**copy.deepcopy(agency), "name": f"Agency {i}"} for i in range(1000)]
+    file = ws.scenario(raw)
+    line = assert_user_error(ws.validate(file), None, file=file, path="agencies")
+    assert "2,000,000,000 employees" in line and "GB" in line, line
