@@ -13,7 +13,9 @@ C. **Store overhead**: inside each run the worker times the model (``simulate``)
    building of the run's table (outcomes, ledger and the group summaries for winners and
    losers) and the writing of its Parquet file (encode, write, rename). Overhead = (table +
    write) / simulate, summed over the runs of A, and the median of that ratio over runs
-   (the long campaign runs dilute the sum); the write alone is also reported.
+   (the long campaign runs dilute the sum); the write alone is also reported, and the
+   part of it spent in fsync (the run file, then its folder after the rename, so that a
+   power cut cannot tear the store).
    The group summaries need the model's opt-in employee ledger, whose cost is part of
    ``simulate``.
 
@@ -80,10 +82,12 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    per_arm = table.groupby("arm", sort=False)[["simulate_s", "table_s", "write_s"]].median()
+    timed = ["simulate_s", "table_s", "write_s", "fsync_s"]
+    per_arm = table.groupby("arm", sort=False)[timed].median()
     print("\nMedian seconds per run, one worker")
     print(per_arm.to_string(float_format=lambda x: f"{x:.4f}"))
     sim, tab, write = (table[c].sum() for c in ("simulate_s", "table_s", "write_s"))
+    fsync = table["fsync_s"].sum()
     efficiency = one / (2 * two)
     busy_a = float(table[["simulate_s", "store_s"]].sum().sum())
     overhead = (tab + write) / sim
@@ -94,6 +98,9 @@ def main() -> None:
     print(f"C. store overhead {overhead:.1%} of simulate (target < 5 %): table "
           f"{tab / sim:.1%} (of which group summaries most), write {write / sim:.1%}; "
           f"median run {per_run:.1%}")  # fmt: skip
+    print(f"   of which fsync (file and folder) {fsync / sim:.2%} of simulate, "
+          f"{fsync / write:.0%} of the write; median {table['fsync_s'].median() * 1e3:.2f} ms "
+          "per run")  # fmt: skip
     print(f"Run seconds summed: A {busy_a:.1f}, B {busy_b:.1f} (B/A {busy_b / busy_a:.2f}; "
           "well above 1 means other jobs shared the cores during B)")  # fmt: skip
     slowest = per_arm["simulate_s"].idxmax()
@@ -114,6 +121,9 @@ def main() -> None:
         "store_overhead_median_run": round(float(per_run), 4),
         "store_table_share": round(float(tab / sim), 4),
         "store_write_share": round(float(write / sim), 4),
+        "store_fsync_share": round(float(fsync / sim), 4),
+        "fsync_share_of_write": round(float(fsync / write), 4),
+        "median_fsync_ms": round(float(table["fsync_s"].median()) * 1e3, 3),
         "median_simulate_s_by_arm": {
             k: round(float(v), 4) for k, v in per_arm["simulate_s"].items()
         },
