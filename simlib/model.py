@@ -398,8 +398,9 @@ class Agency:
             self.wf,
             self.effort,
             self.scenario.performance,
-            rng=self._rng("performance", month),
+            rng=self._keyed("performance", month),
             competence=competence,
+            person=self.people.person,
         )
         self._quarter_money[:] = 0.0
         self._q_paid[:] = 0.0

@@ -21,6 +21,7 @@ import numpy as np
 from simlib.domain import PREDIKAT
 from simlib.policy import Policy
 from simlib.scenario import Behaviour, Performance
+from simlib.streams import Draws, Keyed, normals
 from simlib.tables import predikat_matrix
 from simlib.workforce import Workforce
 
@@ -99,15 +100,22 @@ def true_performance(
     effort_sd: np.ndarray,
     params: Performance,
     *,
-    rng: np.random.Generator,
+    rng: Draws,
     competence: np.ndarray | None = None,
+    person: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """True hasil kerja and perilaku kerja this quarter (SD units).
 
     ``competence`` replaces the workforce's base competence when training or a technology
-    shock has changed it (see :func:`simlib.training.effective_competence`).
+    shock has changed it (see :func:`simlib.training.effective_competence`). With a keyed
+    stream the quarter's noise belongs to the person (``person``: stable ids, one per post),
+    not to the post: someone who moves in one arm only keeps their own luck.
     """
-    z = rng.standard_normal((2, workforce.n))
+    if isinstance(rng, Keyed):
+        ids = np.arange(workforce.n) if person is None else person
+        z = normals(rng, ids, 2).T
+    else:
+        z = rng.standard_normal((2, workforce.n))
     base = workforce.competence if competence is None else competence
     hasil = (
         params.competence_weight * base + params.effort_weight * effort_sd + params.noise_sd * z[0]
