@@ -93,6 +93,29 @@ def _units() -> dict[str, str]:
     return units
 
 
+def _arm_pairs(outcomes: pd.DataFrame, *, baseline: str, by: list[str]):
+    """Each arm's rows beside the baseline's of the same replication (and sample, seed).
+
+    Yields ``(arm, merged)``, ``merged`` holding the ``by`` and pairing columns, the arm's
+    ``value`` and the ``baseline`` value of the same pair.
+
+    Raises
+    ------
+    ValueError
+        If ``baseline`` is not among the arms.
+    """
+    arms = list(pd.unique(outcomes["arm"]))
+    if baseline not in arms:
+        raise ValueError(f"baseline {baseline!r} is not an arm; allowed: {', '.join(arms)}")
+    pairs = [c for c in _PAIR if c in outcomes.columns]
+    base = outcomes[outcomes["arm"] == baseline][[*by, *pairs, "value"]]
+    base = base.rename(columns={"value": "baseline"})
+    for arm in arms:
+        if arm != baseline:
+            mine = outcomes[outcomes["arm"] == arm][[*by, *pairs, "value"]]
+            yield arm, mine.merge(base, on=[*by, *pairs], how="inner")
+
+
 def paired_effects(
     outcomes: pd.DataFrame,
     *,
@@ -134,20 +157,11 @@ def paired_effects(
     if not 0 < confidence < 1:
         raise ValueError(f"confidence {confidence}: allowed: strictly between 0 and 1")
     by = list(by)
-    arms = list(pd.unique(outcomes["arm"]))
-    if baseline not in arms:
-        raise ValueError(f"baseline {baseline!r} is not an arm; allowed: {', '.join(arms)}")
     pairs = [c for c in _PAIR if c in outcomes.columns]
-    base = outcomes[outcomes["arm"] == baseline][[*by, *pairs, "value"]]
-    base = base.rename(columns={"value": "baseline"})
     order = outcomes[by].drop_duplicates().reset_index(drop=True)
     order["_order"] = np.arange(len(order))
     frames = []
-    for arm in arms:
-        if arm == baseline:
-            continue
-        mine = outcomes[outcomes["arm"] == arm][[*by, *pairs, "value"]]
-        merged = mine.merge(base, on=[*by, *pairs], how="inner")
+    for arm, merged in _arm_pairs(outcomes, baseline=baseline, by=by):
         merged = merged.merge(order, on=by, how="left").sort_values(
             ["_order", *pairs], kind="stable"
         )
@@ -219,21 +233,10 @@ def variance_reduction(
         If ``baseline`` is not among the arms.
     """
     by = list(by)
-    arms = list(pd.unique(outcomes["arm"]))
-    if baseline not in arms:
-        raise ValueError(f"baseline {baseline!r} is not an arm; allowed: {', '.join(arms)}")
-    pairs = [c for c in _PAIR if c in outcomes.columns]
-    base = outcomes[outcomes["arm"] == baseline][[*by, *pairs, "value"]]
-    base = base.rename(columns={"value": "baseline"})
     cols = ["arm", *by, "var_paired", "var_unpaired", "vrf", "n"]
     frames = []
-    for arm in arms:
-        if arm == baseline:
-            continue
-        mine = outcomes[outcomes["arm"] == arm][[*by, *pairs, "value"]]
-        merged = mine.merge(base, on=[*by, *pairs], how="inner").dropna(
-            subset=["value", "baseline"]
-        )
+    for arm, merged in _arm_pairs(outcomes, baseline=baseline, by=by):
+        merged = merged.dropna(subset=["value", "baseline"])
         merged["diff"] = merged["value"] - merged["baseline"]
         grouped = merged.groupby(by, sort=False)
         table = grouped["diff"].var(ddof=1).rename("var_paired").to_frame()
