@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from simlib.domain import PREDIKAT
+from simlib.domain import AGGREGATION_RULES, PREDIKAT
 from simlib.raters import BERAKHLAK, SOURCES, RatingTable
 from simlib.tables import CurveRule
 from simlib.workforce import Workforce
@@ -37,12 +37,6 @@ __all__ = [
 ]
 
 K = len(PREDIKAT)
-
-#: Aggregation rules for multi-source perilaku ratings (``policy.appraisal.aggregation``).
-AGGREGATION_RULES = (
-    "supervisor_only", "weighted", "equal_360", "trimmed_mean", "severity_adjusted",
-    "calibration_committee",
-)  # fmt: skip
 
 
 def levels(rating: np.ndarray, *, cutoff_below: float, cutoff_above: float) -> np.ndarray:

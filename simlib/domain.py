@@ -1,4 +1,4 @@
-"""The domain's fixed vocabularies: predikat, expectation levels, job types, golongan.
+"""The domain's fixed vocabularies: predikat, expectation levels, job types, golongan, rules.
 
 Codes are small integers used in the numpy arrays; the tuples below give their names in
 order. Predikat are ordered best first, so a lower code is a better predikat.
@@ -7,6 +7,7 @@ order. Predikat are ordered best first, so a lower code is a better predikat.
 from __future__ import annotations
 
 __all__ = [
+    "AGGREGATION_RULES",
     "AXIS_LEVELS",
     "EMPLOYMENT",
     "GOLONGAN",
@@ -39,3 +40,11 @@ GOLONGAN = ("I", "II", "III", "IV")
 
 #: Employment status: civil servant or government employee on contract.
 EMPLOYMENT = ("pns", "pppk")
+
+#: Aggregation rules for multi-source perilaku ratings (``policy.appraisal.aggregation.rule``;
+#: implemented by :func:`simlib.appraisal.aggregate`). Here, not in ``appraisal``, so the
+#: policy record names them without importing model-side code.
+AGGREGATION_RULES = (
+    "supervisor_only", "weighted", "equal_360", "trimmed_mean", "severity_adjusted",
+    "calibration_committee",
+)  # fmt: skip

@@ -25,7 +25,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from simlib.appraisal import AGGREGATION_RULES
 from simlib.config import (
     Documented,
     Record,
@@ -35,7 +34,7 @@ from simlib.config import (
     unwrap,
     validate,
 )
-from simlib.domain import ORG_PREDIKAT, PREDIKAT
+from simlib.domain import AGGREGATION_RULES, ORG_PREDIKAT, PREDIKAT
 from simlib.errors import ConfigError
 from simlib.tables import tukin_table
 
