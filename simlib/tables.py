@@ -9,6 +9,7 @@ when a table is malformed.
 from __future__ import annotations
 
 import csv
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,7 @@ from simlib.errors import ConfigError
 from simlib.paths import TABLES
 
 __all__ = [
+    "TABLE_FILES",
     "Bins",
     "CurveRule",
     "JobTypeTable",
@@ -36,6 +38,19 @@ __all__ = [
 ]
 
 STATUSES = ("V", "P", "M")
+#: Every table file the engine reads (its content is part of each run key; a test checks
+#: that this lists each file named in this module).
+TABLE_FILES = (
+    "age_distribution.csv",
+    "gaji_pokok.csv",
+    "job_types.csv",
+    "kurva_distribusi.csv",
+    "national_shares.csv",
+    "predikat_matrix.csv",
+    "retirement_age.csv",
+    "tenure_distribution.csv",
+    "tukin_kelas.csv",
+)
 #: ``min_share`` of a distribution-curve row that says "sebagian besar" (the majority).
 MAJORITY = "sebagian_besar"
 
@@ -98,11 +113,16 @@ def _rows(name: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
 
 def _number(row: dict[str, str], column: str, name: str, line: int) -> float:
     try:
-        return float(row[column])
-    except ValueError:
+        value, kind = float(row[column]), "finite number"
+    except (TypeError, ValueError):
+        value, kind = math.nan, "number"
+    if not math.isfinite(value):
         raise ConfigError(
-            f"{row[column]!r} is not a number", file=TABLES / name, path=f"row {line}, {column}"
-        ) from None
+            f"{row[column]!r} is not a {kind}; allowed: a finite number",
+            file=TABLES / name,
+            path=f"row {line}, {column}",
+        )
+    return value
 
 
 def _code(value: str, allowed: tuple[str, ...], name: str, where: str) -> int:
@@ -199,6 +219,10 @@ def distribution_curve() -> dict[int, tuple[CurveRule, ...]]:
     return {org: tuple(r) for org, r in rules.items()}
 
 
+#: Upper bound of an age or tenure bin (years).
+YEARS_MAX = 100
+
+
 def _bins(name: str, lo_col: str, hi_col: str) -> Bins:
     rows = _rows(name, (lo_col, hi_col, "share"))
     lo = np.array([_number(r, lo_col, name, i) for i, r in enumerate(rows, 2)])
@@ -206,6 +230,10 @@ def _bins(name: str, lo_col: str, hi_col: str) -> Bins:
     share = np.array([_number(r, "share", name, i) for i, r in enumerate(rows, 2)])
     if (hi < lo).any() or (share < 0).any() or abs(share.sum() - 1) > 1e-6:
         raise ConfigError("bins need lo <= hi and shares >= 0 summing to 1", file=TABLES / name)
+    if (lo < 0).any() or (hi > YEARS_MAX).any():
+        raise ConfigError(
+            f"bins of years out of range; allowed: 0 to {YEARS_MAX} years", file=TABLES / name
+        )
     return Bins(lo, hi, share)
 
 

@@ -131,3 +131,25 @@ def test_bad_retirement_table_is_named(tmp_path, monkeypatch, rows, message):
         assert message in str(info.value), str(info.value)
     finally:
         tables.retirement_age.cache_clear()
+
+
+@pytest.mark.parametrize("cell", ["-inf", "inf", "nan"])
+def test_non_finite_number_in_a_table_is_refused(tmp_path, monkeypatch, cell) -> None:
+    """Found by tests/test_fuzz.py: '-inf' in an age bin passed and broke the workforce."""
+    import shutil
+
+    import simlib.tables as tables
+
+    folder = tmp_path / "tables"
+    shutil.copytree(tables.TABLES, folder)
+    path = folder / "age_distribution.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("19,", f"{cell},", 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(tables, "TABLES", folder)
+    tables.age_bins.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"row 2, age_from_years: .* finite number"):
+            tables.age_bins()
+    finally:
+        tables.age_bins.cache_clear()
