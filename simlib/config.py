@@ -15,10 +15,19 @@ Records are pydantic v2 models that are frozen, reject unknown keys, do no type 
 (``"3"`` is not a number) and refuse NaN and infinity. :func:`validate` turns a pydantic
 error into a :class:`~simlib.errors.ConfigError` that names the file, the field path, the
 bad value and what is allowed.
+
+A file may be a *delta* on another: :func:`merge_delta` lays the child's tree over its
+parent's. Mappings merge key by key; lists and other values replace whole (a keyed list,
+such as a scenario's ``agencies`` by ``name``, merges an item into the parent's item of the
+same name). Over a documented leaf of the parent, a bare value equal to the parent's value
+inherits its unit and source; a bare number that *changes* the value is refused: a changed
+value names its source (``{value: 0.3, source: assumption}``; the unit may be left out and
+is inherited).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 from collections.abc import Mapping
@@ -36,6 +45,7 @@ __all__ = [
     "Documented",
     "FromFile",
     "Record",
+    "merge_delta",
     "read_yaml",
     "record_from_dict",
     "reject_reserved",
@@ -335,6 +345,128 @@ def _leaf(node: Mapping, path: str, docs: dict[str, Documented]) -> Any:
     value = node["value"]
     # A leaf's value may itself be a list or mapping (a whole table of multipliers).
     return _unwrap(value, path, {}, [])
+
+
+def merge_delta(
+    parent: Any,
+    child: Any,
+    *,
+    file: str | Path | None,
+    keyed: Mapping[str, str] | None = None,
+    path: str = "",
+) -> Any:
+    """Lay the documented tree ``child`` over ``parent`` (both as read from YAML).
+
+    Parameters
+    ----------
+    parent, child
+        Documented trees (mappings, lists, scalars and ``{value, unit, source}`` leaves).
+    file
+        The child's file, named in errors.
+    keyed
+        Dotted paths of lists whose items merge by a key field, e.g. ``{"agencies":
+        "name"}``: the child's list is the result, and an item whose key matches an item
+        of the parent's list is merged into that item. Other lists replace whole.
+    path
+        Dotted path of ``child`` inside its file, for error messages.
+
+    Returns
+    -------
+    dict or value
+        A new tree; neither input is changed.
+
+    Raises
+    ------
+    ConfigError
+        If a bare number changes the value of a documented leaf, or a changed documented
+        value gives no source.
+    """
+    keyed = keyed or {}
+    if _is_leaf(parent):
+        return _over_leaf(parent, child, file=file, path=path)
+    if isinstance(parent, Mapping) and isinstance(child, Mapping) and not _is_leaf(child):
+        out = copy.deepcopy(dict(parent))
+        for key, value in child.items():
+            where = f"{path}.{key}" if path else str(key)
+            if key in parent:
+                out[key] = merge_delta(parent[key], value, file=file, keyed=keyed, path=where)
+            else:
+                out[key] = copy.deepcopy(value)
+        return out
+    if path in keyed and isinstance(parent, list) and isinstance(child, list):
+        field = keyed[path]
+        by_key = {
+            item[field]: item
+            for item in parent
+            if isinstance(item, Mapping) and isinstance(item.get(field), str)
+        }
+        out_list = []
+        for i, item in enumerate(child):
+            key = item.get(field) if isinstance(item, Mapping) else None
+            if isinstance(key, str) and key in by_key:
+                item = merge_delta(by_key[key], item, file=file, keyed=keyed, path=f"{path}[{i}]")
+            out_list.append(copy.deepcopy(item))
+        return out_list
+    return copy.deepcopy(child)
+
+
+def _is_leaf(node: Any) -> bool:
+    return isinstance(node, Mapping) and "value" in node
+
+
+def _over_leaf(parent: Mapping, child: Any, *, file: Any, path: str) -> Any:
+    """A child's value over a documented leaf of the parent."""
+    inherited = parent["value"]
+    if _is_leaf(child):
+        out = copy.deepcopy(dict(child))
+        if "unit" not in out and "unit" in parent:
+            out["unit"] = parent["unit"]
+        if "source" not in out:
+            if not _same(child["value"], inherited):
+                message = _changed(child["value"], parent, written="{value: %s} without a source")
+                raise ConfigError(message, file=file, path=path)
+            out["source"] = parent.get("source")
+            if "note" not in out and "note" in parent:
+                out["note"] = parent["note"]
+        return out
+    if isinstance(child, Mapping):
+        return copy.deepcopy(dict(child))
+    if _same(child, inherited):
+        return copy.deepcopy(dict(parent))
+    if _has_number(child):
+        raise ConfigError(_changed(child, parent, written="bare value %s"), file=file, path=path)
+    return copy.deepcopy(child)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, numbers compared by value (``0.7 == 0.70``, ``1 == 1.0``)."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if _is_number(a) and _is_number(b):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _has_number(node: Any) -> bool:
+    if isinstance(node, Mapping):
+        return any(_has_number(v) for v in node.values())
+    if isinstance(node, list | tuple):
+        return any(_has_number(v) for v in node)
+    return _is_number(node)
+
+
+def _changed(value: Any, parent: Mapping, *, written: str) -> str:
+    """A changed value without a source: ``written`` shows how (``%s`` is the value)."""
+    unit = parent.get("unit")
+    shown = _show(value)
+    return (
+        f"{written % shown} changes the inherited {_show(parent['value'])}"
+        + (f" ({unit})" if unit else "")
+        + f"; allowed: {{value: {shown}, source: ...}} (a citation or 'assumption'; the unit "
+        "is inherited), or the inherited value"
+    )
 
 
 def _is_number(x: Any) -> bool:

@@ -1,8 +1,9 @@
 """Property tests: mutated scenario and policy files never pass silently or crash.
 
 Each valid scenario (``data/scenarios/*.yaml``) and baseline policy
-(``data/policies/baseline_*.yaml``) is read as a raw YAML tree. A strategy picks a place in
-the tree and applies one mutation:
+(``data/policies/baseline_*.yaml``) is read as a raw YAML tree (a scenario delta with its
+``extends`` resolved: the whole tree that is validated; ``tests/test_extends.py`` tests the
+deltas themselves). A strategy picks a place in the tree and applies one mutation:
 
 - drop a key (or a list item);
 - change the type of a node (number -> text, text -> number, mapping -> list, ...);
@@ -38,7 +39,7 @@ from pydantic.fields import FieldInfo
 from simlib.config import LEAF_KEYS
 from simlib.errors import ConfigError
 from simlib.policy import Policy, _policy_from_raw, apply_variant, load_policy, load_variant
-from simlib.scenario import Scenario, scenario_from_dict
+from simlib.scenario import Scenario, read_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILES = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))
@@ -81,7 +82,7 @@ def _read(path: Path) -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-_RAW = {p: _read(p) for p in [*SCENARIO_FILES, *POLICY_FILES]}
+_RAW = {p: read_scenario(p) for p in SCENARIO_FILES} | {p: _read(p) for p in POLICY_FILES}
 SOURCES = [Source(p, Scenario) for p in SCENARIO_FILES] + [Source(p, Policy) for p in POLICY_FILES]
 
 
