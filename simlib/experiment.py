@@ -47,6 +47,7 @@ import contextlib
 import copy
 import datetime as dt
 import difflib
+import json
 import math
 import multiprocessing
 import os
@@ -82,12 +83,13 @@ from simlib.policy import (
 from simlib.provenance import (
     code_version,
     file_sha256,
+    input_files,
     package_versions,
     resolved_inputs,
     stable_hash,
 )
 from simlib.rundir import claim_dir, make_parents
-from simlib.scenario import Scenario, scenario_from_dict
+from simlib.scenario import Scenario, read_scenario, scenario_from_dict
 from simlib.store import (
     FAILED,
     RUNS,
@@ -423,7 +425,12 @@ class SweepPlan:
     replications
         Replications planned per arm and sample.
     code
-        Code version (git commit and dirty flag) the keys were made with.
+        Code version the keys were made with (:func:`~simlib.provenance.code_version`:
+        git commit, dirty flag, hash of local changes to the library, ``key``).
+    files
+        Every input file with its role and SHA-256 (experiment, scenario, policies,
+        variants, and what the engine reads: organisation CSVs, training plans,
+        campaigns, regulation tables).
     """
 
     experiment: Experiment
@@ -447,7 +454,7 @@ class SweepPlan:
             for s in range(len(self.samples)):
                 digest = self.inputs_sha256[(a, s)]
                 for r in replications:
-                    key = run_key(digest, seed=seed, replication=r, code=self.code["commit"])
+                    key = run_key(digest, seed=seed, replication=r, code=self.code["key"])
                     out.append(RunSpec(key, arm.name, a, s, r, seed))
         return tuple(out)
 
@@ -485,7 +492,7 @@ def plan_sweep(
         except ValueError as exc:
             raise ConfigError(str(exc), file=file, path="replications (--replications)") from None
     scenario_path = _existing(exp, exp.scenario, "scenario file", "scenario")
-    raw_scenario = read_yaml(scenario_path)
+    raw_scenario = read_scenario(scenario_path)  # extends resolved: changes apply after it
     _require_scenario_kind(raw_scenario, exp, scenario_path)
     try:
         raw_scenario = _apply_scenario_changes(
@@ -504,6 +511,7 @@ def plan_sweep(
     samples = design_samples(exp)
     inputs: dict[tuple[int, int], tuple[Scenario, PolicySchedule]] = {}
     digests: dict[tuple[int, int], str] = {}
+    hashes: dict[Path, str] = {}  # each referenced file read once for the whole plan
     files = [
         ("experiment", exp.source_file),
         ("scenario", str(scenario_path)),
@@ -526,16 +534,12 @@ def plan_sweep(
                 outputs = scenario.outputs.model_copy(update={"employee_ledger": True})
                 scenario = scenario.model_copy(update={"outputs": outputs})
             inputs[(a, s)] = (scenario, schedule)
-            digests[(a, s)] = stable_hash(resolved_inputs(scenario, schedule))
-            for spec in scenario.agencies:
-                for role, rel in (("org_csv", spec.org_csv), ("training", spec.training)):
-                    if rel:
-                        files.append((role, str(scenario.resolve(rel))))
-                if spec.campaign:
-                    files.append(("campaign", str(scenario.resolve(spec.campaign.file))))
-    unique = dict.fromkeys((role, str(Path(p).resolve())) for role, p in files if p)
+            digests[(a, s)] = stable_hash(resolved_inputs(scenario, schedule, hashes=hashes))
+            files += [(role, str(path)) for role, _, path in input_files(scenario)]
+    unique = dict.fromkeys((role, Path(p).resolve()) for role, p in files if p)
     listed = tuple(
-        {"role": role, "path": _display(Path(p)), "sha256": file_sha256(p)} for role, p in unique
+        {"role": role, "path": _display(p), "sha256": hashes.get(p) or file_sha256(p)}
+        for role, p in unique
     )
     n = exp.replications if replications is None else replications
     return SweepPlan(exp, inputs, digests, samples, n, code_version(), listed)
@@ -1087,6 +1091,7 @@ def _run_locked(
     """:func:`run_sweep` once the store's lock is held."""
     manifest_path = store / "manifest.json"
     created = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    changed = 0
     if manifest_path.exists():
         if not resume:
             raise ConfigError(
@@ -1096,14 +1101,15 @@ def _run_locked(
             )
         old = read_manifest(store)
         plan = plan.with_replications(max(plan.replications, int(old.get("replications", 0))))
-        new_keys = [r.key for r in plan.runs]
-        if [r["key"] for r in old.get("runs", [])] != new_keys:
+        if _layout(old) != _layout(manifest_for(plan)):
             raise ConfigError(
-                "the store holds a different sweep (experiment, inputs or code version "
-                f"{old.get('code_version', {}).get('commit', '?')[:12]} differ); allowed: "
-                "the same experiment and code, or a new --store folder",
+                "the store holds a different sweep (arms, uncertainty samples, seed or "
+                "replications differ); allowed: the same experiment, or a new --store folder",
                 file=store,
             )
+        # Same sweep: a run whose inputs (a file's content) or code changed has a new key,
+        # so it runs again; the others are reused.
+        changed = len({r.key for r in plan.runs} - {r["key"] for r in old["runs"]})
         created = str(old.get("created_at") or created)
     # The manifest first (atomically): a sweep killed at any later moment leaves a store
     # that --resume continues. Labels and names come from the current experiment file.
@@ -1200,12 +1206,20 @@ def _run_locked(
         "runs_failed": counts["failed"],
         "runs_skipped": counts["skipped"],
         "runs_damaged_redone": counts["damaged"],
+        "runs_inputs_changed": changed,
         "log_lines_rebuilt": counts["log_rebuilt"],
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv) if sys.argv else "",
     }
     write_json(manifest_path, manifest)
     return manifest
+
+
+def _layout(manifest: dict[str, Any]) -> list[Any]:
+    """What makes two manifests the same sweep: arms, samples and runs, without their keys."""
+    runs = [(r["arm"], r["sample"], r["replication"], r["seed"]) for r in manifest["runs"]]
+    samples = json.loads(json.dumps(manifest.get("samples", []), default=str))
+    return [[a["name"] for a in manifest.get("arms", [])], samples, runs]
 
 
 def _half_width(store: Path, plan: SweepPlan, rule: StoppingRule) -> float:

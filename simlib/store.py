@@ -127,13 +127,16 @@ def run_key(inputs_sha256: str, *, seed: int, replication: int, code: str) -> st
     Parameters
     ----------
     inputs_sha256
-        :func:`~simlib.provenance.stable_hash` of the resolved scenario and policy schedule.
+        :func:`~simlib.provenance.stable_hash` of the resolved inputs: the scenario, the
+        policy schedule and the content of every file the engine reads
+        (:func:`~simlib.provenance.resolved_inputs`).
     seed
         Root seed of the experiment.
     replication
         Replication number (replication *r* of every arm shares random numbers).
     code
-        Git commit of the code (``code_version()["commit"]``).
+        Code key: the git commit, with a hash of local changes to ``simlib/`` when there
+        are any (``code_version()["key"]``).
 
     Returns
     -------
