@@ -38,6 +38,10 @@ __all__ = [
 ]
 
 STATUSES = ("V", "P", "M")
+#: Largest monthly amount a tukin table may hold (IDR): ten times the highest in force.
+MAX_IDR_PER_MONTH = 1e9
+#: Upper bound of an age or tenure bin (years).
+YEARS_MAX = 100
 #: Every table file the engine reads (its content is part of each run key; a test checks
 #: that this lists each file named in this module).
 TABLE_FILES = (
@@ -139,15 +143,16 @@ def _tukin_tables() -> dict[str, np.ndarray]:
     tables: dict[str, np.ndarray] = {}
     for line, row in enumerate(_rows(name, ("table", "kelas_jabatan", "amount_idr_per_month")), 2):
         amounts = tables.setdefault(row["table"], np.full(18, np.nan))
-        kelas = int(_number(row, "kelas_jabatan", name, line))
+        kelas = _number(row, "kelas_jabatan", name, line)
         amount = _number(row, "amount_idr_per_month", name, line)
-        if not 1 <= kelas <= 17 or amount <= 0:
+        if not (kelas.is_integer() and 1 <= kelas <= 17) or not 0 < amount <= MAX_IDR_PER_MONTH:
             raise ConfigError(
-                "kelas_jabatan must be 1-17 and the amount positive",
+                f"kelas_jabatan must be a whole number 1-17 and the amount in (0, "
+                f"{MAX_IDR_PER_MONTH:,.0f}] IDR",
                 file=TABLES / name,
                 path=f"row {line}",
             )
-        amounts[kelas] = amount
+        amounts[int(kelas)] = amount
     for table, amounts in tables.items():
         if np.isnan(amounts[1:]).any():
             raise ConfigError(
@@ -219,10 +224,6 @@ def distribution_curve() -> dict[int, tuple[CurveRule, ...]]:
     return {org: tuple(r) for org, r in rules.items()}
 
 
-#: Upper bound of an age or tenure bin (years).
-YEARS_MAX = 100
-
-
 def _bins(name: str, lo_col: str, hi_col: str) -> Bins:
     rows = _rows(name, (lo_col, hi_col, "share"))
     lo = np.array([_number(r, lo_col, name, i) for i, r in enumerate(rows, 2)])
@@ -260,15 +261,17 @@ def job_type_table() -> JobTypeTable:
     p = np.full((len(JOB_TYPES), 4), np.nan)
     for line, row in enumerate(rows, 2):
         j = _code(row["job_type"], JOB_TYPES, name, f"row {line}, job_type")
-        k_min[j] = _number(row, "kelas_min", name, line)
-        k_max[j] = _number(row, "kelas_max", name, line)
+        low, high = (_number(row, c, name, line) for c in ("kelas_min", "kelas_max"))
         p[j] = [_number(row, c, name, line) for c in gol]
-        if not 1 <= k_min[j] <= k_max[j] <= 17 or abs(p[j].sum() - 1) > 1e-6:
+        whole = low.is_integer() and high.is_integer()
+        if not (whole and 1 <= low <= high <= 17) or (p[j] < 0).any() or abs(p[j].sum() - 1) > 1e-6:
             raise ConfigError(
-                "need 1 <= kelas_min <= kelas_max <= 17 and golongan shares summing to 1",
+                "need whole kelas 1 <= kelas_min <= kelas_max <= 17 and golongan shares >= 0 "
+                "summing to 1",
                 file=TABLES / name,
                 path=f"row {line}",
             )
+        k_min[j], k_max[j] = int(low), int(high)
     if np.isnan(p).any():
         raise ConfigError(f"every job type needs a row: {', '.join(JOB_TYPES)}", file=TABLES / name)
     return JobTypeTable(k_min, k_max, p)

@@ -153,3 +153,28 @@ def test_non_finite_number_in_a_table_is_refused(tmp_path, monkeypatch, cell) ->
             tables.age_bins()
     finally:
         tables.age_bins.cache_clear()
+
+
+@pytest.mark.parametrize("table", ["job_types.csv", "tukin_kelas.csv"])
+def test_huge_whole_numbers_in_tables_are_refused(tmp_path, monkeypatch, table) -> None:
+    """Found by tests/test_fuzz.py: 99999999999999999999 as kelas_min overflowed an int8."""
+    import shutil
+
+    import simlib.tables as tables
+
+    folder = tmp_path / "tables"
+    shutil.copytree(tables.TABLES, folder)
+    path = folder / table
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    column = rows[0].index("kelas_min" if table == "job_types.csv" else "kelas_jabatan")
+    rows[1][column] = "99999999999999999999"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    monkeypatch.setattr(tables, "TABLES", folder)
+    loader = tables.job_type_table if table == "job_types.csv" else tables._tukin_tables
+    loader.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="kelas"):
+            loader()
+    finally:
+        loader.cache_clear()
