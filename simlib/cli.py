@@ -19,22 +19,19 @@ from typing import NoReturn
 
 import pandas as pd
 
-from simlib.config import read_yaml
+from simlib.cli_report import add_report_command
 from simlib.domain import PREDIKAT
 from simlib.errors import ConfigError
 from simlib.model import simulate
 from simlib.paths import DEFAULT_SCENARIO, POLICIES, REPORTS, ROOT
 from simlib.policy import (
     Policy,
-    Variant,
-    apply_variant,
     build_schedule,
-    load_policy,
-    load_policy_or_variant,
 )
 from simlib.provenance import (
     code_version,
     file_sha256,
+    input_files,
     package_versions,
     resolved_inputs,
     stable_hash,
@@ -48,7 +45,6 @@ from simlib.ratingdata import (
     source_summary,
     with_safe_reference,
 )
-from simlib.report import add_report_command
 from simlib.rundir import (
     claim_dir,
     claim_file,
@@ -60,7 +56,8 @@ from simlib.rundir import (
     write_bytes_atomic,
     write_run,
 )
-from simlib.scenario import Scenario, load_scenario
+from simlib.runinputs import resolve_inputs
+from simlib.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -154,7 +151,11 @@ def _parser() -> argparse.ArgumentParser:
     ran.add_argument("--json", action="store_true", help="print one JSON object")
     ran.set_defaults(func=_cmd_ratings_analyze)
 
-    val = sub.add_parser("validate", help="check scenario, policy and variant files")
+    val = sub.add_parser(
+        "validate",
+        help="check input files of every kind (scenarios, policies, variants, experiments, "
+        "training plans, campaigns, organisation CSVs, tables)",
+    )
     val.add_argument("files", nargs="+", metavar="FILE")
     val.add_argument(
         "--base",
@@ -239,40 +240,6 @@ def _positive(text: str) -> int:
     return _whole(text, 1)
 
 
-def resolve_inputs(
-    scenario_path: str | Path, policy_files: Sequence[str | Path] = ()
-) -> tuple[Scenario, Policy, tuple[Variant, ...]]:
-    """Load a scenario, its base policy and variants; everything validated."""
-    scenario = load_scenario(scenario_path)
-    loaded = [load_policy_or_variant(p) for p in policy_files]
-    base: Policy | None = None
-    variants: list[Variant] = []
-    for i, item in enumerate(loaded):
-        if isinstance(item, Policy):
-            if i != 0:
-                raise ConfigError(
-                    "a full policy may only be the first --policy; later files must be "
-                    "variants (with 'changes')",
-                    file=policy_files[i],
-                )
-            base = item
-        else:
-            variants.append(item)
-    if base is None:
-        path = scenario.resolve(scenario.baseline_policy)
-        try:
-            base = load_policy(path)
-        except ConfigError as exc:
-            if exc.message == "file not found":
-                raise ConfigError(
-                    f"baseline policy {scenario.baseline_policy!r} not found ({path})",
-                    file=scenario_path,
-                    path="baseline_policy",
-                ) from None
-            raise
-    return scenario, base, tuple(variants)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     scenario, base, variants = resolve_inputs(args.scenario, args.policy)
@@ -287,7 +254,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     resolved = resolved_inputs(scenario, schedule)
     version = code_version()
     digest = stable_hash({"inputs": resolved, "seed": args.seed, "rep": args.replication,
-                          "code": version["commit"]})  # fmt: skip
+                          "code": version["key"]})  # fmt: skip
     run_id = f"{Path(args.scenario).stem}-seed{args.seed}-{digest[:10]}"
     out = Path(args.out) if args.out else REPORTS / run_id
     # Before the simulation: a folder we may not write is refused at once (write_run
@@ -336,11 +303,8 @@ def _sources(docs) -> dict[str, dict[str, str]]:
 def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> list[dict]:
     files = [("scenario", scenario.source_file), ("policy", base.source_file)]
     files += [("variant", v.source_file) for v in variants]
-    for spec in scenario.agencies:
-        if spec.org_csv:
-            files.append(("org_csv", str(scenario.resolve(spec.org_csv))))
-        if spec.campaign:
-            files.append(("campaign", str(scenario.resolve(spec.campaign.file))))
+    # What the engine reads (organisation CSVs, training plans, campaigns, tables).
+    files += [(role, str(path)) for role, _, path in input_files(scenario)]
     return [
         {"role": role, "path": _display(Path(p)), "sha256": file_sha256(p)} for role, p in files
     ]
@@ -618,22 +582,19 @@ def _interactions(args: argparse.Namespace, columns: tuple[str, ...]) -> list[tu
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    base: Policy | None = None
+    from simlib.filekinds import check_file
+
+    # Every file is checked; each bad one is one line on stderr, and the status is 2.
+    bad = 0
     for file in args.files:
-        raw = read_yaml(file)
-        if "agencies" in raw:
-            scenario = load_scenario(file)
-            print(f"ok  {file}: scenario {scenario.name!r}, {len(scenario.agencies)} agencies")
+        try:
+            _, summary = check_file(file, base_policy=args.base)
+        except ConfigError as exc:
+            print(f"simlib: error: {exc}", file=sys.stderr)
+            bad += 1
             continue
-        item = load_policy_or_variant(file)
-        if isinstance(item, Policy):
-            print(f"ok  {file}: policy {item.name!r}")
-            continue
-        base = base or load_policy(args.base)
-        apply_variant(base, item)
-        when = f", effective {item.effective_date}" if item.effective_date else ""
-        print(f"ok  {file}: variant {item.name!r} ({len(item.changes)} changes{when})")
-    return 0
+        print(f"ok  {file}: {summary}")
+    return EXIT_USER_ERROR if bad else 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -683,6 +644,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         f"{sweep['runs_skipped']} already done; {manifest['timings_s']['sweep']:.1f} s "
         f"({sweep['executor']}, {sweep['workers']} workers)"
     )
+    if sweep.get("runs_inputs_changed"):
+        print(f"Resume: {sweep['runs_inputs_changed']} runs whose input files or code changed "
+              "run again")  # fmt: skip
     if sweep.get("runs_damaged_redone") or sweep.get("log_lines_rebuilt"):
         print(f"Resume: {sweep['runs_damaged_redone']} damaged run files run again; "
               f"{sweep['log_lines_rebuilt']} log lines rebuilt from run files")  # fmt: skip

@@ -7,10 +7,11 @@ other cell calls a function of this module and displays what it returns. Words a
 formats come from :mod:`simlib.i18n`, figures from :mod:`simlib.plots`; user-supplied
 names are escaped before they reach HTML.
 
-``simlib report`` (:func:`add_report_command`) runs an experiment's sweep if its store is
-missing, executes the store notebooks through papermill into a temporary folder, renders
-them as HTML with nbconvert (code hidden in the briefing) and moves the folder into
-``reports/<run_id>/<lang>/`` only when everything succeeded.
+:func:`build_report` (behind ``simlib report``, whose command line is in
+:mod:`simlib.cli_report`) executes the store notebooks through papermill into a temporary
+folder, renders them as HTML with nbconvert (code hidden in the briefing) and moves the
+folder into ``reports/<run_id>/<lang>/`` only when everything succeeded. This module never
+imports the command line.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from simlib import i18n
 from simlib.errors import ConfigError
 from simlib.i18n import format_value, metric_label, text
 from simlib.outcomes import OUTCOMES
-from simlib.paths import DEFAULT_EXPERIMENT, ROOT
+from simlib.paths import ROOT
 from simlib.rundir import (
     claim_dir,
     foreign_entries,
@@ -397,9 +398,9 @@ class Exploration:
 
 def explore(params: ExploreParams) -> Exploration:
     """Simulate ``params.replications`` replications (common seed, replication 0..r-1)."""
-    from simlib.cli import resolve_inputs
     from simlib.model import simulate
     from simlib.policy import build_schedule
+    from simlib.runinputs import resolve_inputs
 
     scenario, base, variants = resolve_inputs(
         params.scenario, [params.policy] if params.policy else []
@@ -556,11 +557,11 @@ class RaterLab:
 
 def _simulate_360(params: RaterParams) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """Simulated multi-source ratings (the policy's rule switched to multi-source)."""
-    from simlib.cli import resolve_inputs
     from simlib.model import simulate
     from simlib.policy import build_schedule
     from simlib.raters import SCALES
     from simlib.ratingdata import simulated_ratings
+    from simlib.runinputs import resolve_inputs
 
     scenario, base, variants = resolve_inputs(
         params.scenario, [params.policy] if params.policy else []
@@ -643,8 +644,8 @@ def _load_360(params: RaterParams) -> tuple[pd.DataFrame, Any]:
 
 def _aggregation(params: RaterParams):
     """The aggregation settings (weights, trim share) of the notebook's policy."""
-    from simlib.cli import resolve_inputs
     from simlib.policy import apply_variant
+    from simlib.runinputs import resolve_inputs
 
     _scenario, policy, variants = resolve_inputs(
         params.scenario, [params.policy] if params.policy else []
@@ -1811,126 +1812,3 @@ def report_foreign(folder: Path) -> list[str] | None:
     if not any(e.endswith(".html") for e in entries):
         return None
     return [] if all(_LEGACY_REPORT.fullmatch(e) for e in entries) else None
-
-
-def _run_dir_foreign(folder: Path) -> list[str] | None:
-    """``owned`` for ``reports/<run id>/``: it holds a store or a report of ours.
-
-    ``simlib report`` only adds ``store/`` and ``<lang>/`` to it (checked on their own),
-    so other files beside them are kept and not reported.
-    """
-    from simlib.store import store_foreign
-
-    for name, owned in (("store", store_foreign), *((lang, report_foreign) for lang in i18n.LANGS)):
-        sub = folder / name
-        if sub.is_dir() and next(sub.iterdir(), None) is not None and owned(sub) == []:
-            return []
-    return None
-
-
-def add_report_command(subparsers) -> None:
-    """Add ``simlib report`` to the command line's subparsers."""
-    import argparse
-
-    def positive(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-        if number < 1:
-            raise argparse.ArgumentTypeError(f"{number} is out of range; allowed: 1 or more")
-        return number
-
-    default = DEFAULT_EXPERIMENT
-    rep = subparsers.add_parser(
-        "report",
-        help="run an experiment if its store is missing, then write its briefing (HTML)",
-        description="Run EXPERIMENT's sweep unless its store exists, execute the comparison "
-        "and briefing notebooks with papermill and render them as HTML into "
-        "reports/<run id>/<lang>/.",
-    )
-    rep.add_argument(
-        "experiment",
-        nargs="?",
-        default=str(default),
-        help=f"experiment YAML (default: {default.relative_to(ROOT)})",
-    )
-    rep.add_argument(
-        "--lang", choices=i18n.LANGS, default="id", help="report language (default: id)"
-    )
-    rep.add_argument("--out", metavar="DIR", help="reports folder (default: reports/)")
-    rep.add_argument(
-        "--replications",
-        type=positive,
-        metavar="N",
-        help="override the experiment's replications (a different run id)",
-    )
-    rep.add_argument(
-        "--workers", type=positive, metavar="N", help="worker processes (default: all cores)"
-    )
-    rep.set_defaults(func=_cmd_report)
-
-
-def _cmd_report(args) -> int:
-    """``simlib report``; its prints are the command's output (like :mod:`simlib.cli`)."""
-    import sys
-
-    from tqdm import tqdm
-
-    from simlib.experiment import manifest_for, plan_sweep, run_sweep
-    from simlib.store import store_foreign
-
-    plan = plan_sweep(args.experiment, replications=args.replications)
-    run_id = run_id_for(manifest_for(plan))
-    base = Path(args.out) if args.out else ROOT / "reports"
-    run_dir = base / run_id
-    store = run_dir / "store"
-    # The ownership rule, before anything runs: the run folder, its store and the
-    # language folder must each be new, empty or simlib's own (see simlib.rundir).
-    claim_dir(run_dir, what="simlib report", owned=_run_dir_foreign)
-    claim_dir(store, what="simlib report", owned=store_foreign)
-    claim_dir(run_dir / args.lang, what="simlib report", owned=report_foreign)
-    resume = (store / "manifest.json").is_file()
-    bars = []
-
-    def progress(_record, done: int, total: int) -> None:
-        if not bars:  # a bar only when there is something to run
-            bars.append(tqdm(total=total, unit="run", desc="sweep", dynamic_ncols=True))
-        bar = bars[0]
-        if bar.total != total:
-            bar.reset(total=total)
-        bar.update(done - bar.n)
-
-    # Always through run_sweep, even when every run is done: it checks each run file
-    # (and runs damaged ones again) and rewrites the manifest from the current experiment
-    # file, so a renamed experiment or relabelled arm shows in the report.
-    try:
-        manifest = run_sweep(plan, store, workers=args.workers, resume=resume, progress=progress)
-    finally:
-        for bar in bars:
-            bar.close()
-    sweep = manifest["sweep"]
-    if resume and not (sweep["runs_ok"] or sweep["runs_failed"] or sweep["runs_damaged_redone"]):
-        print(f"Store: {_shown(store)} (complete; not rerun)")  # noqa: T201
-    else:
-        print(  # noqa: T201
-            f"Store: {_shown(store)} ({sweep['runs_ok']} runs ok, {sweep['runs_failed']} "
-            f"failed, {sweep['runs_skipped']} already done)"
-        )
-    try:
-        folder = build_report(store, run_dir, lang=args.lang)
-    except NotebookError as exc:
-        print(f"simlib: error: {exc}", file=sys.stderr)  # noqa: T201
-        return 1
-    for name, _show in REPORT_NOTEBOOKS:
-        print(f"  {_shown(folder / (name + '.html'))}")  # noqa: T201
-    print(f"  figures: {_shown(folder / 'figures')}")  # noqa: T201
-    print(f"Briefing: {_shown(folder / '04-briefing.html')}")  # noqa: T201
-    return 0
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)

@@ -66,7 +66,10 @@ def test_variants_apply_in_the_run(tmp_path):
     assert status == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["meta"]["policy_change_months"] == [12]
-    assert [i["role"] for i in manifest["inputs"]] == ["scenario", "policy", "variant", "variant"]
+    roles = [i["role"] for i in manifest["inputs"]]
+    # Then what the engine reads: this scenario names no file, so the regulation tables.
+    assert roles[:4] == ["scenario", "policy", "variant", "variant"], roles
+    assert set(roles[4:]) == {"table"}, roles
 
 
 def test_rerun_into_the_same_folder_replaces_it_whole(tmp_path):
