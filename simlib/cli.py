@@ -19,6 +19,7 @@ from typing import NoReturn
 
 import pandas as pd
 
+from simlib.cli_calibrate import add_calibrate_command
 from simlib.cli_report import add_report_command
 from simlib.domain import PREDIKAT
 from simlib.errors import ConfigError
@@ -165,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.set_defaults(func=_cmd_validate)
     add_report_command(sub)
+    add_calibrate_command(sub)
     _sweep_parsers(sub)
     return parser
 

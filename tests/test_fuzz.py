@@ -298,6 +298,14 @@ def _run_case(mirror: Path, rel: Path, target: Path, out: Path) -> None:
             _simlib("run", scenario, "--out", out)
     elif parts[:2] == ("data", "tables"):
         _simlib("run", tiny, "--out", out)
+    elif parts[:2] == ("data", "calibration"):
+        if "changes" in target.read_text(encoding="utf-8", errors="replace"):  # a variant
+            if _simlib("validate", target)[0] == 0:
+                _simlib("run", tiny, "--policy", target, "--out", out)
+        else:  # a target file: a two-point calibration of the tiny scenario
+            _simlib("calibrate", tiny, "--targets", target, "--free", "raters.leniency_mean=0:1",
+                    "--replications", "2", "--design", "2", "--method", "none",
+                    "--out", out / "calibrated.yaml")  # fmt: skip
     elif parts[:2] == ("tests", "reference"):
         args = ["--ratee", "ratee", "--rater", "rater", "--score", "score", "--source", "source"]
         args += ["--covariate", "tenure_years", "--factor", "unit", "--json"]
