@@ -450,7 +450,7 @@ def test_run_folder_is_fsynced(scenario, tmp_path, monkeypatch):
 
 
 def test_report_shows_the_current_names_and_labels(tmp_path, monkeypatch, capsys):
-    import simlib.report as report
+    import simlib.cli_report as report  # the command calls build_report from here
 
     seen = []
 
