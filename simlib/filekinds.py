@@ -2,9 +2,10 @@
 
 A file's kind comes from a top-level ``kind:`` field if it has one, else from its folder
 (``data/scenarios``, ``data/policies``, ``data/experiments``, ``data/training``,
-``data/services``, ``data/raw``, ``data/tables``), else from its content (``agencies`` is a
-scenario, ``changes`` a variant, ``appraisal`` a policy, ``arms`` an experiment,
-``programmes`` a training plan, ``target_population`` a campaign, a CSV with
+``data/services``, ``data/raw``, ``data/tables``), else from its content (``agencies`` or
+``extends`` is a scenario, ``changes`` a variant, ``appraisal`` a policy, ``arms`` an
+experiment, ``programmes`` a training plan, ``target_population`` a campaign, ``targets``
+calibration targets (``data/calibration`` holds targets and variants), a CSV with
 ``employee_id`` and ``supervisor_id`` an organisation CSV). A file whose content says one
 kind while its folder holds another is refused before it is read as the wrong kind.
 
@@ -40,15 +41,17 @@ KINDS = {
     "table": "tables",
 }
 #: Kinds read from YAML; the others are CSV.
-YAML_KINDS = ("scenario", "policy", "variant", "experiment", "training", "campaign")
+YAML_KINDS = ("scenario", "policy", "variant", "experiment", "training", "campaign", "calibration")
 #: Top-level keys that tell a YAML file's kind, in the order they are tried.
 CONTENT_KEYS = (
     ("agencies", "scenario"),
+    ("extends", "scenario"),
     ("arms", "experiment"),
     ("changes", "variant"),
     ("appraisal", "policy"),
     ("programmes", "training"),
     ("target_population", "campaign"),
+    ("targets", "calibration"),
 )
 NAMES = {
     "scenario": "scenario",
@@ -57,6 +60,7 @@ NAMES = {
     "experiment": "experiment",
     "training": "training plan",
     "campaign": "campaign",
+    "calibration": "calibration targets",
     "org_csv": "organisation CSV",
     "table": "regulation table",
 }
@@ -250,6 +254,13 @@ def _table(path: Path, _base: Any) -> str:
     return f"regulation table, {rows} rows"
 
 
+def _calibration(path: Path, _base: Any) -> str:
+    from simlib.calibration import load_targets
+
+    targets = load_targets(path)
+    return f"calibration targets {targets.name!r}, {len(targets.targets)} targets"
+
+
 _CHECKS: dict[str, Callable[[Path, Any], str]] = {
     "scenario": _scenario,
     "policy": _policy,
@@ -259,4 +270,5 @@ _CHECKS: dict[str, Callable[[Path, Any], str]] = {
     "campaign": _campaign,
     "org_csv": _org_csv,
     "table": _table,
+    "calibration": _calibration,
 }

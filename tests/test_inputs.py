@@ -271,6 +271,8 @@ def test_every_shipped_file_validates_as_its_kind(capsys):
         summary = line.split(": ", 1)[1]
         if file.parent.name == "policies":
             assert summary.startswith(("policy ", "variant ")), line
+        elif file.parent.name == "calibration":  # target files and the rater-lab variant
+            assert summary.startswith(("calibration targets ", "variant ")), line
         else:
             assert summary.startswith(KIND_WORD[file.parent.name]), line
 
@@ -297,6 +299,18 @@ def test_kind_from_content_outside_the_data_folders(capsys, tmp_path):
     assert status == 0, err
     kinds = [line.split(": ", 1)[1].split(" ")[0] for line in out]
     assert kinds == ["training", "campaign", "organisation"], out
+
+
+def test_scenario_delta_outside_the_scenarios_folder_is_a_scenario(capsys, tmp_path):
+    """A delta has no 'agencies' of its own: 'extends' says it is a scenario."""
+    delta = tmp_path / "my_district.yaml"
+    delta.write_text("extends: district_health_office\nname: My district\n", encoding="utf-8")
+    targets = tmp_path / "targets.yaml"
+    shutil.copy(DATA / "calibration" / "predikat_national.yaml", targets)
+    status, out, err = validate(capsys, delta, targets)
+    assert status == 0, err
+    assert out[0].startswith(f"ok  {delta}: scenario 'My district'"), out
+    assert out[1].startswith(f"ok  {targets}: calibration targets "), out
 
 
 def test_wrong_kind_for_its_folder_is_one_line(capsys, tmp_path):
