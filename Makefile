@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ratings.py
 	$(BIN)/python benchmarks/services.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/calibrate.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_ARGS)

@@ -11,6 +11,18 @@ from simlib.paths import ROOT
 SCRIPTS = {
     "engine.py": ["--employees", "2000", "--repeat", "1", "--naive-employees", "200"],
     "services.py": ["--repeat", "1"],
+    "calibrate.py": [
+        "--replications",
+        "2",
+        "--design",
+        "2",
+        "--max-evaluations",
+        "1",
+        "--method",
+        "none",
+        "--reference",
+        "2",
+    ],
     "ratings.py": [
         "--ratees",
         "300",
