@@ -315,11 +315,17 @@ def _unwrap(node: Any, path: str, docs: dict[str, Documented], bare: list[str]) 
     if isinstance(node, list):
         if node and all(_is_number(x) for x in node):
             bare.append(path)
-            return tuple(node)
+            return tuple(_positive_zero(x) for x in node)
         return tuple(_unwrap(x, f"{path}[{i}]", docs, bare) for i, x in enumerate(node))
     if _is_number(node):
         bare.append(path)
+        return _positive_zero(node)
     return node
+
+
+def _positive_zero(x: Any) -> Any:
+    """``-0.0`` as ``0.0``: it passes ``>= 0`` but numpy refuses it as a scale (``sigma < 0``)."""
+    return x + 0.0 if isinstance(x, float) else x
 
 
 def _leaf(node: Mapping, path: str, docs: dict[str, Documented]) -> Any:

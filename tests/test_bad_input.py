@@ -1112,3 +1112,16 @@ def test_workforce_too_large_for_memory_is_refused_with_an_estimate(ws: Workspac
     file = ws.scenario(raw)
     line = assert_user_error(ws.validate(file), None, file=file, path="agencies")
     assert "200,000,000 employees" in line and "GB" in line, line
+
+
+def test_negative_zero_is_zero(tmp_path) -> None:
+    """Found by tests/test_fuzz.py: a campaign's log_sd of -0.0 passed '>= 0' and numpy's
+    lognormal then refused it ('sigma < 0', a traceback from `simlib run`)."""
+    from simlib.services import load_campaign
+
+    raw = load(ROOT / "data" / "services" / "vaccination_campaign.yaml")
+    raw["service"]["log_sd"]["value"] = -0.0
+    file = dump(raw, tmp_path / "campaign.yaml")
+    assert "-0.0" in file.read_text(encoding="utf-8")
+    log_sd = load_campaign(file).service.log_sd
+    assert log_sd == 0.0 and math.copysign(1.0, log_sd) == 1.0

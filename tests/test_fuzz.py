@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import simlib.tables
@@ -318,12 +318,17 @@ def _run_case(mirror: Path, rel: Path, target: Path, out: Path) -> None:
 EXAMPLES_PER_MINUTE = 300
 
 
+#: No "explain" phase: it traces every line, which makes a campaign run look like a hang.
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink]
+
+
 def _settings():
     if MINUTES > 0:
         return settings(max_examples=int(MINUTES * EXAMPLES_PER_MINUTE), deadline=None,
-                        derandomize=False, suppress_health_check=list(HealthCheck))  # fmt: skip
+                        derandomize=False, suppress_health_check=list(HealthCheck),
+                        phases=PHASES)  # fmt: skip
     return settings(max_examples=60, deadline=None, derandomize=True,
-                    suppress_health_check=list(HealthCheck))  # fmt: skip
+                    suppress_health_check=list(HealthCheck), phases=PHASES)  # fmt: skip
 
 
 @pytest.mark.slow
