@@ -118,3 +118,35 @@ def test_a_swap_of_two_employees_is_two_misclassified():
     swapped = codes.copy()
     swapped[[best, worst]] = swapped[[worst, best]]
     assert wrong(codes, rated, hasil, perilaku, codes_after=swapped) == pytest.approx(2 / 500)
+
+
+def _implied_by_sorting(codes, *, rated_levels, true_axes, true_score, matrix):
+    """The definition of implied_predikat written with full sorts (an independent oracle)."""
+    n = len(codes)
+    levels = []
+    for rated, true in zip(rated_levels, true_axes, strict=True):
+        level = np.empty(n, dtype=np.int64)
+        level[np.argsort(true, kind="stable")] = np.repeat(
+            np.arange(3), np.bincount(rated, minlength=3)
+        )
+        levels.append(level)
+    implied = matrix[levels[0], levels[1]]
+    order = np.lexsort((np.arange(n), -true_score, implied))
+    out = np.empty(n, dtype=np.asarray(codes).dtype)
+    out[order] = np.repeat(np.arange(len(PREDIKAT)), np.bincount(codes, minlength=len(PREDIKAT)))
+    return out
+
+
+def test_implied_predikat_by_selection_equals_the_sorting_definition():
+    rng = np.random.default_rng(2026)
+    matrix = predikat_matrix()
+    for trial in range(300):
+        n = int(rng.integers(1, 2000))
+        axes = rng.standard_normal((2, n))
+        rated = (rng.integers(0, 3 if trial % 4 else 1, n), rng.integers(0, 3, n))
+        codes = matrix[rated[0], rated[1]] if trial % 2 else rng.integers(0, 5, n)
+        score = rng.standard_normal(n)
+        kwargs = dict(rated_levels=rated, true_axes=tuple(axes), true_score=score, matrix=matrix)
+        fast = implied_predikat(codes, **kwargs)
+        slow = _implied_by_sorting(codes, **kwargs)
+        assert (fast == slow).all(), (trial, n, np.flatnonzero(fast != slow)[:5])
