@@ -70,6 +70,7 @@ import numpy as np
 import yaml
 from pydantic import Field, field_validator, model_validator
 
+from simlib.changes import apply_changes
 from simlib.config import Documented, FromFile, Record, read_yaml, record_from_dict
 from simlib.errors import ConfigError
 from simlib.experiment import (
@@ -535,15 +536,18 @@ def load_targets(path: str | Path) -> TargetFile:
                 target = {**target, "applies_to": applies}
             stripped["targets"].append(target)
     record = record_from_dict(TargetFile, stripped, file=path)
-    default = record.applies_to.model_copy(update={"scenario_changes": kept.get("top", {})})
-    targets = []
+    # The scenario changes, kept as written, go back in; each record is validated whole.
+    default = apply_changes(
+        record.applies_to, {"scenario_changes": kept.get("top", {})}, file=path, where="applies_to"
+    )
+    restored: dict[str, Any] = {"applies_to": default}
     for i, target in enumerate(record.targets):
         if target.applies_to is None:
             applies, where = default, "applies_to"
         else:
-            changes = kept.get(i, {})
-            applies = target.applies_to.model_copy(update={"scenario_changes": changes})
             where = f"targets[{i}].applies_to"
+            changes = {"scenario_changes": kept.get(i, {})}
+            applies = apply_changes(target.applies_to, changes, file=path, where=where)
         for j, rel in enumerate(applies.variants):
             vpath = record.resolve(rel)
             if not vpath.is_file():
@@ -553,8 +557,8 @@ def load_targets(path: str | Path) -> TargetFile:
                     file=path,
                     path=f"{where}.variants[{j}]",
                 )
-        targets.append(target.model_copy(update={"applies_to": applies}))
-    return record.model_copy(update={"applies_to": default, "targets": tuple(targets)})
+        restored[f"targets.{i}.applies_to"] = applies
+    return apply_changes(record, restored, file=path)
 
 
 def _keep_changes(
@@ -740,8 +744,7 @@ class CalibrationProblem:
             except ConfigError as exc:
                 raise _free_error(exc, sample, setting) from None
             if setting.ratings and not scenario.outputs.ratings:
-                outputs = scenario.outputs.model_copy(update={"ratings": True})
-                scenario = scenario.model_copy(update={"outputs": outputs})
+                scenario = apply_changes(scenario, {"outputs.ratings": True})
             out.append((scenario, schedule))
         return out
 

@@ -19,6 +19,7 @@ from typing import NoReturn
 
 import pandas as pd
 
+from simlib.changes import apply_changes
 from simlib.cli_calibrate import add_calibrate_command
 from simlib.cli_report import add_report_command
 from simlib.domain import PREDIKAT
@@ -246,10 +247,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     scenario, base, variants = resolve_inputs(args.scenario, args.policy)
     if args.panel:
-        outputs = scenario.outputs.model_copy(
-            update={"employee_panel": True, "employee_ledger": True}
+        scenario = apply_changes(
+            scenario, {"outputs.employee_panel": True, "outputs.employee_ledger": True}
         )
-        scenario = scenario.model_copy(update={"outputs": outputs})
     horizon = scenario.calendar.horizon_months
     schedule = build_schedule(base, variants, month_of=scenario.month_of, horizon_months=horizon)
     inputs = _input_files(args.scenario, scenario, base, variants)
@@ -398,12 +398,13 @@ def _fmt(x: float) -> str:
 
 def _cmd_ratings_simulate(args: argparse.Namespace) -> int:
     scenario, base, variants = resolve_inputs(args.scenario, args.policy)
-    outputs = scenario.outputs.model_copy(update={"ratings": True})
-    calendar = scenario.calendar.model_copy(update={"horizon_months": 3 * args.quarters})
-    scenario = scenario.model_copy(update={"outputs": outputs, "calendar": calendar})
+    scenario = apply_changes(
+        scenario,
+        {"outputs.ratings": True, "calendar.horizon_months": 3 * args.quarters},
+        where="--quarters",
+    )
     if base.appraisal.rater != "multi_source":
-        appraisal = base.appraisal.model_copy(update={"rater": "multi_source"})
-        base = base.model_copy(update={"appraisal": appraisal})
+        base = apply_changes(base, {"appraisal.rater": "multi_source"})
     schedule = build_schedule(
         base, variants, month_of=scenario.month_of, horizon_months=3 * args.quarters
     )

@@ -61,7 +61,9 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from simlib.changes import apply_changes, record_at
 from simlib.config import (
+    RESERVED,
     Documented,
     FromFile,
     Record,
@@ -335,10 +337,6 @@ def load_experiment(path: str | Path) -> Experiment:
             stripped["arms"].append(arm)
     _check_arm_names(stripped, file=path)
     experiment = record_from_dict(Experiment, stripped, file=path)
-    arms_out = tuple(
-        a.model_copy(update={"scenario_changes": dict(kept.get(i, {}))})
-        for i, a in enumerate(experiment.arms)
-    )
     for i, changes in kept.items():
         where = "scenario_changes" if i == "top" else f"arms[{i}].scenario_changes"
         for key in changes:
@@ -346,9 +344,12 @@ def load_experiment(path: str | Path) -> Experiment:
                 raise ConfigError(
                     f"key {key!r}: allowed: dotted scenario paths", file=path, path=where
                 )
-    return experiment.model_copy(
-        update={"arms": arms_out, "scenario_changes": dict(kept.get("top", {}))}
-    )
+    # The changes, kept as written, go back in; the experiment is validated whole again.
+    restored = {
+        f"arms.{i}.scenario_changes": dict(kept.get(i, {})) for i in range(len(experiment.arms))
+    }
+    restored["scenario_changes"] = dict(kept.get("top", {}))
+    return apply_changes(experiment, restored, file=path)
 
 
 def _check_arm_names(raw: dict[str, Any], *, file: Path) -> None:
@@ -531,8 +532,7 @@ def plan_sweep(
                 exp, raw_arm, scenario_path, base, tuple(variants), values, arm_index=a
             )
             if exp.group_summaries and not scenario.outputs.employee_ledger:
-                outputs = scenario.outputs.model_copy(update={"employee_ledger": True})
-                scenario = scenario.model_copy(update={"outputs": outputs})
+                scenario = apply_changes(scenario, {"outputs.employee_ledger": True})
             inputs[(a, s)] = (scenario, schedule)
             digests[(a, s)] = stable_hash(resolved_inputs(scenario, schedule, hashes=hashes))
             files += [(role, str(path)) for role, _, path in input_files(scenario)]
@@ -592,7 +592,13 @@ def _scenario(raw: dict[str, Any], scenario_path: Path, *, file: Any, where: str
 def _apply_scenario_changes(
     raw: dict[str, Any], changes: dict[str, Any], *, file: Any, where: str
 ) -> dict[str, Any]:
-    """A copy of ``raw`` with dotted-path ``changes``; the last key may be new."""
+    """A copy of ``raw`` with dotted-path ``changes``.
+
+    The changes edit the scenario file's tree (their values are documented leaves, or whole
+    sub-sections such as ``agencies.0.campaign``), so the last key may be one the file leaves
+    out, but only if the scenario record has such a field; the result is validated whole
+    when it becomes a :class:`Scenario`.
+    """
     out = copy.deepcopy(raw)
     for dotted, value in changes.items():
         _set_path(out, dotted, copy.deepcopy(value), file=file, where=f"{where}.{dotted}")
@@ -618,6 +624,8 @@ def _set_path(tree: Any, dotted: str, value: Any, *, file: Any, where: str) -> N
                 node = node[int(part)]
         elif isinstance(node, dict):
             if last:
+                if part not in node:
+                    _require_field(parts, depth, file=file, where=where)
                 node[part] = value
             elif part not in node or not isinstance(node[part], dict | list):
                 allowed = ", ".join(
@@ -632,6 +640,21 @@ def _set_path(tree: Any, dotted: str, value: Any, *, file: Any, where: str) -> N
                 node = node[part]
         else:
             raise ConfigError(f"{here} is a value, not a section", file=file, path=where)
+
+
+def _require_field(parts: list[str], depth: int, *, file: Any, where: str) -> None:
+    """A key the file leaves out may be added only if the scenario record has that field."""
+    model = record_at(Scenario, parts[:depth])
+    if model is None:  # inside a mapping or a documented value: validation decides
+        return
+    fields = sorted(f for f in model.model_fields if f not in RESERVED)
+    if parts[depth] not in fields:
+        here = ".".join(parts[:depth]) or "the scenario"
+        raise ConfigError(
+            f"unknown key {parts[depth]!r} of {here}; allowed keys: {', '.join(fields)}",
+            file=file,
+            path=where,
+        )
 
 
 def _resolve_sample(

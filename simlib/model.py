@@ -51,6 +51,7 @@ from simlib.behaviour import (
     socialise,
     valence,
 )
+from simlib.changes import apply_changes
 from simlib.domain import JOB_TYPES, ORG_PREDIKAT, PREDIKAT
 from simlib.flows import SANGAT_KURANG, hire, leavers, transfer_order
 from simlib.incentives import BudgetYear, apply_cap, due, entitlement
@@ -952,7 +953,7 @@ def _training_within(
     if limit >= left:
         return plan, state, left
     if new_year:
-        plan = plan.model_copy(update={"annual_budget_idr": limit})
+        plan = apply_changes(plan, {"annual_budget_idr": limit})
     return plan, replace(state, budget_left_idr=min(state.budget_left_idr, limit)), left
 
 

@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from simlib.changes import apply_changes
 from simlib.config import (
     Documented,
     Record,
@@ -283,41 +284,28 @@ def load_policy_or_variant(path: str | Path) -> Policy | Variant:
 
 
 def apply_variant(policy: Policy, variant: Variant) -> Policy:
-    """Return ``policy`` with ``variant``'s changes, validated whole before it is returned."""
-    data = policy.model_dump(exclude={"source_file", "docs"})
-    sections = {k: data[k] for k in CHANGEABLE}
-    for dotted, value in variant.changes.items():
-        node = sections
-        parts = dotted.split(".")
-        for depth, part in enumerate(parts):
-            if not isinstance(node, dict) or part not in node:
-                here = ".".join(parts[:depth]) or "the policy"
-                allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "none"
-                raise ConfigError(
-                    f"unknown policy path {dotted!r}: {part!r} is not a key of {here}; "
-                    f"allowed: {allowed}",
-                    file=variant.source_file,
-                    path=f"changes.{dotted}",
-                )
-            if depth == len(parts) - 1:
-                node[part] = value
-            else:
-                node = node[part]
-    data.update(sections)
-    data["name"] = f"{policy.name} + {variant.name}"
-    data["description"] = variant.description
-    changed = _revalidate(data, variant)
-    docs = {**policy.docs, **variant.docs}
-    return changed.model_copy(update={"docs": docs, "source_file": policy.source_file})
+    """Return ``policy`` with ``variant``'s changes, validated whole before it is returned.
 
-
-def _revalidate(data: dict[str, Any], variant: Variant) -> Policy:
-    try:
-        return validate(Policy, data, file=variant.source_file)
-    except ConfigError as exc:
-        raise ConfigError(
-            exc.message, file=variant.source_file, path=f"changes: {exc.path}"
-        ) from None
+    The changes go through :func:`simlib.changes.apply_changes`; only the rule sections
+    (:data:`CHANGEABLE`) may change, not the policy's name or description.
+    """
+    for dotted in variant.changes:
+        part = dotted.split(".")[0]
+        if part not in CHANGEABLE:
+            raise ConfigError(
+                f"unknown policy path {dotted!r}: {part!r} is not a key of the policy; "
+                f"allowed: {', '.join(sorted(CHANGEABLE))}",
+                file=variant.source_file,
+                path=f"changes.{dotted}",
+            )
+    changes = {
+        **variant.changes,
+        "name": f"{policy.name} + {variant.name}",
+        "description": variant.description,
+    }
+    return apply_changes(
+        policy, changes, file=variant.source_file, where="changes", docs=variant.docs
+    )
 
 
 @dataclass(frozen=True, slots=True)

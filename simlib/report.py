@@ -557,6 +557,7 @@ class RaterLab:
 
 def _simulate_360(params: RaterParams) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """Simulated multi-source ratings (the policy's rule switched to multi-source)."""
+    from simlib.changes import apply_changes
     from simlib.model import simulate
     from simlib.policy import build_schedule
     from simlib.raters import SCALES
@@ -567,15 +568,11 @@ def _simulate_360(params: RaterParams) -> tuple[pd.DataFrame, pd.DataFrame, Any]
         params.scenario, [params.policy] if params.policy else []
     )
     months = 3 * params.quarters
-    scenario = scenario.model_copy(
-        update={
-            "outputs": scenario.outputs.model_copy(update={"ratings": True}),
-            "calendar": scenario.calendar.model_copy(update={"horizon_months": months}),
-        }
+    scenario = apply_changes(
+        scenario, {"outputs.ratings": True, "calendar.horizon_months": months}, where="quarters"
     )
     if base.appraisal.rater != "multi_source":
-        appraisal = base.appraisal.model_copy(update={"rater": "multi_source"})
-        base = base.model_copy(update={"appraisal": appraisal})
+        base = apply_changes(base, {"appraisal.rater": "multi_source"})
     schedule = build_schedule(base, variants, month_of=scenario.month_of, horizon_months=months)
     result = simulate(scenario, schedule, seed=params.seed)
     table = simulated_ratings(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import simlib
+from simlib.changes import apply_changes
 from simlib.scenario import Scenario, Structure
 
 
@@ -25,34 +26,30 @@ def shrink(scenario: Scenario, *, employees: int = 150, horizon_months: int = 24
 
 
 def with_changes(policy: simlib.Policy, **changes) -> simlib.Policy:
-    """``policy`` with dotted-path changes (``budget__over_cap_rule="rank_order"``)."""
-    variant = simlib.Variant(
-        name="test",
-        description="",
-        changes={k.replace("__", "."): v for k, v in changes.items()},
-        effective_date=None,
-        source_file="test",
-        docs={},
-    )
-    return simlib.apply_variant(policy, variant)
+    """``policy`` with dotted-path changes (``budget__over_cap_rule="rank_order"``).
+
+    Through :func:`simlib.changes.apply_changes`: the changed policy is validated whole.
+    """
+    dotted = {k.replace("__", "."): v for k, v in changes.items()}
+    return apply_changes(policy, dotted, file="test", where="changes")
 
 
 def params_with(raters, **changes):
-    """Rater parameters with multi-source fields changed (``peer__count=2`` for sources)."""
-    ms = raters.multi_source
-    sources = ms.sources
-    flat = {}
+    """Rater parameters with multi-source fields changed (``peer__count=2`` for sources).
+
+    A plain key names a field of ``multi_source`` if it has one, else of the raters.
+    """
+    ms_fields = type(raters.multi_source).model_fields
+    dotted = {}
     for key, value in changes.items():
         if "__" in key:
             source, field = key.split("__")
-            current = getattr(sources, source)
-            sources = sources.model_copy(update={source: current.model_copy(update={field: value})})
-        elif key in type(ms).model_fields:
-            flat[key] = value
+            dotted[f"multi_source.sources.{source}.{field}"] = value
+        elif key in ms_fields:
+            dotted[f"multi_source.{key}"] = value
         else:
-            raters = raters.model_copy(update={key: value})
-    ms = ms.model_copy(update={**flat, "sources": sources})
-    return raters.model_copy(update={"multi_source": ms})
+            dotted[key] = value
+    return apply_changes(raters, dotted, file="test")
 
 
 def static_workforce(scenario: Scenario) -> Scenario:

@@ -6,8 +6,9 @@ modules may import each other in a circle, inside a layer or across layers.
 
 1. ``foundation``: ``errors``, ``paths``, ``domain``. User-facing errors, every path, the
    fixed vocabularies (predikat, job types, aggregation rule names). Import nothing of ours.
-2. ``infrastructure``: ``config``, ``streams``, ``provenance``, ``tables``. Reading and
-   validating YAML, random streams, hashes and code versions, regulation tables.
+2. ``infrastructure``: ``config``, ``changes``, ``streams``, ``provenance``, ``tables``.
+   Reading and validating YAML, deriving a record from another, random streams, hashes and
+   code versions, regulation tables.
 3. ``records``: ``training``, ``services``, ``scenario``, ``policy``, ``runinputs``. The
    frozen parameter records and their loading. ``training`` and ``services`` also hold the
    training and vaccination sub-simulations beside their plan records (they need only the
@@ -65,7 +66,7 @@ PACKAGE = ROOT / "simlib"
 #: Bottom to top; an entry names a module or a package (all its modules), without "simlib.".
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("errors", "paths", "domain")),
-    ("infrastructure", ("config", "streams", "provenance", "tables")),
+    ("infrastructure", ("config", "changes", "streams", "provenance", "tables")),
     ("records", ("training", "services", "scenario", "policy", "runinputs")),
     ("world", ("workforce", "flows")),
     ("rules", ("raters", "appraisal", "incentives")),
