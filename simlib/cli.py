@@ -25,7 +25,7 @@ from simlib.cli_report import add_report_command
 from simlib.domain import PREDIKAT
 from simlib.errors import ConfigError
 from simlib.model import simulate
-from simlib.paths import DEFAULT_SCENARIO, POLICIES, REPORTS, ROOT
+from simlib.paths import DEFAULT_SCENARIO, POLICIES, REPORTS
 from simlib.policy import (
     Policy,
     build_schedule,
@@ -58,7 +58,7 @@ from simlib.rundir import (
     write_bytes_atomic,
     write_run,
 )
-from simlib.runinputs import resolve_inputs
+from simlib.runinputs import add_file_argument, resolve_inputs
 from simlib.scenario import Scenario
 
 __all__ = ["main"]
@@ -101,12 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one scenario under a policy and write its tables")
-    run.add_argument(
-        "scenario",
-        nargs="?",
-        default=str(DEFAULT_SCENARIO),
-        help=f"scenario YAML (default: {DEFAULT_SCENARIO.relative_to(ROOT)})",
-    )
+    add_file_argument(run, "scenario", DEFAULT_SCENARIO)
     run.add_argument(
         "--policy",
         action="append",
@@ -130,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     rsim = rsub.add_parser(
         "simulate", help="write simulated multi-source ratings with true scores beside them"
     )
-    rsim.add_argument("scenario", nargs="?", default=str(DEFAULT_SCENARIO))
+    add_file_argument(rsim, "scenario", DEFAULT_SCENARIO)
     rsim.add_argument("--policy", action="append", default=[], metavar="FILE")
     rsim.add_argument("--seed", type=_seed, default=1)
     rsim.add_argument(
@@ -178,12 +173,7 @@ def _sweep_parsers(sub) -> None:
     from simlib.paths import DEFAULT_EXPERIMENT
 
     sw = sub.add_parser("sweep", help="run an experiment (arms x samples x replications)")
-    sw.add_argument(
-        "experiment",
-        nargs="?",
-        default=str(DEFAULT_EXPERIMENT),
-        help=f"experiment YAML (default: {DEFAULT_EXPERIMENT.relative_to(ROOT)})",
-    )
+    add_file_argument(sw, "experiment", DEFAULT_EXPERIMENT)
     sw.add_argument(
         "--executor",
         choices=EXECUTORS,

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from simlib.errors import ConfigError
-from simlib.paths import DEFAULT_SCENARIO, REPORTS, ROOT
+from simlib.paths import DEFAULT_SCENARIO, REPORTS
+from simlib.runinputs import add_file_argument
 
 __all__ = ["add_calibrate_command"]
 
@@ -35,12 +36,7 @@ def add_calibrate_command(sub: Any) -> None:
         "calibrate",
         help="fit free scenario or policy parameters to calibration targets by simulation",
     )
-    cal.add_argument(
-        "scenario",
-        nargs="?",
-        default=str(DEFAULT_SCENARIO),
-        help=f"scenario YAML (default: {DEFAULT_SCENARIO.relative_to(ROOT)})",
-    )
+    add_file_argument(cal, "scenario", DEFAULT_SCENARIO)
     cal.add_argument(
         "--targets",
         action="append",

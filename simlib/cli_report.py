@@ -22,6 +22,7 @@ from simlib.report import (
     run_id_for,
 )
 from simlib.rundir import claim_dir
+from simlib.runinputs import add_file_argument
 
 __all__ = ["add_report_command"]
 
@@ -61,12 +62,7 @@ def add_report_command(subparsers) -> None:
         "and briefing notebooks with papermill and render them as HTML into "
         "reports/<run id>/<lang>/.",
     )
-    rep.add_argument(
-        "experiment",
-        nargs="?",
-        default=str(default),
-        help=f"experiment YAML (default: {default.relative_to(ROOT)})",
-    )
+    add_file_argument(rep, "experiment", default)
     rep.add_argument(
         "--lang", choices=i18n.LANGS, default="id", help="report language (default: id)"
     )

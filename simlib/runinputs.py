@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from simlib.errors import ConfigError
+from simlib.paths import ROOT
 from simlib.policy import Policy, Variant, load_policy, load_policy_or_variant
 from simlib.scenario import Scenario, load_scenario
 
-__all__ = ["resolve_inputs"]
+__all__ = ["add_file_argument", "resolve_inputs"]
 
 
 def resolve_inputs(
@@ -52,3 +54,15 @@ def resolve_inputs(
                 ) from None
             raise
     return scenario, base, tuple(variants)
+
+
+def add_file_argument(parser: Any, name: str, default: Path) -> None:
+    """The optional positional input file of a command (``scenario``, ``experiment``).
+
+    One definition for every command that takes one, with the shipped default named in
+    its help.
+    """
+    shown = default.relative_to(ROOT) if default.is_relative_to(ROOT) else default
+    parser.add_argument(
+        name, nargs="?", default=str(default), help=f"{name} YAML (default: {shown})"
+    )
