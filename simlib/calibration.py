@@ -64,7 +64,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import yaml
@@ -475,6 +475,8 @@ class Target(Record):
 class TargetFile(FromFile, Record):
     """A file of calibration targets, as validated."""
 
+    file_kind: ClassVar[str] = "target"
+
     name: Annotated[str, Field(min_length=1, max_length=120)]
     description: Text
     #: Where the targets apply unless a target says otherwise.
@@ -549,14 +551,7 @@ def load_targets(path: str | Path) -> TargetFile:
             changes = {"scenario_changes": kept.get(i, {})}
             applies = apply_changes(target.applies_to, changes, file=path, where=where)
         for j, rel in enumerate(applies.variants):
-            vpath = record.resolve(rel)
-            if not vpath.is_file():
-                raise ConfigError(
-                    f"{rel!r}: policy variant file not found ({vpath}); allowed: a path to an "
-                    "existing variant file, relative to the target file",
-                    file=path,
-                    path=f"{where}.variants[{j}]",
-                )
+            record.existing(rel, "policy variant file", field=f"{where}.variants[{j}]", file=path)
         restored[f"targets.{i}.applies_to"] = applies
     return apply_changes(record, restored, file=path)
 

@@ -117,21 +117,21 @@ def _cmd_report(args) -> int:
             bar.close()
     sweep = manifest["sweep"]
     if resume and not (sweep["runs_ok"] or sweep["runs_failed"] or sweep["runs_damaged_redone"]):
-        print(f"Store: {_shown(store)} (complete; not rerun)")  # noqa: T201
+        print(f"Store: {_shown(store)} (complete; not rerun)")
     else:
-        print(  # noqa: T201
+        print(
             f"Store: {_shown(store)} ({sweep['runs_ok']} runs ok, {sweep['runs_failed']} "
             f"failed, {sweep['runs_skipped']} already done)"
         )
     try:
         folder = build_report(store, run_dir, lang=args.lang)
     except NotebookError as exc:
-        print(f"simlib: error: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"simlib: error: {exc}", file=sys.stderr)
         return 1
     for name, _show in REPORT_NOTEBOOKS:
-        print(f"  {_shown(folder / (name + '.html'))}")  # noqa: T201
-    print(f"  figures: {_shown(folder / 'figures')}")  # noqa: T201
-    print(f"Briefing: {_shown(folder / '04-briefing.html')}")  # noqa: T201
+        print(f"  {_shown(folder / (name + '.html'))}")
+    print(f"  figures: {_shown(folder / 'figures')}")
+    print(f"Briefing: {_shown(folder / '04-briefing.html')}")
     return 0
 
 

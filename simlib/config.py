@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -69,6 +69,8 @@ class FromFile:
     """
 
     source_file: str
+    #: What the file is called in messages ("a path relative to the scenario file").
+    file_kind: ClassVar[str] = "input"
 
     @property
     def directory(self) -> Path:
@@ -81,6 +83,23 @@ class FromFile:
         """Resolve a path written in the file."""
         path = Path(relative)
         return path if path.is_absolute() else (self.directory / path).resolve()
+
+    def existing(
+        self, relative: str, what: str, *, field: str, file: str | Path | None = None
+    ) -> Path:
+        """Resolve a path written in the file, or say which field names a missing file.
+
+        ``file`` is the file named in the message (default: this record's own file).
+        """
+        target = self.resolve(relative)
+        if not target.is_file():
+            raise ConfigError(
+                f"{relative!r}: {what} not found ({target}); allowed: a path to an existing "
+                f"file, relative to the {self.file_kind} file",
+                file=file if file is not None else (self.source_file or None),
+                path=field,
+            )
+        return target
 
 
 def require_unique(names: list[str], what: str) -> None:

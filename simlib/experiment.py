@@ -56,7 +56,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
@@ -221,6 +221,8 @@ class StoppingRule(Record):
 
 class Experiment(FromFile, Record):
     """A whole experiment, as validated from its file."""
+
+    file_kind: ClassVar[str] = "experiment"
 
     name: Name
     description: Text
@@ -492,7 +494,7 @@ def plan_sweep(
             check_plan_size(exp, replications)
         except ValueError as exc:
             raise ConfigError(str(exc), file=file, path="replications (--replications)") from None
-    scenario_path = _existing(exp, exp.scenario, "scenario file", "scenario")
+    scenario_path = exp.existing(exp.scenario, "scenario file", field="scenario")
     raw_scenario = read_scenario(scenario_path)  # extends resolved: changes apply after it
     _require_scenario_kind(raw_scenario, exp, scenario_path)
     try:
@@ -505,7 +507,7 @@ def plan_sweep(
         scenario_from_dict(read_yaml(scenario_path), file=scenario_path)
         raise
     if exp.baseline_policy is not None:
-        policy_path = _existing(exp, exp.baseline_policy, "policy file", "baseline_policy")
+        policy_path = exp.existing(exp.baseline_policy, "policy file", field="baseline_policy")
     else:
         policy_path = probe.resolve(probe.baseline_policy)
     base = load_policy(policy_path)
@@ -521,7 +523,7 @@ def plan_sweep(
     for a, arm in enumerate(exp.arms):
         variants = []
         for j, rel in enumerate(arm.variants):
-            vpath = _existing(exp, rel, "policy variant file", f"arms[{a}].variants[{j}]")
+            vpath = exp.existing(rel, "policy variant file", field=f"arms[{a}].variants[{j}]")
             variants.append(load_variant(vpath))
             files.append(("variant", str(vpath)))
         raw_arm = _apply_scenario_changes(
@@ -557,18 +559,6 @@ def _require_scenario_kind(raw: dict[str, Any], exp: Experiment, path: Path) -> 
             file=exp.source_file or None,
             path="scenario",
         )
-
-
-def _existing(exp: Experiment, rel: str, what: str, where: str) -> Path:
-    path = exp.resolve(rel)
-    if not path.is_file():
-        raise ConfigError(
-            f"{rel!r}: {what} not found ({path}); allowed: a path to an existing file, "
-            "relative to the experiment file",
-            file=exp.source_file or None,
-            path=where,
-        )
-    return path
 
 
 def _display(path: Path) -> str:

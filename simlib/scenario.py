@@ -28,7 +28,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -359,6 +359,8 @@ class Outputs(Record):
 class Scenario(FromFile, Record):
     """A whole simulated world: agencies, workforce, behaviour, calendar."""
 
+    file_kind: ClassVar[str] = "scenario"
+
     name: Name
     description: Text
     baseline_policy: str
@@ -392,24 +394,11 @@ class Scenario(FromFile, Record):
         return months + (1 if date.day > 1 else 0)
 
 
-def _existing(scenario: Scenario, relative: str, what: str, *, file, path: str) -> Path:
-    """Resolve a path written in the scenario, or say which field names a missing file."""
-    target = scenario.resolve(relative)
-    if not target.is_file():
-        raise ConfigError(
-            f"{relative!r}: {what} not found ({target}); allowed: a path to an existing "
-            "file, relative to the scenario file",
-            file=file,
-            path=path,
-        )
-    return target
-
-
 def _check_campaign(scenario: Scenario, link: CampaignLink, *, file, path: str) -> None:
     """The campaign file must load and the campaign must end inside the run."""
     from simlib.services import campaign_months, load_campaign
 
-    target = _existing(scenario, link.file, "campaign file", file=file, path=f"{path}.file")
+    target = scenario.existing(link.file, "campaign file", field=f"{path}.file", file=file)
     months = campaign_months(load_campaign(target))
     horizon = scenario.calendar.horizon_months
     if link.start_month + months > horizon:
@@ -642,14 +631,13 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
     for i, spec in enumerate(scenario.agencies):
         where = f"agencies[{i}]"
         if spec.org_csv is not None:
-            _existing(
-                scenario, spec.org_csv, "organisation CSV", file=file, path=f"{where}.org_csv"
-            )
+            scenario.existing(spec.org_csv, "organisation CSV", field=f"{where}.org_csv", file=file)
         if spec.campaign is not None:
             _check_campaign(scenario, spec.campaign, file=file, path=f"{where}.campaign")
         if spec.training is not None:
-            plan = _existing(scenario, spec.training, "training plan", file=file,
-                             path=f"{where}.training")  # fmt: skip
+            plan = scenario.existing(
+                spec.training, "training plan", field=f"{where}.training", file=file
+            )
             load_training(plan)
     _check_memory(scenario, file=file)
     return scenario
