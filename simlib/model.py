@@ -22,6 +22,7 @@ Python loop over employees.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -51,7 +52,6 @@ from simlib.behaviour import (
     socialise,
     valence,
 )
-from simlib.changes import apply_changes
 from simlib.domain import JOB_TYPES, ORG_PREDIKAT, PREDIKAT
 from simlib.flows import SANGAT_KURANG, hire, leavers, transfer_order
 from simlib.incentives import BudgetYear, apply_cap, due, entitlement
@@ -86,8 +86,6 @@ from simlib.services import (
 from simlib.streams import Keyed, Streams, gammas, poissons, uniforms
 from simlib.tables import distribution_curve, gaji_pokok, predikat_matrix
 from simlib.training import (
-    QUARTERS_PER_YEAR,
-    TrainingPlan,
     TrainingState,
     effective_competence,
     load_training,
@@ -279,15 +277,14 @@ class Agency:
         plan = self.training_plan
         if plan is None:
             return None
-        state, budget_left = self.training_state, None
+        room = math.inf
         if policy.budget.training_from_tukin_budget:
             # One budget: courses start only as far as the tukin budget has money released
             # and unspent this month, so tukin plus training never exceeds the cap.
             room = max(self.budget.available(month % 12) - self._training_cost_idr, 0.0)
-            plan, state, budget_left = _training_within(plan, state, quarter, room)
         self.training_state, report = run_training_quarter(
             plan,
-            state,
+            self.training_state,
             self.wf.competence,
             ~self.wf.pppk,  # the 20 JP rule of PP 11/2017 binds PNS
             quarter=quarter,
@@ -295,12 +292,8 @@ class Agency:
             predikat=self.pay_predikat,
             job_type=self.wf.job_type,
             person=self.people.person,
+            spend_limit_idr=room,
         )
-        if budget_left is not None:
-            # The training plan's own budget is not cut by the limit: only what was spent.
-            left = max(0.0, budget_left - report.cost_idr)
-            self.training_state = replace(self.training_state, budget_left_idr=left)
-            report = replace(report, budget_left_idr=left)
         self._training_cost_idr += report.cost_idr
         competence = effective_competence(self.wf.competence, self.training_state)
         metrics = {
@@ -932,29 +925,6 @@ class Agency:
 
     def _year_label(self, year: int) -> str:
         return str(self.scenario.calendar.start_date.year + year)
-
-
-def _training_within(
-    plan: TrainingPlan, state: TrainingState, quarter: int, room_idr: float
-) -> tuple[TrainingPlan, TrainingState, float]:
-    """Plan and state whose quarter may spend at most ``room_idr``; and the plan's budget left.
-
-    :func:`simlib.training.run_quarter` lets a quarter spend the year's training budget
-    left over the quarters left (the budget renews in January); the budget left is lowered
-    so that this share is at most ``room_idr``. Returns the budget left before the limit,
-    which the caller restores less what was spent.
-    """
-    quarters_left = QUARTERS_PER_YEAR - quarter % QUARTERS_PER_YEAR
-    new_year = state.last_quarter < 0 or (
-        quarter // QUARTERS_PER_YEAR != state.last_quarter // QUARTERS_PER_YEAR
-    )
-    left = float(plan.annual_budget_idr) if new_year else state.budget_left_idr
-    limit = room_idr * quarters_left
-    if limit >= left:
-        return plan, state, left
-    if new_year:
-        plan = apply_changes(plan, {"annual_budget_idr": limit})
-    return plan, replace(state, budget_left_idr=min(state.budget_left_idr, limit)), left
 
 
 def build_agencies(

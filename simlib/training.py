@@ -48,6 +48,7 @@ quarter of the run; quarters 0, 4, 8, ... are January-March):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -312,6 +313,7 @@ def run_quarter(
     predikat: np.ndarray | None = None,
     job_type: np.ndarray | None = None,
     person: np.ndarray | None = None,
+    spend_limit_idr: float = math.inf,
 ) -> tuple[TrainingState, QuarterReport]:
     """Simulate one quarter of competence development.
 
@@ -340,6 +342,10 @@ def run_quarter(
     person
         Stable person id of each employee (default: positions): a keyed ``rng`` draws
         each person's shock and random-selection order by it.
+    spend_limit_idr
+        Most this quarter may spend from outside the plan (IDR): when training is paid from
+        the tukin budget, what that budget has released and not spent. The plan's own
+        budget left is not cut by it, only by what is spent.
 
     Returns
     -------
@@ -375,7 +381,7 @@ def run_quarter(
         budget_left = float(plan.annual_budget_idr)
         hours[:] = 0.0
     quarters_left = QUARTERS_PER_YEAR - quarter % QUARTERS_PER_YEAR
-    quarter_budget = budget_left / quarters_left
+    quarter_budget = min(budget_left / quarters_left, spend_limit_idr)
 
     # 2. Technology shock, from the start of the quarter that contains its month.
     penalty = state.penalty_sd.copy()
