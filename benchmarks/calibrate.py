@@ -49,9 +49,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simlib.calibration import CandidateCache, calibrate, plan_calibration  # noqa: E402
-from simlib.model import simulate  # noqa: E402
-from simlib.paths import DATA, DEFAULT_SCENARIO  # noqa: E402
+from simlib.core.paths import DATA, DEFAULT_SCENARIO  # noqa: E402
+from simlib.engine.model import simulate  # noqa: E402
+from simlib.experiment.calibration import CandidateCache, calibrate, plan_calibration  # noqa: E402
 
 FREE = [
     "raters.leniency_mean=0:2",

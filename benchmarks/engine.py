@@ -15,10 +15,10 @@ The unit of work is the **employee-cycle**: one employee through one quarterly c
 
 A. **Engine**: :func:`simlib.simulate`, wall time (``time.perf_counter``), best of
    ``--repeat`` runs.
-B. **Pure-numpy loop**: the same :class:`simlib.model.Agency` objects, built exactly as
+B. **Pure-numpy loop**: the same :class:`simlib.engine.model.Agency` objects, built exactly as
    :func:`simlib.simulate` builds them, driven by a plain Python loop over months (the
    agencies in the same order as the SimPy calendar runs them) instead of a SimPy
-   environment, and turned into frames by the same ``simlib.model._result``. This is
+   environment, and turned into frames by the same ``simlib.engine.model._result``. This is
    the practical limit of the vectorised design. The outcomes and ledger frames of A and B
    are checked to be identical, so the two do the same arithmetic.
 C. **Naive**: one SimPy process per employee, each yielding ``env.timeout(1)`` per month
@@ -73,15 +73,15 @@ import pandas as pd
 import simpy
 
 import simlib
-from simlib.appraisal import org_predikat
-from simlib.behaviour import gaming_shares
-from simlib.domain import ORG_PREDIKAT, PREDIKAT
-from simlib.model import Agency, RunResult, _Recorder, _result, build_agencies
-from simlib.performance import pay_at_stake
-from simlib.policy import Policy, PolicySchedule
-from simlib.scenario import Scenario
-from simlib.streams import Streams
-from simlib.tables import gaji_pokok, predikat_matrix, tukin_table
+from simlib.behaviour.adoption import gaming_shares
+from simlib.behaviour.performance import pay_at_stake
+from simlib.core.domain import ORG_PREDIKAT, PREDIKAT
+from simlib.core.streams import Streams
+from simlib.engine.model import Agency, RunResult, _Recorder, _result, build_agencies
+from simlib.params.policy import Policy, PolicySchedule
+from simlib.params.scenario import Scenario
+from simlib.params.tables import gaji_pokok, predikat_matrix, tukin_table
+from simlib.rules.appraisal import org_predikat
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILE = ROOT / "data" / "scenarios" / "district_health_office.yaml"
@@ -429,10 +429,11 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
     """SimPy process of one employee: the model's formulas on Python scalars, month by month.
 
     Per month: tukin entitled by kelas, a Poisson absence draw, the predikat multiplier, the
-    amount due and the performance cut (:func:`simlib.incentives.due`), and what is paid
+    amount due and the performance cut (:func:`simlib.rules.incentives.due`), and what is paid
     once the agency has applied the budget cap. Per quarter: effort and true performance
-    (:mod:`simlib.performance`), the supervisor's ratings (:mod:`simlib.raters`), levels,
-    predikat and composite scores of ratings and of true scores (:mod:`simlib.appraisal`).
+    (:mod:`simlib.behaviour.performance`), the supervisor's ratings
+    (:mod:`simlib.rules.raters`), levels, predikat and composite scores of ratings and of
+    true scores (:mod:`simlib.rules.appraisal`).
     Per year: the annual predikat from the year's mean ratings, the head's from the
     organisation predikat.
     """

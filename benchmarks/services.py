@@ -2,7 +2,7 @@
 
 What is measured
 ----------------
-A. **Campaign**: :func:`simlib.services.run_campaign` on the district campaign
+A. **Campaign**: :func:`simlib.engine.services.run_campaign` on the district campaign
    (``data/services/vaccination_campaign.yaml``: 30 posts, 500,000 target population,
    182 days) with staff performance 0 at every post, seed 1. Wall time
    (``time.perf_counter``, best of ``--repeat``) of the whole call: drawing turnout,
@@ -39,8 +39,9 @@ import time
 import numpy as np
 import simpy
 
-from simlib.paths import DATA
-from simlib.services import load_campaign, run_campaign
+from simlib.core.paths import DATA
+from simlib.engine.services import run_campaign
+from simlib.params.campaign import load_campaign
 
 CAMPAIGN = DATA / "services" / "vaccination_campaign.yaml"
 

@@ -4,7 +4,7 @@ What is measured
 ----------------
 A. **One worker**: the default experiment (``data/experiments/default.yaml``; every arm,
    ``--replications`` per arm) swept with the process-pool executor and one worker into a
-   fresh store. Wall time of :func:`simlib.experiment.run_sweep` (``time.perf_counter``),
+   fresh store. Wall time of :func:`simlib.experiment.sweep.run_sweep` (``time.perf_counter``),
    planning included, worker start-up included (the forkserver that forks workers is
    started once beforehand by a warm-up sweep, as in any session that sweeps twice).
 B. **Two workers**: the same sweep with two workers into another fresh store, in the same
@@ -43,9 +43,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from simlib.experiment import plan_sweep, run_sweep
-from simlib.paths import DEFAULT_EXPERIMENT
-from simlib.store import open_store
+from simlib.core.paths import DEFAULT_EXPERIMENT
+from simlib.experiment.sweep import plan_sweep, run_sweep
+from simlib.store.runstore import open_store
 
 
 def sweep(plan, store: Path, workers: int) -> float:

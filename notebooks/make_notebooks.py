@@ -13,18 +13,18 @@ import nbformat
 
 HERE = Path(__file__).resolve().parent
 
-IMPORTS = "from IPython.display import display\n\nfrom simlib import report\n"
+IMPORTS = "from IPython.display import display\n\nfrom simlib.reporting import report\n"
 
 NOTEBOOKS: dict[str, list[str]] = {
     "01-explore-scenario": [
-        '''# Explore one scenario under one policy: a few replications, time paths.
+        """# Explore one scenario under one policy: a few replications, time paths.
 # Paths are relative to this folder or to the project root.
 scenario = "data/scenarios/district_health_office.yaml"
 policy = ""  # a policy or variant YAML; empty for the scenario baseline
 seed = 1
 replications = 3
 lang = "id"  # "id" (Bahasa Indonesia) or "en"
-figures_dir = ""  # folder for PNG figures; empty for none''',
+figures_dir = ""  # folder for PNG figures; empty for none""",
         IMPORTS
         + """
 p = report.explore_parameters(
@@ -44,12 +44,12 @@ p = report.explore_parameters(
         "display(report.explore_record(run))",
     ],
     "02-compare-policies": [
-        '''# Compare an experiment's policies with its baseline, from a run store.
-# Make the store with `simlib report` (or simlib.experiment.run_sweep).
+        """# Compare an experiment's policies with its baseline, from a run store.
+# Make the store with `simlib report` (or simlib.experiment.sweep.run_sweep).
 store = ""  # folder of the run store
 confidence = 0.95
 lang = "id"  # "id" (Bahasa Indonesia) or "en"
-figures_dir = ""  # folder for PNG figures; empty for none''',
+figures_dir = ""  # folder for PNG figures; empty for none""",
         IMPORTS
         + """
 p = report.compare_parameters(
@@ -67,7 +67,7 @@ p = report.compare_parameters(
         "display(report.compare_record(cmp))",
     ],
     "03-rater-bias-360": [
-        '''# 360-degree rating bias: simulate ratings with known truth (or load a CSV),
+        """# 360-degree rating bias: simulate ratings with known truth (or load a CSV),
 # decompose their variance, compare aggregation rules against the truth.
 scenario = "data/scenarios/district_health_office.yaml"
 policy = "data/policies/pp30_360.yaml"  # empty for the scenario baseline, made 360
@@ -81,7 +81,7 @@ source_column = ""  # optional
 true_score_column = ""  # optional
 min_raters = 3  # groups with fewer raters are withheld
 lang = "id"  # "id" (Bahasa Indonesia) or "en"
-figures_dir = ""  # folder for PNG figures; empty for none''',
+figures_dir = ""  # folder for PNG figures; empty for none""",
         IMPORTS
         + """
 p = report.rater_parameters(
@@ -108,11 +108,11 @@ p = report.rater_parameters(
         "display(report.rater_record(lab))",
     ],
     "04-briefing": [
-        '''# Briefing: executive summary, key figures, assumptions and provenance of a run store.
+        """# Briefing: executive summary, key figures, assumptions and provenance of a run store.
 # Rendered without code by `simlib report`.
 store = ""  # folder of the run store
 lang = "id"  # "id" (Bahasa Indonesia) or "en"
-figures_dir = ""  # folder for PNG figures; empty for none''',
+figures_dir = ""  # folder for PNG figures; empty for none""",
         IMPORTS
         + """
 p = report.compare_parameters(store=store, confidence=0.95, lang=lang, figures_dir=figures_dir)""",

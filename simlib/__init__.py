@@ -9,10 +9,10 @@ The public API, re-exported for convenience::
     result.outcomes  # tidy: agency x period x metric
 """
 
-from simlib.errors import ConfigError
-from simlib.model import RunResult, simulate
-from simlib.outcomes import OUTCOMES
-from simlib.policy import (
+from simlib.core.errors import ConfigError
+from simlib.engine.model import RunResult, simulate
+from simlib.engine.outcomes import OUTCOMES
+from simlib.params.policy import (
     Policy,
     PolicySchedule,
     Variant,
@@ -22,7 +22,7 @@ from simlib.policy import (
     load_policy_or_variant,
     load_variant,
 )
-from simlib.scenario import Scenario, load_scenario
+from simlib.params.scenario import Scenario, load_scenario
 
 __all__ = [
     "OUTCOMES",

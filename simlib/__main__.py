@@ -2,6 +2,6 @@
 
 import sys
 
-from simlib.cli import main
+from simlib.cli.main import main
 
 sys.exit(main())

@@ -9,8 +9,8 @@ from helpers import shrink
 from hypothesis import settings
 
 import simlib
-from simlib.paths import POLICIES, SCENARIOS
-from simlib.scenario import Scenario
+from simlib.core.paths import POLICIES, SCENARIOS
+from simlib.params.scenario import Scenario
 
 # CI replays the same examples every run; local runs keep exploring new ones.
 settings.register_profile("ci", derandomize=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import simlib
-from simlib.changes import apply_changes
-from simlib.scenario import Scenario, Structure
+from simlib.params.changes import apply_changes
+from simlib.params.scenario import Scenario, Structure
 
 
 def shrink(scenario: Scenario, *, employees: int = 150, horizon_months: int = 24) -> Scenario:
@@ -28,7 +28,7 @@ def shrink(scenario: Scenario, *, employees: int = 150, horizon_months: int = 24
 def with_changes(policy: simlib.Policy, **changes) -> simlib.Policy:
     """``policy`` with dotted-path changes (``budget__over_cap_rule="rank_order"``).
 
-    Through :func:`simlib.changes.apply_changes`: the changed policy is validated whole.
+    Through :func:`simlib.params.changes.apply_changes`: the changed policy is validated whole.
     """
     dotted = {k.replace("__", "."): v for k, v in changes.items()}
     return apply_changes(policy, dotted, file="test", where="changes")

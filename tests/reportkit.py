@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from simlib.paths import POLICIES, SCENARIOS
+from simlib.core.paths import POLICIES, SCENARIOS
 
 #: An arm label with HTML in it: reports must show it as text.
 NASTY_LABEL = '<script>alert("x")</script> Tiers & Co'
@@ -58,8 +58,8 @@ def make_store(folder: Path) -> tuple[Path, str]:
     Returns the store and the run id (the layout ``simlib report`` uses, so the command
     finds the store complete and does not rerun it).
     """
-    from simlib.experiment import manifest_for, plan_sweep, run_sweep
-    from simlib.report import run_id_for
+    from simlib.experiment.sweep import manifest_for, plan_sweep, run_sweep
+    from simlib.reporting.report import run_id_for
 
     plan = plan_sweep(write_tiny_experiment(folder))
     run_id = run_id_for(manifest_for(plan))

@@ -1,9 +1,16 @@
 import numpy as np
 import pytest
 
-from simlib.appraisal import composite, curve_counts, enforce_curve, levels, org_predikat, predikat
-from simlib.domain import ORG_PREDIKAT, PREDIKAT
-from simlib.tables import CurveRule, distribution_curve, predikat_matrix
+from simlib.core.domain import ORG_PREDIKAT, PREDIKAT
+from simlib.params.tables import CurveRule, distribution_curve, predikat_matrix
+from simlib.rules.appraisal import (
+    composite,
+    curve_counts,
+    enforce_curve,
+    levels,
+    org_predikat,
+    predikat,
+)
 
 P = {name: i for i, name in enumerate(PREDIKAT)}
 ORG = {name: i for i, name in enumerate(ORG_PREDIKAT)}

@@ -4,37 +4,29 @@ The layers, bottom to top (``docs/architecture.md`` says what each module owns).
 may import modules of its own layer or of any layer below it, never above; and no set of
 modules may import each other in a circle, inside a layer or across layers.
 
-1. ``foundation``: ``errors``, ``paths``, ``domain``. User-facing errors, every path, the
-   fixed vocabularies (predikat, job types, aggregation rule names). Import nothing of ours.
-2. ``infrastructure``: ``config``, ``changes``, ``streams``, ``provenance``, ``tables``.
-   Reading and validating YAML, deriving a record from another, random streams, hashes and
-   code versions, regulation tables.
-3. ``records``: ``training``, ``services``, ``scenario``, ``policy``, ``runinputs``. The
-   frozen parameter records and their loading. ``training`` and ``services`` also hold the
-   training and vaccination sub-simulations beside their plan records (they need only the
-   layers below; splitting them is part of the package move). Parameter records never
-   import model-side code: that is why the aggregation rule names live in ``domain``.
-4. ``world``: ``workforce``, ``flows``. People as numpy arrays; who leaves, moves, is hired.
-5. ``rules``: ``raters``, ``appraisal``, ``incentives``. Ratings, predikat, pay.
-6. ``behaviour``: ``behaviour``, ``performance``. Fairness, adoption, gaming; effort and
-   true performance.
-7. ``engine``: ``outcomes``, ``model``. The declared outcomes and ``simulate``.
-8. ``storage``: ``rundir``, ``store``, ``ratingdata``. Writing and reading runs, the run
-   store, rating data sets on disk.
-9. ``analysis``: the ``simlib.analysis`` package. Paired effects, intervals, variance
-   components; reads the store.
-10. ``experiment``: ``experiment``, ``filekinds``, ``calibration``. Plans and sweeps. It sits *above*
-    analysis because its sequential stopping rule reads paired effects
-    (``analysis.effects``) of the runs stored so far; analysis never imports it.
-    ``filekinds`` (every kind of input file and its check, for ``simlib validate``) is
-    here because one of those kinds is an experiment, checked by planning it.
-    ``calibration`` (targets as data, fitted by simulation) runs experiments.
-11. ``reporting``: ``i18n``, ``plots``, ``report``. Strings and formats, figures,
-    notebook content and HTML.
-12. ``interface``: ``cli``, ``cli_report``, ``cli_calibrate``, ``__main__`` and the facade
-    ``simlib/__init__.py``. Nothing inside ``simlib`` imports names from the facade
-    (``from simlib import simulate``); importing a submodule through it
-    (``from simlib import i18n``) counts as importing that submodule.
+1. ``foundation``: ``core.errors``, ``core.paths``, ``core.domain``. User-facing errors,
+   every path, the fixed vocabularies. Import nothing of ours.
+2. ``infrastructure``: ``params.config``, ``params.changes``, ``params.tables``,
+   ``core.streams``. Reading and validating YAML, deriving a record from another,
+   regulation tables, random streams.
+3. ``records``: the rest of ``params`` (``scenario``, ``policy``, ``training``,
+   ``campaign``, ``runinputs``). The frozen parameter records and their loading; never
+   model-side code (the training and campaign sub-simulations live in ``engine``).
+4. ``world``: people as numpy arrays; who leaves, moves, is hired.
+5. ``rules``: ratings, predikat, pay.
+6. ``behaviour``: fairness, adoption, gaming; effort and true performance.
+7. ``engine``: the declared outcomes, ``simulate`` and the sub-simulations.
+8. ``storage`` (``store``): output folders, the run store, rating data sets, provenance.
+9. ``analysis``: paired effects, intervals, variance components; reads the store.
+10. ``experiment``: plans and sweeps, file kinds, calibration. It sits *above* analysis
+    because its sequential stopping rule reads paired effects of the runs stored so far.
+11. ``reporting``: strings and formats, figures, notebook content and HTML.
+12. ``interface``: ``cli``, ``__main__`` and the facade ``simlib/__init__.py``. Nothing
+    inside ``simlib`` imports names from the facade (``from simlib import simulate``);
+    importing a submodule through it counts as importing that submodule.
+
+A module belongs to the layer of its longest matching entry, so ``params.config`` is in
+layer 2 while the rest of ``params`` is in layer 3.
 
 Every import counts: module level, inside functions and under ``TYPE_CHECKING``, because
 a function-level import is still a dependency (that is how ``cli`` <-> ``report`` hid).
@@ -65,21 +57,28 @@ PACKAGE = ROOT / "simlib"
 
 #: Bottom to top; an entry names a module or a package (all its modules), without "simlib.".
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("errors", "paths", "domain")),
-    ("infrastructure", ("config", "changes", "streams", "provenance", "tables")),
-    ("records", ("training", "services", "scenario", "policy", "runinputs")),
-    ("world", ("workforce", "flows")),
-    ("rules", ("raters", "appraisal", "incentives")),
-    ("behaviour", ("behaviour", "performance")),
-    ("engine", ("outcomes", "model")),
-    ("storage", ("rundir", "store", "ratingdata")),
-    ("analysis", ("analysis",)),
-    ("experiment", ("experiment", "filekinds", "calibration")),
-    ("reporting", ("i18n", "plots", "report")),
+    ("foundation", ("core.errors", "core.paths", "core.domain", "core")),
+    ("infrastructure", ("params.config", "params.changes", "core.streams", "params.tables")),
     (
-        "interface",
-        ("cli", "cli_report", "cli_calibrate", "__main__", ""),
-    ),  # "" = the package facade
+        "records",
+        (
+            "params.training",
+            "params.campaign",
+            "params.scenario",
+            "params.policy",
+            "params.runinputs",
+            "params",
+        ),
+    ),
+    ("world", ("world",)),
+    ("rules", ("rules",)),
+    ("behaviour", ("behaviour",)),
+    ("engine", ("engine",)),
+    ("storage", ("store",)),
+    ("analysis", ("analysis",)),
+    ("experiment", ("experiment",)),
+    ("reporting", ("reporting",)),
+    ("interface", ("cli", "__main__", "")),  # "" = the package facade
 )
 
 #: The highest layer that counts as model-side code.

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
-from simlib.cli import main
+from simlib.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "data" / "scenarios"
@@ -1117,7 +1117,7 @@ def test_workforce_too_large_for_memory_is_refused_with_an_estimate(ws: Workspac
 def test_negative_zero_is_zero(tmp_path) -> None:
     """Found by tests/test_fuzz.py: a campaign's log_sd of -0.0 passed '>= 0' and numpy's
     lognormal then refused it ('sigma < 0', a traceback from `simlib run`)."""
-    from simlib.services import load_campaign
+    from simlib.params.campaign import load_campaign
 
     raw = load(ROOT / "data" / "services" / "vaccination_campaign.yaml")
     raw["service"]["log_sd"]["value"] = -0.0

@@ -11,7 +11,7 @@ import pytest
 from helpers import shrink, static_workforce, with_changes
 
 import simlib
-from simlib.behaviour import (
+from simlib.behaviour.adoption import (
     ADOPTING,
     RESISTING,
     adoption_step,
@@ -20,11 +20,11 @@ from simlib.behaviour import (
     gaming_shares,
     pay_gap_to_peers,
 )
-from simlib.cli import main
-from simlib.flows import LEAVE_REASONS, _bottom_of_units, hire, leavers, transfer_order
-from simlib.paths import SCENARIOS
-from simlib.policy import build_schedule
-from simlib.tables import retirement_age
+from simlib.cli.main import main
+from simlib.core.paths import SCENARIOS
+from simlib.params.policy import build_schedule
+from simlib.params.tables import retirement_age
+from simlib.world.flows import LEAVE_REASONS, _bottom_of_units, hire, leavers, transfer_order
 
 SEEDS = (1, 2, 3)
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from simlib.paths import ROOT
+from simlib.core.paths import ROOT
 
 SCRIPTS = {
     "engine.py": ["--employees", "2000", "--repeat", "1", "--naive-employees", "200"],

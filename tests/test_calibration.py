@@ -1,4 +1,4 @@
-"""Calibration targets as data, and ``simlib calibrate`` (simlib.calibration)."""
+"""Calibration targets as data, and ``simlib calibrate`` (simlib.experiment.calibration)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import pytest
 import yaml
 
 import simlib
-from simlib.calibration import (
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DATA, POLICIES, SCENARIOS
+from simlib.experiment.calibration import (
     CandidateCache,
     calibrate,
     evaluate,
@@ -18,10 +21,7 @@ from simlib.calibration import (
     peer_variance_shares,
     plan_calibration,
 )
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.paths import DATA, POLICIES, SCENARIOS
-from simlib.raters import SOURCES, RatingTable
+from simlib.rules.raters import SOURCES, RatingTable
 
 CALIBRATION = DATA / "calibration"
 TARGET_FILES = sorted(p for p in CALIBRATION.glob("*.yaml") if "targets" in yaml.safe_load(

@@ -7,9 +7,9 @@ import yaml
 from helpers import without_gaming
 
 import simlib
-from simlib.cli import main
-from simlib.paths import DATA, SCENARIOS
-from simlib.scenario import CampaignLink
+from simlib.cli.main import main
+from simlib.core.paths import DATA, SCENARIOS
+from simlib.params.scenario import CampaignLink
 
 
 @pytest.fixture(scope="module")

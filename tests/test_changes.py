@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-import simlib.experiment as experiment
-from simlib.changes import apply_changes
-from simlib.config import Documented
-from simlib.errors import ConfigError
-from simlib.paths import ROOT
-from simlib.policy import Variant, apply_variant
-from simlib.scenario import read_scenario
+import simlib.experiment.sweep as experiment
+from simlib.core.errors import ConfigError
+from simlib.core.paths import ROOT
+from simlib.params.changes import apply_changes
+from simlib.params.config import Documented
+from simlib.params.policy import Variant, apply_variant
+from simlib.params.scenario import read_scenario
 
 PACKAGE = ROOT / "simlib"
 
@@ -118,7 +118,7 @@ def test_experiment_scenario_changes_add_no_key_the_scenario_lacks() -> None:
 
 def test_no_model_copy_update_in_the_library() -> None:
     """apply_changes is the only way to derive a record; the loader alone fills docs."""
-    allowed = {"config.py": 1}  # record_from_dict sets the loader's field 'docs'
+    allowed = {"params/config.py": 1}  # record_from_dict sets the loader's field 'docs'
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         n = len(re.findall(r"model_copy\(\s*update", path.read_text(encoding="utf-8")))

@@ -5,9 +5,9 @@ import sys
 import pandas as pd
 import pytest
 
-from simlib.cli import main
-from simlib.paths import POLICIES, ROOT, SCENARIOS
-from simlib.provenance import file_sha256
+from simlib.cli.main import main
+from simlib.core.paths import POLICIES, ROOT, SCENARIOS
+from simlib.store.provenance import file_sha256
 
 
 @pytest.fixture(scope="module")

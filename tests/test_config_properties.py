@@ -11,7 +11,7 @@ deltas themselves). A strategy picks a place in the tree and applies one mutatio
   field's ``annotated_types`` metadata, so the tests follow the models);
 - add an unknown key.
 
-The file is then validated. The outcome must be a :class:`~simlib.errors.ConfigError`
+The file is then validated. The outcome must be a :class:`~simlib.core.errors.ConfigError`
 whose text is one line naming the mutated field (or a parent of it), or - only when the
 mutation is actually valid - success. Any other exception is a traceback for the user;
 success after an invalid mutation is a silent acceptance.
@@ -36,10 +36,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from simlib.config import LEAF_KEYS
-from simlib.errors import ConfigError
-from simlib.policy import Policy, _policy_from_raw, apply_variant, load_policy, load_variant
-from simlib.scenario import Scenario, read_scenario, scenario_from_dict
+from simlib.core.errors import ConfigError
+from simlib.params.config import LEAF_KEYS
+from simlib.params.policy import Policy, _policy_from_raw, apply_variant, load_policy, load_variant
+from simlib.params.scenario import Scenario, read_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILES = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))

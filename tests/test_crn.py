@@ -22,13 +22,14 @@ import pytest
 from helpers import shrink
 
 import simlib
-import simlib.model
-from simlib.experiment import load_experiment, plan_sweep
-from simlib.flows import LEAVE_REASONS, YearFlows, leavers
-from simlib.model import Agency
-from simlib.paths import ROOT
-from simlib.services import load_campaign, run_campaign
-from simlib.streams import Streams
+import simlib.engine.model
+from simlib.core.paths import ROOT
+from simlib.core.streams import Streams
+from simlib.engine.model import Agency
+from simlib.engine.services import run_campaign
+from simlib.experiment.sweep import load_experiment, plan_sweep
+from simlib.params.campaign import load_campaign
+from simlib.world.flows import LEAVE_REASONS, YearFlows, leavers
 
 EXPERIMENT = ROOT / "data" / "experiments" / "default.yaml"
 EMPLOYEES, MONTHS, REPLICATIONS = 300, 24, 2
@@ -49,16 +50,16 @@ def _small(scenario: simlib.Scenario) -> simlib.Scenario:
 def _run(scenario, schedule, *, seed, replication, monkeypatch):
     """Simulate, recording every year's hires: a list of (posts, Hires) per call."""
     calls = []
-    real = simlib.model.hire
+    real = simlib.engine.model.hire
 
     def recording(posts, *args, **kwargs):
         out = real(posts, *args, **kwargs)
         calls.append((np.asarray(posts).copy(), out))
         return out
 
-    monkeypatch.setattr(simlib.model, "hire", recording)
+    monkeypatch.setattr(simlib.engine.model, "hire", recording)
     result = simlib.simulate(scenario, schedule, seed=seed, replication=replication)
-    monkeypatch.setattr(simlib.model, "hire", real)
+    monkeypatch.setattr(simlib.engine.model, "hire", real)
     return result, calls
 
 
@@ -181,7 +182,7 @@ def test_one_extra_leaver_adds_one_hire_and_changes_no_other(plan, monkeypatch):
     # The extra leaver: a staff member who stays in the baseline (last post not vacated).
     staff = np.flatnonzero(base.workforce["job_type"].isin(["fungsional", "pelaksana"]))
     extra = int(next(p for p in staff[::-1] if p not in set(first_hires)))
-    real = simlib.model.leavers
+    real = simlib.engine.model.leavers
     year = {"n": 0}
 
     def one_more(**kwargs) -> YearFlows:
@@ -193,7 +194,7 @@ def test_one_extra_leaver_adds_one_hire_and_changes_no_other(plan, monkeypatch):
         year["n"] += 1
         return out
 
-    monkeypatch.setattr(simlib.model, "leavers", one_more)
+    monkeypatch.setattr(simlib.engine.model, "leavers", one_more)
     mine, calls = _run(scenario, schedule, seed=3, replication=0, monkeypatch=monkeypatch)
     posts_a, hires_a = base_calls[0]
     posts_b, hires_b = calls[0]

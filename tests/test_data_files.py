@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 import simlib
-from simlib import tables
-from simlib.errors import ConfigError
-from simlib.paths import DATA, POLICIES, ROOT, SCENARIOS
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DATA, POLICIES, ROOT, SCENARIOS
+from simlib.params import tables
 
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
 POLICY_FILES = sorted(POLICIES.glob("*.yaml"))
@@ -27,7 +27,7 @@ def test_scenario_validates_and_names_an_existing_baseline(path):
 
 @pytest.mark.parametrize("path", sorted((DATA / "services").glob("*.yaml")), ids=lambda p: p.name)
 def test_service_campaign_validates(path):
-    from simlib.services import load_campaign
+    from simlib.params.campaign import load_campaign
 
     load_campaign(path)
 
@@ -52,7 +52,7 @@ def test_every_numeric_parameter_has_unit_and_source(path):
 
 
 def test_the_default_scenario_exists_and_three_archetypes_ship():
-    assert simlib.paths.DEFAULT_SCENARIO.is_file()
+    assert simlib.core.paths.DEFAULT_SCENARIO.is_file()
     archetypes = {a.archetype for p in SCENARIO_FILES for a in simlib.load_scenario(p).agencies}
     assert {"central_ministry", "provincial_government", "district_health_office"} <= archetypes
 
@@ -138,7 +138,7 @@ def test_non_finite_number_in_a_table_is_refused(tmp_path, monkeypatch, cell) ->
     """Found by tests/test_fuzz.py: '-inf' in an age bin passed and broke the workforce."""
     import shutil
 
-    import simlib.tables as tables
+    import simlib.params.tables as tables
 
     folder = tmp_path / "tables"
     shutil.copytree(tables.TABLES, folder)
@@ -160,7 +160,7 @@ def test_huge_whole_numbers_in_tables_are_refused(tmp_path, monkeypatch, table) 
     """Found by tests/test_fuzz.py: 99999999999999999999 as kelas_min overflowed an int8."""
     import shutil
 
-    import simlib.tables as tables
+    import simlib.params.tables as tables
 
     folder = tmp_path / "tables"
     shutil.copytree(tables.TABLES, folder)

@@ -19,8 +19,8 @@ from simlib.analysis.effects import (
     sensitivity,
     winners_losers,
 )
-from simlib.experiment import run_sweep
-from simlib.store import open_store
+from simlib.experiment.sweep import run_sweep
+from simlib.store.runstore import open_store
 
 TINY = Path(__file__).parent / "data" / "tiny_experiment.yaml"
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import yaml
 
-import simlib.experiment as experiment
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.experiment import design_samples, load_experiment, plan_sweep, run_sweep
-from simlib.paths import DATA, ROOT
-from simlib.store import open_store
+import simlib.experiment.sweep as experiment
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DATA, ROOT
+from simlib.experiment.sweep import design_samples, load_experiment, plan_sweep, run_sweep
+from simlib.store.runstore import open_store
 
 TINY = Path(__file__).parent / "data" / "tiny_experiment.yaml"
 

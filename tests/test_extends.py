@@ -15,11 +15,11 @@ import pytest
 import yaml
 
 import simlib
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.experiment import plan_sweep
-from simlib.paths import DATA, SCENARIOS
-from simlib.scenario import MAX_EXTENDS, read_scenario
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DATA, SCENARIOS
+from simlib.experiment.sweep import plan_sweep
+from simlib.params.scenario import MAX_EXTENDS, read_scenario
 
 FROZEN = Path(__file__).parent / "data" / "scenario_values.json"
 ARCHETYPES = {"district_health_office", "central_ministry", "provincial_government",

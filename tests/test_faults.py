@@ -1,6 +1,6 @@
 """Faults: nothing lost, nothing leaked, nothing left running (issue 11).
 
-Output folders follow one ownership rule (``simlib.rundir``): the workbench writes only
+Output folders follow one ownership rule (``simlib.store.rundir``): the workbench writes only
 into a folder that is new, empty or its own, and refuses anything else with one line and
 exit status 2. A resumed sweep checks every run file; workers stop when the sweep's main
 process dies; two sweeps cannot write one store; the manifest comes first; leftovers of
@@ -24,14 +24,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-import simlib.experiment as experiment
-from simlib import rundir
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.experiment import manifest_for, plan_sweep, run_sweep
-from simlib.paths import SCENARIOS
-from simlib.report import build_report, run_id_for
-from simlib.store import lock_store, open_store, write_json, write_run_file
+import simlib.experiment.sweep as experiment
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.core.paths import SCENARIOS
+from simlib.experiment.sweep import manifest_for, plan_sweep, run_sweep
+from simlib.reporting.report import build_report, run_id_for
+from simlib.store import rundir
+from simlib.store.runstore import lock_store, open_store, write_json, write_run_file
 
 TINY = Path(__file__).parent / "data" / "tiny_experiment.yaml"
 SIMLIB = Path(sys.executable).with_name("simlib")
@@ -450,7 +450,7 @@ def test_run_folder_is_fsynced(scenario, tmp_path, monkeypatch):
 
 
 def test_report_shows_the_current_names_and_labels(tmp_path, monkeypatch, capsys):
-    import simlib.cli_report as report  # the command calls build_report from here
+    import simlib.cli.report as report  # the command calls build_report from here
 
     seen = []
 

@@ -48,10 +48,10 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import simlib.tables
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.experiment import plan_sweep
+import simlib.params.tables
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.experiment.sweep import plan_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 MINUTES = float(os.environ.get("KINERJA_FUZZ_MINUTES", "0"))
@@ -107,7 +107,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         tiny["agencies"][0]["structure"][key]["value"] = value
     (root / "data/scenarios/_tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False))
     patch = pytest.MonkeyPatch()
-    patch.setattr(simlib.tables, "TABLES", root / "data" / "tables")
+    patch.setattr(simlib.params.tables, "TABLES", root / "data" / "tables")
     _clear_table_caches()
     yield root
     patch.undo()
@@ -115,8 +115,8 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def _clear_table_caches() -> None:
-    for name in dir(simlib.tables):
-        clear = getattr(getattr(simlib.tables, name), "cache_clear", None)
+    for name in dir(simlib.params.tables):
+        clear = getattr(getattr(simlib.params.tables, name), "cache_clear", None)
         if callable(clear):
             clear()
 

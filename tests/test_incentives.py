@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from simlib.incentives import BudgetYear, apply_cap, due, entitlement
-from simlib.tables import tukin_table
+from simlib.params.tables import tukin_table
+from simlib.rules.incentives import BudgetYear, apply_cap, due, entitlement
 
 
 def test_entitlement_reads_the_table(regional):

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-import simlib.provenance as provenance
-import simlib.tables as tables
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.experiment import plan_sweep, run_sweep
-from simlib.paths import DATA, EXPERIMENTS, TABLES
-from simlib.provenance import code_version_of, file_sha256, resolved_inputs, stable_hash
-from simlib.scenario import load_scenario
+import simlib.params.tables as tables
+import simlib.store.provenance as provenance
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DATA, EXPERIMENTS, TABLES
+from simlib.experiment.sweep import plan_sweep, run_sweep
+from simlib.params.scenario import load_scenario
+from simlib.store.provenance import code_version_of, file_sha256, resolved_inputs, stable_hash
 
 TINY = Path(__file__).parent / "data" / "tiny_experiment.yaml"
 
@@ -43,7 +43,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def inputs_hash(scenario_path: Path) -> str:
-    from simlib.policy import build_schedule, load_policy
+    from simlib.params.policy import build_schedule, load_policy
 
     scenario = load_scenario(scenario_path)
     base = load_policy(scenario.resolve(scenario.baseline_policy))
@@ -164,7 +164,7 @@ def test_resume_reruns_exactly_the_runs_whose_inputs_changed(mirror):
 
 
 def load_outcomes(store: Path, arm: str) -> list[float]:
-    from simlib.store import open_store
+    from simlib.store.runstore import open_store
 
     out = open_store(store).outcomes()
     return out.loc[out["arm"] == arm, "value"].round(12).tolist()

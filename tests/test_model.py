@@ -7,8 +7,8 @@ import simpy
 from helpers import shrink, with_changes
 
 import simlib
-from simlib.outcomes import OUTCOMES
-from simlib.policy import build_schedule
+from simlib.engine.outcomes import OUTCOMES
+from simlib.params.policy import build_schedule
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def test_reports_exactly_the_declared_outcomes(run):
         declared = {o.name for o in OUTCOMES if kind in o.levels}
         reported = set(out.loc[out.period_kind == kind, "metric"])
         assert reported == declared, (kind, reported ^ declared)
-    assert list(out.columns) == list(simlib.outcomes.OUTCOME_COLUMNS)
+    assert list(out.columns) == list(simlib.engine.outcomes.OUTCOME_COLUMNS)
 
 
 def test_periods_cover_the_horizon(run, tiny):
@@ -74,7 +74,7 @@ def test_one_simpy_process_per_agency_not_per_employee(monkeypatch, district, re
 
 
 def test_multi_agency_scenario_reports_every_agency(regional):
-    prov = shrink(simlib.load_scenario(simlib.paths.SCENARIOS / "provincial_government.yaml"),
+    prov = shrink(simlib.load_scenario(simlib.core.paths.SCENARIOS / "provincial_government.yaml"),
                   employees=80, horizon_months=12)  # fmt: skip
     result = simlib.simulate(prov, regional, seed=2)
     assert set(result.outcomes.agency) == {a.name for a in prov.agencies}
@@ -106,7 +106,7 @@ def test_employee_panel_is_opt_in(tiny, regional):
     n = tiny.agencies[0].structure.employees
     assert len(result.panel) == n * 8
     assert len(result.employee_ledger) == n * 24
-    assert set(result.panel.predikat.cat.categories) == set(simlib.domain.PREDIKAT)
+    assert set(result.panel.predikat.cat.categories) == set(simlib.core.domain.PREDIKAT)
     # The panel's ratings reproduce the reported accuracy.
     q1 = result.panel[result.panel.period == "2025Q1"]
     acc = result.outcomes.query("period == '2025Q1' and metric == 'rating_accuracy'").value.item()
@@ -119,7 +119,7 @@ def test_head_is_rated_on_the_organisation(tiny, regional):
     else's annual predikat does not depend on it."""
     outputs = tiny.outputs.model_copy(update={"employee_panel": True, "employee_ledger": True})
     scenario = tiny.model_copy(update={"outputs": outputs})
-    matrix = simlib.tables.predikat_matrix()
+    matrix = simlib.params.tables.predikat_matrix()
     cut = {"cutoff_below": regional.appraisal.cutoff_below,
            "cutoff_above": regional.appraisal.cutoff_above}  # fmt: skip
     annual = {}
@@ -128,14 +128,14 @@ def test_head_is_rated_on_the_organisation(tiny, regional):
                              appraisal__pay_basis="annual")  # fmt: skip
         result = simlib.simulate(scenario, fixed, seed=4)
         org_code = result.outcomes.query("metric == 'org_predikat'").value
-        assert (org_code == simlib.domain.ORG_PREDIKAT.index(org)).all()
+        assert (org_code == simlib.core.domain.ORG_PREDIKAT.index(org)).all()
         head = int(np.flatnonzero(result.workforce.supervisor.to_numpy() < 0)[0])
         # The 2025 annual predikat pays from January 2026 (pay_basis annual).
         led = result.employee_ledger
         paid_on = led[led.t_month == 12].set_index("employee").predikat.cat.codes
         panel = result.panel[result.panel.period.str.startswith("2025")]
         perilaku = panel[panel.employee == head].perilaku_rating.mean()
-        p_level = simlib.appraisal.levels(np.array([perilaku]), **cut)[0]
+        p_level = simlib.rules.appraisal.levels(np.array([perilaku]), **cut)[0]
         assert paid_on[head] == matrix[expected_level, p_level], (org, paid_on[head], p_level)
         annual[org] = paid_on.drop(head)
     # The head's own ratings play no part; nobody else's predikat depends on the organisation.
@@ -146,7 +146,7 @@ def test_head_is_rated_on_the_organisation(tiny, regional):
 def test_tukin_and_training_together_stay_within_the_cap(regional):
     """One budget: training charged to the tukin cap may spend only what is released and
     unspent, so tukin plus training never exceeds the cap (year) or the release (month)."""
-    trained = shrink(simlib.load_scenario(simlib.paths.SCENARIOS / "district_training.yaml"))
+    trained = shrink(simlib.load_scenario(simlib.core.paths.SCENARIOS / "district_training.yaml"))
     # A cap of Rp 120 m a year (Rp 10 m a month) against Rp 150 m of training a quarter.
     small = with_changes(regional, budget__cap_idr=120_000_000.0)
     led = simlib.simulate(trained, small, seed=5).ledger

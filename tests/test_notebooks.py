@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from reportkit import make_store, write_tiny_scenario
 
-from simlib.errors import ConfigError
-from simlib.paths import ROOT
-from simlib.report import NOTEBOOKS, execute_notebook, recorded
+from simlib.core.errors import ConfigError
+from simlib.core.paths import ROOT
+from simlib.reporting.report import NOTEBOOKS, execute_notebook, recorded
 
 pytestmark = pytest.mark.slow
 
@@ -116,7 +116,7 @@ def test_rater_bias_notebook_simulated(tmp_path, tiny_scenario):
 
 
 def test_rater_bias_notebook_loads_a_csv(tmp_path, tiny_scenario):
-    from simlib.report import RaterParams, _simulate_360
+    from simlib.reporting.report import RaterParams, _simulate_360
 
     params = RaterParams(tiny_scenario, None, 5, 1, None, {}, 3, "en", None)
     ratings, _raw, _agg = _simulate_360(params)

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from simlib.appraisal import composite, enforce_curve, levels, predikat
-from simlib.domain import PREDIKAT
-from simlib.outcomes import (
+from simlib.core.domain import PREDIKAT
+from simlib.engine.outcomes import (
     chance_misclassification,
     implied_predikat,
     misclassification,
     predikat_shares,
 )
-from simlib.tables import distribution_curve, predikat_matrix
+from simlib.params.tables import distribution_curve, predikat_matrix
+from simlib.rules.appraisal import composite, enforce_curve, levels, predikat
 
 MATRIX = predikat_matrix()
 

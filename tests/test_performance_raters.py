@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from helpers import with_changes
 
-from simlib.performance import effort, landing_weights, pay_at_stake, true_performance
-from simlib.raters import RaterTraits, RatingContext, draw_leniency, rate_by_supervisor
-from simlib.scenario import Structure
-from simlib.workforce import generate
+from simlib.behaviour.performance import effort, landing_weights, pay_at_stake, true_performance
+from simlib.params.scenario import Structure
+from simlib.rules.raters import RaterTraits, RatingContext, draw_leniency, rate_by_supervisor
+from simlib.world.workforce import generate
 
 
 def _wf(district, n=3000):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib import plots
+from simlib.reporting import plots
 
 
 def tick_labels(ax, axis: str = "y") -> list[str]:
@@ -30,9 +30,9 @@ def paths(groups=("Baseline", "Reform"), months=(2, 5, 8), reps=3, scale=1.0) ->
 
 def test_model_side_never_imports_matplotlib_and_plots_avoid_pyplot():
     code = (
-        "import sys, simlib, simlib.model, simlib.report; "
+        "import sys, simlib, simlib.engine.model, simlib.reporting.report; "
         "assert 'matplotlib' not in sys.modules, 'model side imported matplotlib'; "
-        "import simlib.plots; "
+        "import simlib.reporting.plots; "
         "assert 'matplotlib.pyplot' not in sys.modules, 'plots imported pyplot'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from simlib.analysis import fit_variance_components
-from simlib.cli import main
-from simlib.ratingdata import (
+from simlib.cli.main import main
+from simlib.store.ratingdata import (
     fixed_effects_table,
     read_ratings,
     reference_levels,

@@ -5,9 +5,10 @@ import pytest
 from helpers import params_with
 
 import simlib
-from simlib.appraisal import aggregate
-from simlib.performance import true_performance
-from simlib.raters import (
+from simlib.behaviour.performance import true_performance
+from simlib.params.scenario import Structure
+from simlib.rules.appraisal import aggregate
+from simlib.rules.raters import (
     BERAKHLAK,
     SOURCES,
     RatingContext,
@@ -18,8 +19,7 @@ from simlib.raters import (
     multi_source_table,
     within_source_reliability,
 )
-from simlib.scenario import Structure
-from simlib.workforce import generate
+from simlib.world.workforce import generate
 
 K = len(BERAKHLAK)
 S = {name: i for i, name in enumerate(SOURCES)}
@@ -251,7 +251,7 @@ def test_calibration_committee_removes_unit_differences(district):
 
 
 def test_360_runs_in_the_engine_with_every_rule(tiny, regional):
-    variant = simlib.load_variant(simlib.paths.POLICIES / "pp30_360.yaml")
+    variant = simlib.load_variant(simlib.core.paths.POLICIES / "pp30_360.yaml")
     outputs = tiny.outputs.model_copy(update={"ratings": True})
     scenario = tiny.model_copy(update={"outputs": outputs})
     for rule in ("supervisor_only", "weighted", "equal_360", "trimmed_mean",

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.paths import SCENARIOS
-from simlib.ratingdata import read_ratings, source_summary
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.core.paths import SCENARIOS
+from simlib.store.ratingdata import read_ratings, source_summary
 
 
 @pytest.fixture(scope="module")

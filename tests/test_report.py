@@ -9,9 +9,9 @@ import re
 import pytest
 from reportkit import NASTY_LABEL, make_store, write_tiny_experiment, write_tiny_scenario
 
-from simlib import i18n, report
-from simlib.cli import main
-from simlib.errors import ConfigError
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.reporting import i18n, report
 
 # --------------------------------------------------------------------------------------
 # Formats
@@ -262,7 +262,7 @@ def test_simlib_report_bad_experiment_is_one_line_exit_2(tmp_path, capsys):
 
 
 def test_tiny_experiment_file_is_valid(tmp_path):
-    from simlib.experiment import load_experiment
+    from simlib.experiment.sweep import load_experiment
 
     exp = load_experiment(write_tiny_experiment(tmp_path))
     assert [a.label for a in exp.arms] == ["Today's rules", NASTY_LABEL]

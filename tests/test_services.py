@@ -7,19 +7,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from simlib import services
-from simlib.config import read_yaml
-from simlib.errors import ConfigError
-from simlib.paths import DATA
-from simlib.services import (
-    DAILY_COLUMNS,
-    Campaign,
-    campaign_from_dict,
-    load_campaign,
-    run_campaign,
-    team_incentive_idr,
-    turnout_share,
-)
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DATA
+from simlib.engine import services
+from simlib.engine.services import DAILY_COLUMNS, run_campaign, team_incentive_idr, turnout_share
+from simlib.params.campaign import Campaign, campaign_from_dict, load_campaign
+from simlib.params.config import read_yaml
 
 CAMPAIGN_FILE = DATA / "services" / "vaccination_campaign.yaml"
 SEEDS = (1, 2, 3)

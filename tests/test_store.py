@@ -7,9 +7,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from simlib.errors import ConfigError
-from simlib.model import simulate
-from simlib.store import (
+from simlib.core.errors import ConfigError
+from simlib.engine.model import simulate
+from simlib.store.runstore import (
     GROUP_DIMENSIONS,
     LEDGER_METRICS,
     completed_keys,
@@ -107,10 +107,10 @@ def test_open_store_refuses_a_plain_folder(tmp_path):
 def test_ledger_frame_is_wide_with_years(tmp_path):
     from pathlib import Path
 
-    from simlib.experiment import run_sweep
+    from simlib.experiment.sweep import run_sweep
 
     tiny = Path(__file__).parent / "data" / "tiny_experiment.yaml"
-    from simlib.experiment import plan_sweep
+    from simlib.experiment.sweep import plan_sweep
 
     run_sweep(plan_sweep(tiny, replications=1), tmp_path / "s", executor="inprocess")
     store = open_store(tmp_path / "s")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from simlib.streams import STREAMS, Streams
+from simlib.core.streams import STREAMS, Streams
 
 
 def test_same_key_same_numbers():
@@ -99,7 +99,7 @@ def test_keyed_uniforms_and_normals_have_their_distribution():
 
 
 def test_poissons_by_inversion_have_the_poisson_mean_and_variance():
-    from simlib.streams import gammas, poissons
+    from simlib.core.streams import gammas, poissons
 
     n = 200_000
     ids = np.arange(n)
@@ -119,7 +119,7 @@ def test_poissons_by_inversion_have_the_poisson_mean_and_variance():
 
 
 def test_pair_ids_differ_by_order_and_source():
-    from simlib.streams import pair_ids
+    from simlib.core.streams import pair_ids
 
     a = pair_ids(np.array([1, 2]), np.array([2, 1]), 0)
     b = pair_ids(np.array([1]), np.array([2]), 1)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 import yaml
 
-import simlib.experiment as experiment
-from simlib.cli import main
-from simlib.errors import ConfigError
-from simlib.experiment import plan_sweep, run_sweep
-from simlib.store import open_store
+import simlib.experiment.sweep as experiment
+from simlib.cli.main import main
+from simlib.core.errors import ConfigError
+from simlib.experiment.sweep import plan_sweep, run_sweep
+from simlib.store.runstore import open_store
 
 TINY = Path(__file__).parent / "data" / "tiny_experiment.yaml"
 
@@ -268,7 +268,7 @@ def test_cli_effects_on_a_folder_that_is_not_a_store(tmp_path, capsys):
 
 
 def test_sweep_benchmark_runs_at_tiny_size():
-    from simlib.paths import ROOT
+    from simlib.core.paths import ROOT
 
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "sweep.py"), "--replications", "1",

@@ -6,19 +6,12 @@ import numpy as np
 import pytest
 import yaml
 
-from simlib.config import read_yaml
-from simlib.domain import JOB_TYPES
-from simlib.errors import ConfigError
-from simlib.paths import DATA
-from simlib.training import (
-    LEDGER_COLUMNS,
-    TrainingPlan,
-    TrainingState,
-    effective_competence,
-    load_training,
-    run_quarter,
-    training_from_dict,
-)
+from simlib.core.domain import JOB_TYPES
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DATA
+from simlib.engine.training import LEDGER_COLUMNS, TrainingState, effective_competence, run_quarter
+from simlib.params.config import read_yaml
+from simlib.params.training import TrainingPlan, load_training, training_from_dict
 
 PLAN_FILE = DATA / "training" / "programmes.yaml"
 N = 400
@@ -399,9 +392,9 @@ def test_wrong_shapes_and_backward_quarters_are_refused(plan, people):
 
 
 def test_runs_on_a_generated_workforce(plan):
-    from simlib.paths import DEFAULT_SCENARIO
-    from simlib.scenario import load_scenario
-    from simlib.workforce import generate
+    from simlib.core.paths import DEFAULT_SCENARIO
+    from simlib.params.scenario import load_scenario
+    from simlib.world.workforce import generate
 
     scenario = load_scenario(DEFAULT_SCENARIO)
     agency = next(a for a in scenario.agencies if a.structure is not None)

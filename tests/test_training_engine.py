@@ -5,7 +5,7 @@ import yaml
 from helpers import shrink, static_workforce
 
 import simlib
-from simlib.paths import DATA, SCENARIOS
+from simlib.core.paths import DATA, SCENARIOS
 
 PLAN = DATA / "training" / "programmes.yaml"
 
@@ -58,7 +58,7 @@ def test_a_technology_shock_lowers_performance_until_training_catches_up(scenari
 
 def test_training_spend_is_in_the_ledger_and_within_budget(scenario, regional):
     result = simlib.simulate(with_training(scenario, PLAN), regional, seed=4)
-    budget = simlib.training.load_training(PLAN).annual_budget_idr
+    budget = simlib.params.training.load_training(PLAN).annual_budget_idr
     by_year = result.ledger.groupby("year").training_cost_idr.sum()
     assert (by_year <= budget + 1e-6).all(), by_year.tolist()
     assert by_year.sum() == pytest.approx(quarterly(result, "training", "training_cost_idr").sum())

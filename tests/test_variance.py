@@ -15,7 +15,7 @@ import simlib.analysis.reml as reml
 from simlib.analysis import VarianceFit, fit_variance_components, icc
 from simlib.analysis.reml import REMLProblem
 from simlib.analysis.variance import _design
-from simlib.errors import ConfigError
+from simlib.core.errors import ConfigError
 
 REFERENCE = Path(__file__).parent / "reference"
 FOUR = ["ratee", "rater", "source", ("ratee", "source")]

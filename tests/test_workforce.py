@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from simlib.domain import JOB_TYPES
-from simlib.errors import ConfigError
-from simlib.scenario import Structure
-from simlib.tables import age_bins, job_type_table, tenure_bins
-from simlib.workforce import MIN_ENTRY_AGE_YEARS, generate, read_org_csv
+from simlib.core.domain import JOB_TYPES
+from simlib.core.errors import ConfigError
+from simlib.params.scenario import Structure
+from simlib.params.tables import age_bins, job_type_table, tenure_bins
+from simlib.world.workforce import MIN_ENTRY_AGE_YEARS, generate, read_org_csv
 
 JOB = {name: i for i, name in enumerate(JOB_TYPES)}
 

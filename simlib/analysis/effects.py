@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simlib.outcomes import OUTCOMES
-from simlib.store import GROUP_METRICS, Store
+from simlib.engine.outcomes import OUTCOMES
+from simlib.store.runstore import GROUP_METRICS, Store
 
 __all__ = [
     "EFFECT_COLUMNS",
@@ -128,7 +128,7 @@ def paired_effects(
     Parameters
     ----------
     outcomes
-        Tidy outcomes of a sweep (:meth:`simlib.store.Store.outcomes` or a frame like it):
+        Tidy outcomes of a sweep (:meth:`simlib.store.runstore.Store.outcomes` or a frame like it):
         columns ``arm, sample, replication, value`` and the columns in ``by``.
     baseline
         Name of the baseline arm.
@@ -404,7 +404,7 @@ def winners_losers(
     -------
     pandas.DataFrame
         :data:`EFFECT_COLUMNS` plus ``dimension`` (grade, job_type, sex, unit) and
-        ``group``; metrics in :data:`simlib.store.GROUP_METRICS` (pay per employee in
+        ``group``; metrics in :data:`simlib.store.runstore.GROUP_METRICS` (pay per employee in
         IDR per year, share of employee-months under each predikat). A positive pay
         difference marks a group that wins under the arm.
     """

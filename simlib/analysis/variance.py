@@ -39,7 +39,7 @@ from simlib.analysis.reml import (
     optimize_theta,
     start_theta,
 )
-from simlib.errors import ConfigError
+from simlib.core.errors import ConfigError
 
 __all__ = ["CI_METHODS", "VarianceFit", "fit_variance_components", "icc"]
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import simlib
 from simlib.paths import POLICIES, SCENARIOS
+
+import simlib
 
 HERE = Path(__file__).parent
 SEED = 20250101

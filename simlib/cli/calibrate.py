@@ -1,0 +1,169 @@
+"""``simlib calibrate``: fit free parameters of a scenario to calibration targets.
+
+::
+
+    simlib calibrate SCENARIO --targets FILE [--targets FILE ...]
+        --free PARAM[=LOW:HIGH] [--free ...] [--replications N] [--design N]
+        [--method nelder-mead|powell|none] [--max-evaluations N] [--seed S] [--out FILE]
+
+Writes the calibrated scenario delta (``--out``, default
+``reports/calibration-<scenario>.yaml``), a policy variant beside it when a ``policy.``
+parameter is free, and a JSON summary; simulated candidates are cached in
+``<out stem>.cache/`` beside it, so an interrupted calibration, run again with the same
+arguments, resumes where it stopped. See :mod:`simlib.experiment.calibration`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from simlib.core.errors import ConfigError
+from simlib.core.paths import DEFAULT_SCENARIO, REPORTS
+from simlib.params.runinputs import add_file_argument
+
+__all__ = ["add_calibrate_command"]
+
+
+def add_calibrate_command(sub: Any) -> None:
+    """Add ``simlib calibrate`` to the command line's subparsers."""
+    from simlib.experiment.calibration import METHODS
+
+    cal = sub.add_parser(
+        "calibrate",
+        help="fit free scenario or policy parameters to calibration targets by simulation",
+    )
+    add_file_argument(cal, "scenario", DEFAULT_SCENARIO)
+    cal.add_argument(
+        "--targets",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="calibration target file (data/calibration/*.yaml); repeatable",
+    )
+    cal.add_argument(
+        "--free",
+        action="append",
+        required=True,
+        metavar="PARAM[=LOW:HIGH]",
+        help="a parameter to fit: a dotted scenario path (raters.leniency_mean) or a policy "
+        "path prefixed 'policy.' (policy.appraisal.cutoff_below), with its range; repeatable",
+    )
+    cal.add_argument("--replications", type=_at_least(2), default=4, metavar="N",
+                     help="replications per candidate, the same for all (default 4)")  # fmt: skip
+    cal.add_argument("--design", type=_at_least(2), default=None, metavar="N",
+                     help="Latin hypercube points (default 16 per free parameter)")  # fmt: skip
+    cal.add_argument("--method", choices=METHODS, default="nelder-mead",
+                     help="optimiser after the design (default nelder-mead)")  # fmt: skip
+    cal.add_argument(
+        "--max-evaluations",
+        type=_at_least(0),
+        default=None,
+        metavar="N",
+        help="candidates the optimiser may try (default 40 per free parameter)",
+    )
+    cal.add_argument("--seed", type=_at_least(0), default=1, help="root seed (default 1)")
+    cal.add_argument("--out", metavar="FILE", help="scenario delta to write (YAML)")
+    cal.set_defaults(func=_cmd_calibrate)
+
+
+def _at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value < 2**63:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; allowed: {low} or more")
+        return value
+
+    return parse
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from simlib.experiment.calibration import (
+        CandidateCache,
+        calibrate,
+        claim_outputs,
+        output_paths,
+        plan_calibration,
+        write_delta,
+    )
+
+    out = Path(args.out) if args.out else REPORTS / f"calibration-{Path(args.scenario).stem}.yaml"
+    if out.suffix not in (".yaml", ".yml"):
+        raise ConfigError("allowed: a file name ending in .yaml", file=out, path="--out")
+    problem = plan_calibration(
+        args.scenario, args.targets, args.free, replications=args.replications, seed=args.seed
+    )
+    claim_outputs(out)
+    cache = CandidateCache(output_paths(out)["cache"])
+    bars: list[Any] = []
+
+    def progress(stage: str, total: int | None):
+        for bar in bars:
+            bar.close()
+        bar = tqdm(total=total, unit="sim", desc=stage, dynamic_ncols=True, file=sys.stderr,
+                   disable=None)  # fmt: skip
+        bars.append(bar)
+        return lambda: bar.update(1)
+
+    try:
+        result = calibrate(
+            problem,
+            design=args.design,
+            method=args.method,
+            max_evaluations=args.max_evaluations,
+            cache=cache,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        for bar in bars:
+            bar.close()
+        sys.stderr.write(
+            f"simlib: interrupted; {cache.writes} candidates were cached in {cache.folder}: "
+            "run the same command again to resume\n"
+        )
+        return 130
+    for bar in bars:
+        bar.close()
+    written = write_delta(result, out)
+    sys.stdout.write(_report(result, written) + "\n")
+    return 0
+
+
+def _report(result: Any, written: dict[str, Path]) -> str:
+    pr = result.problem
+    summ = result.best_summary
+    lines = [
+        f"calibrated {len(pr.free)} parameters to {len(pr.targets)} targets: "
+        f"{result.evaluations} candidates, {result.simulations} simulations "
+        f"({result.cached} replications from the cache), {result.wall_s:.1f} s",
+        f"objective {summ['objective']:.4g}, max implausibility {summ['implausibility']:.3g}; "
+        f"{len(result.non_implausible)} of {len(result.design)} design points non-implausible "
+        "(< 3)",
+        "",
+        f"{'parameter':<48} {'best':>10}  non-implausible range",
+    ]
+    for p in pr.free:
+        r = result.ranges[p.path]
+        shown = f"{r[0]:.4g} to {r[1]:.4g}" if r else "none"
+        lines.append(f"{p.path:<48} {result.best[p.path]:>10.4g}  {shown}")
+    lines += ["", f"{'target':<40} {'status':>6} {'observed':>9} {'tol':>7} {'simulated':>9} "
+              f"{'z':>7} {'impl.':>6}"]  # fmt: skip
+    for ref in pr.targets:
+        row = summ["targets"][ref.name]
+        t = ref.target
+        sim = row["simulated"]
+        lines.append(
+            f"{ref.name:<40} {t.status:>6} {t.observed:>9.4g} {t.tolerance:>7.3g} "
+            f"{sim if math.isfinite(sim) else float('nan'):>9.4g} {row['z']:>7.2f} "
+            f"{row['implausibility']:>6.2f}"
+        )
+    lines += ["", *(f"wrote {path}" for path in written.values())]
+    return "\n".join(lines)

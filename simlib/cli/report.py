@@ -1,0 +1,142 @@
+"""Command line of ``simlib report``: run an experiment's sweep if needed, write its briefing.
+
+The reports themselves (notebook content, papermill, HTML) are :mod:`simlib.reporting.report`; this
+module only adds the ``report`` subcommand to :mod:`simlib.cli.main`'s parser, checks where it
+may write, runs the sweep with a progress bar and prints what it wrote. Like the rest of
+the command line it may print; the library modules below it do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from simlib.core.paths import DEFAULT_EXPERIMENT, ROOT
+from simlib.params.runinputs import add_file_argument
+from simlib.reporting import i18n
+from simlib.reporting.report import (
+    REPORT_NOTEBOOKS,
+    NotebookError,
+    build_report,
+    report_foreign,
+    run_id_for,
+)
+from simlib.store.rundir import claim_dir
+
+__all__ = ["add_report_command"]
+
+
+def _run_dir_foreign(folder: Path) -> list[str] | None:
+    """``owned`` for ``reports/<run id>/``: it holds a store or a report of ours.
+
+    ``simlib report`` only adds ``store/`` and ``<lang>/`` to it (checked on their own),
+    so other files beside them are kept and not reported.
+    """
+    from simlib.store.runstore import store_foreign  # pyarrow: imported when the command runs
+
+    for name, owned in (("store", store_foreign), *((lang, report_foreign) for lang in i18n.LANGS)):
+        sub = folder / name
+        if sub.is_dir() and next(sub.iterdir(), None) is not None and owned(sub) == []:
+            return []
+    return None
+
+
+def add_report_command(subparsers) -> None:
+    """Add ``simlib report`` to the command line's subparsers."""
+
+    def positive(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+        if number < 1:
+            raise argparse.ArgumentTypeError(f"{number} is out of range; allowed: 1 or more")
+        return number
+
+    default = DEFAULT_EXPERIMENT
+    rep = subparsers.add_parser(
+        "report",
+        help="run an experiment if its store is missing, then write its briefing (HTML)",
+        description="Run EXPERIMENT's sweep unless its store exists, execute the comparison "
+        "and briefing notebooks with papermill and render them as HTML into "
+        "reports/<run id>/<lang>/.",
+    )
+    add_file_argument(rep, "experiment", default)
+    rep.add_argument(
+        "--lang", choices=i18n.LANGS, default="id", help="report language (default: id)"
+    )
+    rep.add_argument("--out", metavar="DIR", help="reports folder (default: reports/)")
+    rep.add_argument(
+        "--replications",
+        type=positive,
+        metavar="N",
+        help="override the experiment's replications (a different run id)",
+    )
+    rep.add_argument(
+        "--workers", type=positive, metavar="N", help="worker processes (default: all cores)"
+    )
+    rep.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args) -> int:
+    """``simlib report``; its prints are the command's output (like :mod:`simlib.cli.main`)."""
+    from tqdm import tqdm
+
+    from simlib.experiment.sweep import manifest_for, plan_sweep, run_sweep
+    from simlib.store.runstore import store_foreign
+
+    plan = plan_sweep(args.experiment, replications=args.replications)
+    run_id = run_id_for(manifest_for(plan))
+    base = Path(args.out) if args.out else ROOT / "reports"
+    run_dir = base / run_id
+    store = run_dir / "store"
+    # The ownership rule, before anything runs: the run folder, its store and the
+    # language folder must each be new, empty or simlib's own (see simlib.store.rundir).
+    claim_dir(run_dir, what="simlib report", owned=_run_dir_foreign)
+    claim_dir(store, what="simlib report", owned=store_foreign)
+    claim_dir(run_dir / args.lang, what="simlib report", owned=report_foreign)
+    resume = (store / "manifest.json").is_file()
+    bars = []
+
+    def progress(_record, done: int, total: int) -> None:
+        if not bars:  # a bar only when there is something to run
+            bars.append(tqdm(total=total, unit="run", desc="sweep", dynamic_ncols=True))
+        bar = bars[0]
+        if bar.total != total:
+            bar.reset(total=total)
+        bar.update(done - bar.n)
+
+    # Always through run_sweep, even when every run is done: it checks each run file
+    # (and runs damaged ones again) and rewrites the manifest from the current experiment
+    # file, so a renamed experiment or relabelled arm shows in the report.
+    try:
+        manifest = run_sweep(plan, store, workers=args.workers, resume=resume, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    sweep = manifest["sweep"]
+    if resume and not (sweep["runs_ok"] or sweep["runs_failed"] or sweep["runs_damaged_redone"]):
+        print(f"Store: {_shown(store)} (complete; not rerun)")
+    else:
+        print(
+            f"Store: {_shown(store)} ({sweep['runs_ok']} runs ok, {sweep['runs_failed']} "
+            f"failed, {sweep['runs_skipped']} already done)"
+        )
+    try:
+        folder = build_report(store, run_dir, lang=args.lang)
+    except NotebookError as exc:
+        print(f"simlib: error: {exc}", file=sys.stderr)
+        return 1
+    for name, _show in REPORT_NOTEBOOKS:
+        print(f"  {_shown(folder / (name + '.html'))}")
+    print(f"  figures: {_shown(folder / 'figures')}")
+    print(f"Briefing: {_shown(folder / '04-briefing.html')}")
+    return 0
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

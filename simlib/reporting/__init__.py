@@ -1,0 +1,5 @@
+"""Reports for readers.
+
+Strings and number formats in Indonesian and English (``i18n``), figures (``plots``),
+notebook content, HTML pages and briefings (``report``).
+"""

@@ -1,0 +1,5 @@
+"""The simulated world's people.
+
+Agencies' workforce as numpy arrays: structure, hierarchy, grades and latent attributes
+(``workforce``), and the yearly workforce flows: who leaves, moves, is hired (``flows``).
+"""
