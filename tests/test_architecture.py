@@ -68,7 +68,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", ("errors", "paths", "domain")),
     ("infrastructure", ("config", "changes", "streams", "provenance", "tables")),
     ("records", ("training", "services", "scenario", "policy", "runinputs")),
-    ("world", ("workforce", "flows")),
+    ("world", ("workforce", "flows", "world")),
     ("rules", ("raters", "appraisal", "incentives")),
     ("behaviour", ("behaviour", "performance")),
     ("engine", ("outcomes", "model")),

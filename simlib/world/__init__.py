@@ -1,0 +1,1 @@
+"""The simulated world: agencies' people, their flows in and out, and their careers."""
