@@ -443,10 +443,9 @@ def fill_top_down(
         ok = ok & people.eligible
     tiebreak = uniforms(rng, people.ids, first=_slot(year, _TIEBREAK))
     view = _committee_view(people, rule, year, rng) if rule.rule == "committee" else None
-    box, talent = (
-        _talent(people, rule.talent_pool, boxes, year, rng) if rule.rule == "talent_pool" else
-        (None, None)
-    )  # fmt: skip
+    box = talent = None
+    if rule.rule == "talent_pool":
+        box, talent = _talent(people, rule.talent_pool, boxes, year, rng, level >= 0)
     promoted = np.zeros(n, dtype=bool)
     candidates = np.zeros(n, dtype=bool)
     occupied = np.bincount(level[level >= 0], minlength=len(posts))[: len(posts)]
@@ -479,16 +478,19 @@ def _best(cand: np.ndarray, need: int, tiebreak: np.ndarray, *keys: np.ndarray) 
     return cand[order[:need]]
 
 
-def _zscore(x: np.ndarray) -> np.ndarray:
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x, dtype=np.float64)
+def _zscore(x: np.ndarray, here: np.ndarray) -> np.ndarray:
+    """``x`` standardised by the mean and SD of the occupied slots ``here``."""
+    if not here.any():
+        return np.zeros_like(x, dtype=np.float64)
+    sd = x[here].std()
+    return (x - x[here].mean()) / sd if sd > 0 else np.zeros_like(x, dtype=np.float64)
 
 
 def _talent(
-    people: People, rule: TalentPool, boxes: np.ndarray, year: int, rng: Draws
+    people: People, rule: TalentPool, boxes: np.ndarray, year: int, rng: Draws, here: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Box and talent score of everyone (kinerja from ``people.kinerja`` or rating z)."""
-    z = _zscore(np.asarray(people.rating, dtype=np.float64))
+    """Box and talent score (kinerja from ``people.kinerja`` or the rating's z among ``here``)."""
+    z = _zscore(np.asarray(people.rating, dtype=np.float64), here)
     kinerja = people.kinerja
     if kinerja is None:
         kinerja = three_levels(z, rule.kinerja_cutoffs)
@@ -557,7 +559,11 @@ def predikat_streak(previous: np.ndarray, predikat: np.ndarray, *, worst_ok: int
 def kp_cap(
     rule: KenaikanPangkat, *, education_cap: np.ndarray, superior: np.ndarray | None = None
 ) -> np.ndarray:
-    """Highest golongan step each person may reach by KP reguler under ``rule.cap``."""
+    """Highest golongan step each person may reach by KP reguler under ``rule.cap``.
+
+    ``education``: the education cap (``tables.education_caps()``; Peraturan BKN 2/2025);
+    ``superior``: also at most the direct superior's golongan (PP 99/2000); ``none``: IV/e.
+    """
     if rule.cap == "education":
         return education_cap
     if rule.cap == "superior":
