@@ -46,9 +46,10 @@ The output is the mean over ``--organisations`` organisations (default 100) with
 intervals: the 95 % confidence interval of the mean (normal, from the between-organisation
 SD) and the 2.5-97.5 percentile range of single organisations.
 
-Targets (met/missed): the published statements that can be checked. Martell et al.: with
-bias explaining 1 % of the variance, about 35 % women at the top level (the brief's
-reading of the paper; the paper's table was not seen here). Scullen et al. (press
+Targets (printed as met/MISSED lines; ``--check`` exits 1 on a miss): the published
+statements that can be checked. Martell et al.: with bias explaining 1 % of the variance,
+about 35 % women at the top level (the brief's reading of the paper; the paper's table
+was not seen here). Scullen et al. (press
 releases of Feb 2005, facts.md section 4.1; the paper's tables were not seen): potential
 at the end is higher than at the start; most of the improvement comes in the first
 several years; none after year 20. The paper's percentage metric is not confirmed, so
@@ -76,6 +77,7 @@ import time
 from typing import Any
 
 import numpy as np
+from _common import add_check_argument, exit_status, target_line  # beside this file
 
 MARTELL_POSTS = (500, 350, 200, 150, 100, 75, 40, 10)
 MARTELL_TURNOVER = 0.15
@@ -383,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         help="also run Scullen's 80 conditions with ORGS organisations each (0: skip)",
     )  # fmt: skip
     parser.add_argument("--initial", choices=("selected", "random"), default="selected")
+    add_check_argument(parser)
     args = parser.parse_args(argv)
     started = time.perf_counter()
     figures: dict[str, Any] = {"organisations": args.organisations, "seed": args.seed}
@@ -495,14 +498,15 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nTargets (published statements):")
     for name, value, met, rule in targets:
-        print(f"  {'met   ' if met else 'MISSED'} {name}: {value:.4f} ({rule})")
+        print(target_line(f"{name}: {value:.4f} ({rule})", bool(met)))
     figures["targets"] = [
         {"target": name, "value": value, "met": bool(met), "rule": rule}
         for name, value, met, rule in targets
     ]
+    figures["targets_met"] = {name: bool(met) for name, _, met, _ in targets}
     figures["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(figures))
-    return 0
+    return exit_status(figures["targets_met"], check=args.check)
 
 
 if __name__ == "__main__":
