@@ -485,12 +485,15 @@ def test_more_rating_bias_leaves_fewer_women_at_the_top():
 
 
 def _reference():
-    if str(ROOT / "benchmarks") not in sys.path:  # the script imports _common beside it
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-    path = ROOT / "benchmarks" / "replications_reference.py"
-    spec = importlib.util.spec_from_file_location("replications_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    here = str(ROOT / "benchmarks")  # the script imports _common from beside it
+    sys.path.insert(0, here)
+    try:
+        path = ROOT / "benchmarks" / "replications_reference.py"
+        spec = importlib.util.spec_from_file_location("replications_reference", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(here)
     return module
 
 
