@@ -469,10 +469,7 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
     response = p["response"]
     reference = None
     rng, horizon, matrix, mults = p["rng"], p["horizon"], p["matrix"], p["mults"]
-    gauss = rng.gauss
-
-    def normal() -> float:
-        return gauss(0.0, 1.0)
+    gauss = rng.gauss  # gauss(0, sd): one Python call per normal draw
 
     def poisson() -> int:
         """Poisson(absence_rate) by inversion of one uniform (the rate is small)."""
@@ -498,8 +495,8 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
         pay_term = p["pay_sensitivity"] * response[state] * crowd * valence_i
         effort = base + w_motivation * motivation + pay_term * max(instrumentality, 0.0)
         ag.effort_sum += effort
-        hasil = w_competence * competence + w_effort * effort + noise_sd * normal()
-        return hasil, conduct + behaviour_sd * normal()
+        hasil = w_competence * competence + w_effort * effort + gauss(0.0, noise_sd)
+        return hasil, conduct + gauss(0.0, behaviour_sd)
 
     pay_predikat = BAIK
     unsettled = 0.0  # due last month, paid once the agency has applied the cap
@@ -548,8 +545,8 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
             continue
         # periodic appraisal of the quarter ending at t
         bias = leniency + shift
-        hasil = hasil_true + bias + rating_sd * normal()
-        perilaku = perilaku_true + bias + rating_sd * normal()
+        hasil = hasil_true + bias + gauss(0.0, rating_sd)
+        perilaku = perilaku_true + bias + gauss(0.0, rating_sd)
         u_audit, u_missing = uniform(), uniform()
         if superior >= 0 and ag.states[superior] == 0:
             hasil += p["resisting_inflation"]
