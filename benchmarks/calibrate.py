@@ -53,6 +53,9 @@ from simlib.core.paths import DATA, DEFAULT_SCENARIO  # noqa: E402
 from simlib.engine.model import simulate  # noqa: E402
 from simlib.experiment.calibration import CandidateCache, calibrate, plan_calibration  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import add_check_argument, exit_status, target_line  # noqa: E402  (beside this file)
+
 FREE = [
     "raters.leniency_mean=0:2",
     "policy.appraisal.cutoff_below=-3.5:-1",
@@ -63,13 +66,14 @@ TARGETS = [DATA / "calibration" / "predikat_national.yaml", DATA / "calibration"
 LIMIT_S = 600.0
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=4)
     parser.add_argument("--design", type=int, default=64)
     parser.add_argument("--max-evaluations", type=int, default=160)
     parser.add_argument("--method", default="nelder-mead")
     parser.add_argument("--reference", type=int, default=40, help="plain simulate calls")
+    add_check_argument(parser)
     args = parser.parse_args()
 
     problem = plan_calibration(DEFAULT_SCENARIO, TARGETS, FREE, replications=args.replications)
@@ -111,11 +115,12 @@ def main() -> None:
         "non_implausible_design_points": len(result.non_implausible),
         "best": {k: round(v, 4) for k, v in result.best.items()},
         "under_10_min": wall < LIMIT_S,
+        "targets_met": {"calibration_under_10_min": wall < LIMIT_S},
     }
     print(f"calibration: {result.evaluations} candidates, {result.simulations} simulations, "
           f"{wall:.1f} s ({per_sim * 1000:.0f} ms per simulation; plain simulate "
-          f"{ref_per_sim * 1000:.0f} ms: overhead x{per_sim / ref_per_sim:.2f}); "
-          f"target under {LIMIT_S:.0f} s: {'met' if wall < LIMIT_S else 'NOT met'}")  # fmt: skip
+          f"{ref_per_sim * 1000:.0f} ms: overhead x{per_sim / ref_per_sim:.2f})")  # fmt: skip
+    print(target_line(f"calibration in {wall:.1f} s, under {LIMIT_S:.0f} s", wall < LIMIT_S))
     print(f"best fit: objective {summary['objective']:.3g}, max implausibility "
           f"{summary['implausibility']:.3g}; {len(result.non_implausible)} of {args.design} "
           "design points non-implausible")  # fmt: skip
@@ -123,7 +128,8 @@ def main() -> None:
         print(f"  {name:<40} simulated {row['simulated']:.4g}  z {row['z']:+.2f}  "
               f"implausibility {row['implausibility']:.2f}")  # fmt: skip
     print(json.dumps(figures))
+    return exit_status(figures["targets_met"], check=args.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Speed and memory of the simulation engine, against its practical limit and a naive design.
+"""Speed and memory of the simulation engine, against a lean reference and a naive design.
 
 What is measured
 ----------------
@@ -15,14 +15,26 @@ The unit of work is the **employee-cycle**: one employee through one quarterly c
 
 A. **Engine**: :func:`simlib.simulate`, wall time (``time.perf_counter``), best of
    ``--repeat`` runs.
-B. **Pure-numpy loop**: the same :class:`simlib.engine.model.Agency` objects, built exactly as
-   :func:`simlib.simulate` builds them, driven by a plain Python loop over months (the
-   agencies in the same order as the SimPy calendar runs them) instead of a SimPy
-   environment, and turned into frames by the same ``simlib.engine.model._result``. This is
-   the practical limit of the vectorised design. The outcomes and ledger frames of A and B
-   are checked to be identical, so the two do the same arithmetic.
+B. **SimPy scheduling overhead** (engine vs the same steps driven by a plain loop): the
+   same :class:`simlib.engine.model.Agency` objects, built exactly as :func:`simlib.simulate`
+   builds them, driven by a plain Python loop over months (the agencies in the same order
+   as the SimPy calendar runs them) instead of a SimPy environment, and turned into frames
+   by the same ``simlib.engine.model._result``. The outcomes and ledger frames of A and B are
+   checked to be identical. B runs the engine's own code, so A/B measures only what the
+   SimPy calendar adds; it is not a reference for the engine's arithmetic.
+D. **Lean reference** (``benchmarks/lean_reference.py``): an independent implementation of
+   the same monthly and quarterly loop in one plain numpy module, written from
+   ``docs/model.md`` and sharing no code with ``simlib``. It leaves out workforce flows, so
+   here it is timed against **A0**, the engine on the same scenario with flows switched off
+   (``lean_reference.NO_FLOWS``); A0 and D alternate, best of ``--repeat`` each.
+   A0 / D is the engine's abstraction cost (the lean module builds no frames and computes
+   only its headline outcomes; the engine computes all of ``simlib.engine.outcomes.OUTCOMES``).
+   Before it is timed, D is docked with the engine (Axtell et al. 1996): both run the
+   unscaled default scenario (flows off) over ``--dock-seeds`` seeds, and each headline
+   outcome's mean must agree within 3 standard errors of the difference.
 C. **Naive**: one SimPy process per employee, each yielding ``env.timeout(1)`` per month
-   and doing the model's formulas with Python scalars and scalar numpy draws: monthly
+   and doing the model's formulas with Python scalars and scalar draws from Python's
+   ``random`` module (Poisson by inversion of one uniform): monthly
    pay (Poisson absence, multiplier lookup, amount due, performance cut, amount paid after
    the budget cap) and the month's adoption transition (reference point, up and down
    hazards); each quarter effort (valence, own instrumentality, crowding-out, response by
@@ -41,8 +53,10 @@ Memory is the ``tracemalloc`` peak of a separate engine run (so tracing does not
 timed runs) and the process's peak resident set size (``ru_maxrss``), which covers every
 run in the script.
 
-Targets printed beside the figures: the engine within 1.3x of the pure-numpy loop, at least
-50x faster than the naive design, and 100,000 employees x 20 quarters under 5 s on one core.
+Targets printed beside the figures, each with met or MISSED: the engine within 1.5x of the
+lean reference (A0 / D), every docked outcome agreeing, the SimPy scheduling overhead within
+1.3x (A / B), at least 50x faster than the naive design, and 100,000 employees x 20 quarters
+under 5 s on one core. With ``--check`` the script exits with status 1 when one is missed.
 The last line printed is one JSON object with all the figures.
 
 How to run
@@ -60,6 +74,8 @@ import argparse
 import bisect
 import json
 import math
+import os
+import random
 import resource
 import sys
 import time
@@ -78,10 +94,15 @@ from simlib.behaviour.performance import pay_at_stake
 from simlib.core.domain import ORG_PREDIKAT, PREDIKAT
 from simlib.core.streams import Streams
 from simlib.engine.model import Agency, RunResult, _Recorder, _result, build_agencies
+from simlib.params.changes import apply_changes
 from simlib.params.policy import Policy, PolicySchedule
 from simlib.params.scenario import Scenario
 from simlib.params.tables import gaji_pokok, predikat_matrix, tukin_table
 from simlib.rules.appraisal import org_predikat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lean_reference  # the lean reference and the target helpers sit beside this file
+from _common import add_check_argument, exit_status, target_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILE = ROOT / "data" / "scenarios" / "district_health_office.yaml"
@@ -91,7 +112,8 @@ QUARTERS = HORIZON_MONTHS // 3
 SEED = 1
 EMPLOYEES_PER_UNIT = 100  # 10,000 employees -> 100 units, as in the brief
 REFERENCE_EMPLOYEES = 100_000
-TARGET_VS_NUMPY = 1.3
+TARGET_SIMPY_OVERHEAD = 1.3
+TARGET_VS_LEAN = 1.5
 TARGET_VS_NAIVE = 50.0
 TARGET_SECONDS = 5.0
 BAIK = PREDIKAT.index("baik")
@@ -143,10 +165,10 @@ def run_engine(scenario: Scenario, policy: Policy) -> RunResult:
     return simlib.simulate(scenario, policy, seed=SEED)
 
 
-# -- B: the pure-numpy loop --------------------------------------------------------------
+# -- B: the same steps driven by a plain loop (SimPy scheduling overhead) ----------------
 
 
-def run_numpy_loop(scenario: Scenario, policy: Policy) -> RunResult:
+def run_plain_loop(scenario: Scenario, policy: Policy) -> RunResult:
     """B: the engine's agencies and arithmetic, driven by a plain loop instead of SimPy.
 
     SimPy starts the calendars in agency order and, at each month boundary, resumes them in
@@ -316,7 +338,7 @@ class NaiveAgency:
         if t % 12 == 0:
             p = self.p
             if p["fixed_org"] is None:
-                shock = p["rng"].standard_normal()
+                shock = p["rng"].gauss(0.0, 1.0)
                 achievement = self.year_true_hasil / (4 * self.n) + p["org_noise_sd"] * shock
                 self.org = org_predikat(achievement, p["org_cutoffs"])
             if t < p["horizon"]:
@@ -352,7 +374,7 @@ class NaiveAgency:
         self.year = Period(self.p["matrix"])
 
 
-def naive_params(scenario: Scenario, policy: Policy, rng: np.random.Generator) -> dict:
+def naive_params(scenario: Scenario, policy: Policy, rng: random.Random) -> dict:
     """Every parameter the naive employee needs, as Python scalars and lists."""
     inc, ap, b, perf = policy.incentives, policy.appraisal, scenario.behaviour, scenario.performance
     mults = inc.multipliers.as_tuple()
@@ -441,13 +463,25 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
      golongan, state, fairness, instrumentality, self_bias, gaming_u, inertia,
      reactivity) = person  # fmt: skip
     uniform = p["rng"].random
+    exp_minus_rate = math.exp(-absence_rate)
     gaji = p["gaji"][golongan]
     valence_i = p["stake"] * table_value(p, kelas) / (table_value(p, kelas) + gaji)
     crowd = 1.0 - p["crowding"] * max(motivation, 0.0)
     response = p["response"]
     reference = None
     rng, horizon, matrix, mults = p["rng"], p["horizon"], p["matrix"], p["mults"]
-    normal, poisson = rng.standard_normal, rng.poisson
+    gauss = rng.gauss  # gauss(0, sd): one Python call per normal draw
+
+    def poisson() -> int:
+        """Poisson(absence_rate) by inversion of one uniform (the rate is small)."""
+        u, k, term = uniform(), 0, exp_minus_rate
+        cdf = term
+        while u > cdf and term > 0.0:
+            k += 1
+            term *= absence_rate / k
+            cdf += term
+        return k
+
     table, scale, share, deduction = p["table"], p["table_scale"], p["share"], p["deduction"]
     below, above, skp, shift = p["cutoff_below"], p["cutoff_above"], p["skp_weight"], p["shift"]
     rating_sd, periodic = p["rating_noise_sd"], p["periodic"]
@@ -462,8 +496,8 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
         pay_term = p["pay_sensitivity"] * response[state] * crowd * valence_i
         effort = base + w_motivation * motivation + pay_term * max(instrumentality, 0.0)
         ag.effort_sum += effort
-        hasil = w_competence * competence + w_effort * effort + noise_sd * normal()
-        return hasil, conduct + behaviour_sd * normal()
+        hasil = w_competence * competence + w_effort * effort + gauss(0.0, noise_sd)
+        return hasil, conduct + gauss(0.0, behaviour_sd)
 
     pay_predikat = BAIK
     unsettled = 0.0  # due last month, paid once the agency has applied the cap
@@ -499,7 +533,7 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
         # payroll of month t - 1
         entitled = table[kelas] * scale
         q_entitled += entitled
-        absence = poisson(absence_rate)
+        absence = poisson()
         before_absence = entitled * (share * mults[pay_predikat] + (1.0 - share))
         due = before_absence * (1.0 - min(1.0, absence * deduction))
         month = ag.month
@@ -512,8 +546,8 @@ def employee(env: simpy.Environment, ag: NaiveAgency, person: tuple, p: dict):
             continue
         # periodic appraisal of the quarter ending at t
         bias = leniency + shift
-        hasil = hasil_true + bias + rating_sd * normal()
-        perilaku = perilaku_true + bias + rating_sd * normal()
+        hasil = hasil_true + bias + gauss(0.0, rating_sd)
+        perilaku = perilaku_true + bias + gauss(0.0, rating_sd)
         u_audit, u_missing = uniform(), uniform()
         if superior >= 0 and ag.states[superior] == 0:
             hasil += p["resisting_inflation"]
@@ -579,7 +613,7 @@ def table_value(p: dict, kelas: int) -> float:
 def run_naive(scenario: Scenario, policy: Policy, inputs: list[dict]) -> dict[str, float]:
     """C: one SimPy process per employee; returns a few aggregates for a sanity check."""
     env = simpy.Environment()
-    p = naive_params(scenario, policy, np.random.default_rng(SEED))
+    p = naive_params(scenario, policy, random.Random(SEED))
     agencies = []
     for data in inputs:
         kelas = data["kelas"].tolist()
@@ -682,6 +716,12 @@ def engine_aggregates(outcomes: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def lean_agencies(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scaled scenario's agency structures as the plain records the lean module takes."""
+    keys = ("employees", "jpt_posts", "units", "subunits_per_unit", "fungsional_share")
+    return [{k: getattr(a.structure, k) for k in keys} for a in scenario.agencies]
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
@@ -691,40 +731,66 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--naive-employees", type=int, default=10_000, help="employees in the naive run"
     )
+    parser.add_argument(
+        "--dock-seeds", type=int, default=30, help="seeds per implementation in the docking"
+    )
+    add_check_argument(parser)
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.dock_seeds < 2:
+        parser.error("--dock-seeds must be at least 2 (the check needs a standard error)")
     return args
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     scenario, policy = build_scenario(args.employees)
     naive_scenario, _ = build_scenario(args.naive_employees)
+    no_flows = apply_changes(scenario, lean_reference.NO_FLOWS)
+    lean_params = lean_reference.load_params(SCENARIO_FILE)
+    lean_specs = lean_agencies(scenario)
     n = sum(a.structure.employees for a in scenario.agencies)
     cycles = n * QUARTERS
     print(
         f"Kinerja Lab engine benchmark: {n:,} employees in {len(scenario.agencies)} agencies, "
         f"{QUARTERS} quarters ({HORIZON_MONTHS} months), policy {policy.name!r}, "
         f"best of {args.repeat}; python {sys.version.split()[0]}, numpy {np.__version__}, "
-        f"simpy {simpy.__version__}"
+        f"simpy {simpy.__version__}; load average {os.getloadavg()[0]:.2f} on "
+        f"{os.cpu_count()} CPUs"
     )
 
-    # Warm up on the small scenario (table caches, first calls), untimed; then A and B
-    # alternate, so that drift in the machine's speed hits both alike.
+    # Docking first: a timing ratio against a reference that computes something else would
+    # mean nothing.
+    dock_rows = lean_reference.dock(seeds=range(1, args.dock_seeds + 1))
+    lean_reference.print_docking(dock_rows, seeds=args.dock_seeds)
+    docked = all(r["agrees"] for r in dock_rows)
+
+    def lean_run() -> dict:
+        return lean_reference.simulate(
+            lean_params, seed=SEED, agencies=lean_specs, horizon_months=HORIZON_MONTHS
+        )
+
+    # Warm up on the small scenario (table caches, first calls), untimed; then A, B, A0 and D
+    # alternate, so that drift in the machine's speed hits them alike.
     run_engine(naive_scenario, policy)
-    run_numpy_loop(naive_scenario, policy)
-    engine_runs, numpy_runs = [], []
+    run_plain_loop(naive_scenario, policy)
+    lean_run()
+    engine_runs, loop_runs, no_flows_runs, lean_runs = [], [], [], []
     for _ in range(args.repeat):
         engine_runs.append(timed(lambda: run_engine(scenario, policy)))
-        numpy_runs.append(timed(lambda: run_numpy_loop(scenario, policy)))
+        loop_runs.append(timed(lambda: run_plain_loop(scenario, policy)))
+        no_flows_runs.append(timed(lambda: run_engine(no_flows, policy)))
+        lean_runs.append(timed(lean_run))
     engine_s, engine_cpu_s, engine_result = min(engine_runs, key=lambda r: r[0])
-    numpy_s, _, numpy_result = min(numpy_runs, key=lambda r: r[0])
-    pd.testing.assert_frame_equal(engine_result.outcomes, numpy_result.outcomes)
-    pd.testing.assert_frame_equal(engine_result.ledger, numpy_result.ledger)
-    print("check: outcomes and ledger of A and B are identical (same arithmetic)")
+    loop_s, _, loop_result = min(loop_runs, key=lambda r: r[0])
+    no_flows_s = min(r[0] for r in no_flows_runs)
+    lean_s = min(r[0] for r in lean_runs)
+    pd.testing.assert_frame_equal(engine_result.outcomes, loop_result.outcomes)
+    pd.testing.assert_frame_equal(engine_result.ledger, loop_result.ledger)
+    print("check: outcomes and ledger of A and B are identical (same code, same arithmetic)")
     expected = engine_aggregates(engine_result.outcomes)
-    del engine_runs, numpy_runs, engine_result, numpy_result
+    del engine_runs, loop_runs, no_flows_runs, lean_runs, engine_result, loop_result
 
     inputs = naive_inputs(naive_scenario, policy)
     naive_n = sum(len(d["kelas"]) for d in inputs)
@@ -740,29 +806,40 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     tracemalloc.stop()
     max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
-    engine_rate, numpy_rate = cycles / engine_s, cycles / numpy_s
-    naive_rate = naive_n * QUARTERS / naive_s
-    vs_numpy = engine_s / numpy_s
+    engine_rate, loop_rate = cycles / engine_s, cycles / loop_s
+    lean_rate, naive_rate = cycles / lean_s, naive_n * QUARTERS / naive_s
+    simpy_overhead = engine_s / loop_s
+    vs_lean = no_flows_s / lean_s
     vs_naive = naive_s_scaled / engine_s
     reference_s = engine_s * REFERENCE_EMPLOYEES / n
     targets = {
-        "engine_within_1_3x_numpy_loop": vs_numpy <= TARGET_VS_NUMPY,
+        "engine_within_1_5x_lean_reference": vs_lean <= TARGET_VS_LEAN,
+        "lean_reference_docks_with_engine": docked,
+        "simpy_overhead_within_1_3x": simpy_overhead <= TARGET_SIMPY_OVERHEAD,
         "engine_at_least_50x_faster_than_naive": vs_naive >= TARGET_VS_NAIVE,
         "engine_100k_x_20_quarters_under_5_s": reference_s < TARGET_SECONDS,
     }
 
-    def met(ok: bool) -> str:
-        return "met" if ok else "NOT MET"
-
     print(
-        f"A engine (simlib.simulate)      {engine_s:8.3f} s  {engine_rate:14,.0f} employee-cycles/s"
+        f"A  engine (simlib.simulate)         {engine_s:8.3f} s  "
+        f"{engine_rate:14,.0f} employee-cycles/s"
     )
     print(
-        f"B pure-numpy loop (no SimPy)    {numpy_s:8.3f} s  {numpy_rate:14,.0f} employee-cycles/s"
+        f"B  same steps, plain loop (no SimPy) {loop_s:7.3f} s  "
+        f"{loop_rate:14,.0f} employee-cycles/s"
     )
     print(
-        f"C naive (1 SimPy process/employee) {naive_s:.3f} s for {naive_n:,} employees; "
-        f"scaled to {n:,}: {naive_s_scaled:,.1f} s  {naive_rate:,.0f} employee-cycles/s"
+        f"A0 engine, workforce flows off       {no_flows_s:7.3f} s  "
+        f"(flows cost {engine_s - no_flows_s:+.3f} s)"
+    )
+    print(
+        f"D  lean reference (flows off)        {lean_s:7.3f} s  "
+        f"{lean_rate:14,.0f} employee-cycles/s"
+    )
+    print(
+        f"C  naive (1 SimPy process/employee, Python random) {naive_s:.3f} s for "
+        f"{naive_n:,} employees; scaled to {n:,}: {naive_s_scaled:,.1f} s  "
+        f"{naive_rate:,.0f} employee-cycles/s"
     )
     print(
         "sanity, engine vs naive: share baik {:.3f} vs {:.3f}; misclassification {:.3f} vs "
@@ -771,18 +848,38 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     )
     print(
-        f"engine vs pure-numpy loop: {vs_numpy:.2f}x  "
-        f"(target: within {TARGET_VS_NUMPY}x: {met(targets['engine_within_1_3x_numpy_loop'])})"
+        target_line(
+            f"engine's abstraction cost, A0 / D = {vs_lean:.2f}x, within {TARGET_VS_LEAN}x",
+            targets["engine_within_1_5x_lean_reference"],
+        )
     )
     print(
-        f"engine vs naive: {vs_naive:,.0f}x faster  (target: at least {TARGET_VS_NAIVE:.0f}x: "
-        f"{met(targets['engine_at_least_50x_faster_than_naive'])})"
+        target_line(
+            f"every headline outcome of the lean reference docks with the engine "
+            f"({sum(r['agrees'] for r in dock_rows)}/{len(dock_rows)} agree)",
+            docked,
+        )
+    )
+    print(
+        target_line(
+            f"SimPy scheduling overhead, A / B = {simpy_overhead:.2f}x, within "
+            f"{TARGET_SIMPY_OVERHEAD}x",
+            targets["simpy_overhead_within_1_3x"],
+        )
+    )
+    print(
+        target_line(
+            f"engine vs naive, {vs_naive:,.0f}x faster, at least {TARGET_VS_NAIVE:.0f}x",
+            targets["engine_at_least_50x_faster_than_naive"],
+        )
     )
     scaled_note = "" if n == REFERENCE_EMPLOYEES else f" (scaled from {n:,})"
     print(
-        f"engine, 100,000 x {QUARTERS} quarters: {reference_s:.3f} s{scaled_note}, "
-        f"CPU/wall {engine_cpu_s / engine_s:.2f}  (target: under {TARGET_SECONDS:.0f} s on one "
-        f"core: {met(targets['engine_100k_x_20_quarters_under_5_s'])})"
+        target_line(
+            f"engine, 100,000 x {QUARTERS} quarters in {reference_s:.3f} s{scaled_note} "
+            f"(CPU/wall {engine_cpu_s / engine_s:.2f}), under {TARGET_SECONDS:.0f} s on one core",
+            targets["engine_100k_x_20_quarters_under_5_s"],
+        )
     )
     print(
         f"memory: tracemalloc peak of one engine run {peak_tracemalloc_mb:,.1f} MB; "
@@ -795,24 +892,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "quarters": QUARTERS,
         "repeat": args.repeat,
         "naive_employees": naive_n,
+        "dock_seeds": args.dock_seeds,
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "engine_s": round(engine_s, 4),
         "engine_cpu_s": round(engine_cpu_s, 4),
-        "numpy_loop_s": round(numpy_s, 4),
+        "plain_loop_s": round(loop_s, 4),
+        "engine_no_flows_s": round(no_flows_s, 4),
+        "lean_reference_s": round(lean_s, 4),
         "naive_s": round(naive_s, 4),
         "naive_s_scaled": round(naive_s_scaled, 3),
         "engine_cycles_per_s": round(engine_rate),
-        "numpy_cycles_per_s": round(numpy_rate),
+        "plain_loop_cycles_per_s": round(loop_rate),
+        "lean_cycles_per_s": round(lean_rate),
         "naive_cycles_per_s": round(naive_rate),
-        "engine_vs_numpy": round(vs_numpy, 3),
+        "simpy_overhead": round(simpy_overhead, 3),
+        "engine_vs_lean": round(vs_lean, 3),
         "engine_vs_naive_speedup": round(vs_naive, 1),
         "engine_s_per_100k": round(reference_s, 4),
         "peak_tracemalloc_mb": round(peak_tracemalloc_mb, 1),
         "max_rss_mb": round(max_rss_mb, 1),
+        "docking": {
+            r["outcome"]: {k: round(r[k], 6) for k in ("engine", "lean", "diff", "se")}
+            for r in dock_rows
+        },
         "targets_met": targets,
     }
     print(json.dumps(figures))
-    return figures
+    return exit_status(targets, check=args.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

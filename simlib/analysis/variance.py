@@ -16,10 +16,11 @@ Intervals
 ---------
 ``ci="profile"`` (profile likelihood of the REML criterion; lme4's
 ``confint(method = "profile")`` profiles the ML deviance instead) or ``ci="bootstrap"``
-(parametric bootstrap, percentile); both for the variances, residual included, and both
-computed in :mod:`simlib.analysis.intervals`. Profile intervals cost some 50 REML
-evaluations on top of the fit's 3-7 (measured: 4 s for 38,857 ratings with 1,200 x 1,200
-crossed employees, 85 s for the 100,000-rating benchmark); ``ci=None`` skips them.
+(parametric bootstrap, percentile, keyed by ``seed``); both for the variances, residual
+included, and both computed in :mod:`simlib.analysis.intervals`. Profile intervals cost
+2-3 REML evaluations an endpoint, so some 20 for four components on top of the fit's 3-7
+(``VarianceFit.ci_evaluations`` counts them; measured on lme4's InstEval with
+``benchmarks/ratings.py``); ``ci=None`` skips them.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ class VarianceFit:
         Confidence level of the intervals.
     n_evaluations
         Evaluations of the REML criterion used by the fit (intervals not counted).
+    ci_evaluations
+        Evaluations of the REML criterion used by the intervals (bootstrap: by its refits).
+    n_boot, seed
+        Bootstrap resamples and the seed that keys their draws (``None`` without a
+        bootstrap).
     """
 
     components: pd.DataFrame
@@ -98,6 +104,9 @@ class VarianceFit:
     ci: str | None
     level: float
     n_evaluations: int
+    ci_evaluations: int = 0
+    n_boot: int | None = None
+    seed: int | None = None
     _modes: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def conditional_modes(self, factor: str) -> pd.DataFrame:
@@ -141,6 +150,9 @@ class VarianceFit:
             "ci": self.ci,
             "level": float(self.level),
             "n_evaluations": int(self.n_evaluations),
+            "ci_evaluations": int(self.ci_evaluations),
+            "n_boot": self.n_boot,
+            "seed": self.seed,
         }
 
 
@@ -209,6 +221,7 @@ def fit_variance_components(
     ci: str | None = "profile",
     level: float = 0.95,
     n_boot: int = 200,
+    seed: int | None = None,
     rng: np.random.Generator | None = None,
 ) -> VarianceFit:
     """Estimate variance components of ratings by REML (lme4's profiled formulation).
@@ -233,10 +246,14 @@ def fit_variance_components(
     level
         Confidence level, strictly between 0 and 1.
     n_boot
-        Bootstrap replicates (``ci="bootstrap"`` only).
+        Bootstrap resamples (``ci="bootstrap"`` only).
+    seed
+        Root seed of the bootstrap's keyed draws: resample ``b`` draws factor ``k`` from
+        ``SeedSequence(seed, spawn_key=(b, k))``, so the same seed gives the same
+        intervals and more resamples extend fewer. ``ci="bootstrap"`` needs ``seed`` or
+        ``rng``.
     rng
-        Random generator for the bootstrap; required for ``ci="bootstrap"`` so that
-        results are reproducible.
+        Alternative to ``seed``: the root seed is drawn from this generator.
 
     Returns
     -------
@@ -259,8 +276,18 @@ def fit_variance_components(
     if ci == "bootstrap":
         if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 2:
             raise ConfigError(f"n_boot must be a whole number >= 2, got {n_boot!r}")
-        if rng is None:
-            raise ConfigError("ci='bootstrap' needs rng=np.random.default_rng(seed)")
+        if seed is None and rng is None:
+            raise ConfigError(
+                "ci='bootstrap' needs rng=np.random.default_rng(...) or seed=<whole number>"
+            )
+        if seed is None:
+            seed = int(rng.integers(2**63))
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ConfigError(f"seed must be a whole number >= 0, got {seed!r}")
+        seed = int(seed)
+        n_boot = int(n_boot)
+    else:
+        n_boot = seed = None
 
     try:
         problem = REMLProblem(design.codes, [len(lab) for lab in design.labels], design.x, design.y)
@@ -274,7 +301,7 @@ def fit_variance_components(
     # A division by zero, an overflow or a NaN means the numbers are meaningless: raise.
     with problem.blas_threads(), np.errstate(divide="raise", over="raise", invalid="raise"):
         try:
-            return _estimate(problem, design, ci=ci, level=level, n_boot=n_boot, rng=rng)
+            return _estimate(problem, design, ci=ci, level=level, n_boot=n_boot, seed=seed)
         except ConfigError:
             raise
         except (np.linalg.LinAlgError, ArithmeticError, ValueError) as exc:
@@ -291,7 +318,7 @@ class _IntervalError(ValueError):
     """A numerical failure while computing intervals (not in the fit itself)."""
 
 
-def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) -> VarianceFit:
+def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, seed) -> VarianceFit:
     """The fit, intervals, fixed effects and conditional modes of a checked design."""
     opt = optimize_theta(problem, start_theta(problem))
     ev = opt.evaluation
@@ -302,11 +329,12 @@ def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) 
 
     lows = np.full(len(variances), np.nan)
     highs = np.full(len(variances), np.nan)
+    ci_evaluations = 0
     try:
         if ci == "profile":
-            lows, highs = profile_intervals(problem, opt, level)
+            lows, highs, ci_evaluations = profile_intervals(problem, opt, level)
         elif ci == "bootstrap":
-            lows, highs = bootstrap_intervals(problem, opt, level, n_boot, rng)
+            lows, highs, ci_evaluations = bootstrap_intervals(problem, opt, level, n_boot, seed)
     except (np.linalg.LinAlgError, ArithmeticError, ValueError) as exc:
         raise _IntervalError(str(exc)) from exc
 
@@ -351,6 +379,9 @@ def _estimate(problem: REMLProblem, design: _Design, *, ci, level, n_boot, rng) 
         ci=ci,
         level=float(level),
         n_evaluations=int(opt.n_evaluations),
+        ci_evaluations=int(ci_evaluations),
+        n_boot=n_boot,
+        seed=seed,
         _modes=modes,
     )
 

@@ -242,6 +242,13 @@ def _table(path: Path, _base: Any) -> str:
         "retirement_age.csv": tables.retirement_age,
         "tenure_distribution.csv": tables.tenure_bins,
         "tukin_kelas.csv": tables.tukin_table_names,
+        "angka_kredit_kp.csv": tables.angka_kredit_kp,
+        "education_caps.csv": tables.education_caps,
+        "golongan_ladder.csv": tables.golongan_ladder,
+        "kenaikan_pangkat.csv": tables.kenaikan_pangkat_rules,
+        "kp_periods.csv": tables.kp_periods,
+        "position_levels.csv": tables.position_ladders,
+        "talent_boxes.csv": tables.talent_boxes,
     }
     if path.resolve() != (TABLES / path.name).resolve() or path.name not in loaders:
         raise ConfigError(

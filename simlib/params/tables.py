@@ -9,6 +9,7 @@ when a table is malformed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -25,13 +26,22 @@ __all__ = [
     "Bins",
     "CurveRule",
     "JobTypeTable",
+    "KPRule",
+    "PositionLevel",
     "age_bins",
+    "angka_kredit_kp",
     "distribution_curve",
+    "education_caps",
     "gaji_pokok",
+    "golongan_ladder",
     "job_type_table",
+    "kenaikan_pangkat_rules",
+    "kp_periods",
     "national_share",
+    "position_ladders",
     "predikat_matrix",
     "retirement_age",
+    "talent_boxes",
     "tenure_bins",
     "tukin_table",
     "tukin_table_names",
@@ -54,6 +64,14 @@ TABLE_FILES = (
     "retirement_age.csv",
     "tenure_distribution.csv",
     "tukin_kelas.csv",
+    # careers (issue 15)
+    "angka_kredit_kp.csv",
+    "education_caps.csv",
+    "golongan_ladder.csv",
+    "kenaikan_pangkat.csv",
+    "kp_periods.csv",
+    "position_levels.csv",
+    "talent_boxes.csv",
 )
 #: ``min_share`` of a distribution-curve row that says "sebagian besar" (the majority).
 MAJORITY = "sebagian_besar"
@@ -327,3 +345,236 @@ def _by_code(
 def table_path(name: str) -> Path:
     """Path of a table file by name (for provenance)."""
     return TABLES / name
+
+
+# --- careers (issue 15): ladders, golongan, kenaikan pangkat, talent boxes ---------------
+
+#: Potensial levels of the 9-box, lowest first (PermenPANRB 3/2020 as amended, Pasal 17).
+POTENSIAL_LEVELS = ("rendah", "menengah", "tinggi")
+#: How a position level is filled.
+FILLS = ("entry", "promotion", "open_selection", "vacancy_and_test")
+KP_CAPS = ("education", "superior", "post_max", "jenjang_max")
+
+
+@dataclass(frozen=True, slots=True)
+class PositionLevel:
+    """One level of a position ladder (``position_levels.csv``); golongan as steps 0-16."""
+
+    level: str
+    filled_from: str
+    min_years_in_feeder: float
+    min_years_service: float
+    min_education: str
+    baik_years: int
+    max_age_years: float  # NaN: no age limit
+    golongan_min: int
+    golongan_max: int
+    fill: str
+    angka_kredit_per_year: float
+
+
+@dataclass(frozen=True, slots=True)
+class KPRule:
+    """One kenaikan pangkat rule (``kenaikan_pangkat.csv``)."""
+
+    min_years_in_pangkat: float
+    min_years_in_post: float
+    baik_years: int
+    needs_angka_kredit: bool
+    cap: str
+
+
+def _whole(row: dict[str, str], column: str, name: str, line: int, lo: float, hi: float) -> int:
+    value = _number(row, column, name, line)
+    if not (value.is_integer() and lo <= value <= hi):
+        raise ConfigError(
+            f"{row[column]!r}; allowed: a whole number from {lo:g} to {hi:g}",
+            file=TABLES / name,
+            path=f"row {line}, {column}",
+        )
+    return int(value)
+
+
+@cache
+def golongan_ladder() -> tuple[str, ...]:
+    """The 17 golongan/ruang codes I/a .. IV/e in order (``golongan_ladder.csv``)."""
+    name = "golongan_ladder.csv"
+    rows = _rows(name, ("golongan", "step", "group", "pangkat"))
+    codes = [row["golongan"] for row in rows]
+    for line, row in enumerate(rows, 2):
+        step = _whole(row, "step", name, line, 1, 17)
+        code = row["golongan"]
+        if (
+            step != line - 1
+            or row["group"] not in GOLONGAN
+            or not code.startswith(f"{row['group']}/")
+        ):
+            raise ConfigError(
+                f"{code!r} step {step} group {row['group']!r}; allowed: the steps 1-17 in order, "
+                "each code '<group>/<letter>' of its group I-IV",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+    if len(codes) != 17 or len(set(codes)) != 17:
+        raise ConfigError("need the 17 golongan I/a .. IV/e, each once", file=TABLES / name)
+    return tuple(codes)
+
+
+def _step(code: str, name: str, where: str) -> int:
+    return _code(code, golongan_ladder(), name, where)
+
+
+@cache
+def education_caps() -> dict[str, tuple[int, int]]:
+    """Start and highest golongan step by KP reguler, by education (``education_caps.csv``)."""
+    name = "education_caps.csv"
+    caps: dict[str, tuple[int, int]] = {}
+    for line, row in enumerate(
+        _rows(name, ("education", "start_golongan", "max_golongan_reguler")), 2
+    ):
+        start = _step(row["start_golongan"], name, f"row {line}, start_golongan")
+        top = _step(row["max_golongan_reguler"], name, f"row {line}, max_golongan_reguler")
+        if top < start or row["education"] in caps:
+            raise ConfigError(
+                "a repeated education or a cap below the start; allowed: each education once, "
+                "start_golongan <= max_golongan_reguler",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+        caps[row["education"]] = (start, top)
+    return caps
+
+
+@cache
+def position_ladders() -> dict[str, tuple[PositionLevel, ...]]:
+    """Position ladders, each bottom first; a level is filled from the one below it."""
+    name = "position_levels.csv"
+    columns = (
+        "ladder", "level", "rank", "filled_from", "min_years_in_feeder", "min_years_service",
+        "min_education", "baik_years", "max_age_years", "golongan_min", "golongan_max", "fill",
+        "angka_kredit_per_year",
+    )  # fmt: skip
+    ladders: dict[str, list[PositionLevel]] = {}
+    for line, row in enumerate(_rows(name, columns), 2):
+        where = f"row {line}"
+        levels = ladders.setdefault(row["ladder"], [])
+        rank = _whole(row, "rank", name, line, 1, 20)
+        below = levels[-1].level if levels else ""
+        lo = _step(row["golongan_min"], name, f"{where}, golongan_min")
+        hi = _step(row["golongan_max"], name, f"{where}, golongan_max")
+        age = math.nan if not row["max_age_years"].strip() else _whole(
+            row, "max_age_years", name, line, 18, 70
+        )  # fmt: skip
+        entry = rank == 1
+        if (
+            rank != len(levels) + 1
+            or row["filled_from"] != below
+            or (row["fill"] == "entry") != entry
+            or row["fill"] not in FILLS
+            or row["min_education"] not in education_caps()
+            or hi < lo
+            or not 0 <= _number(row, "angka_kredit_per_year", name, line) <= 100
+        ):
+            raise ConfigError(
+                f"level {row['level']!r}; allowed: ranks 1, 2, ... in order within a ladder, "
+                f"filled_from the level below ({below!r}), fill 'entry' exactly at rank 1 "
+                f"(fills: {', '.join(FILLS)}), a known min_education, golongan_min <= "
+                "golongan_max, angka_kredit_per_year 0-100",
+                file=TABLES / name,
+                path=where,
+            )
+        levels.append(
+            PositionLevel(
+                row["level"], below, *(
+                    float(_whole(row, c, name, line, 0, 45))
+                    for c in ("min_years_in_feeder", "min_years_service")
+                ),
+                row["min_education"], _whole(row, "baik_years", name, line, 0, 10), age, lo, hi,
+                row["fill"], _number(row, "angka_kredit_per_year", name, line),
+            )
+        )  # fmt: skip
+    return {ladder: tuple(levels) for ladder, levels in ladders.items()}
+
+
+@cache
+def kenaikan_pangkat_rules() -> dict[str, KPRule]:
+    """Kenaikan pangkat rules by name (``kenaikan_pangkat.csv``)."""
+    name = "kenaikan_pangkat.csv"
+    columns = ("rule", "min_years_in_pangkat", "min_years_in_post", "baik_years")
+    rules: dict[str, KPRule] = {}
+    for line, row in enumerate(_rows(name, (*columns, "needs_angka_kredit", "cap")), 2):
+        if row["rule"] in rules or row["cap"] not in KP_CAPS:
+            raise ConfigError(
+                f"rule {row['rule']!r}, cap {row['cap']!r}; allowed: each rule once, cap one "
+                f"of {', '.join(KP_CAPS)}",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+        rules[row["rule"]] = KPRule(
+            *(float(_whole(row, c, name, line, 0, 45)) for c in columns[1:3]),
+            _whole(row, "baik_years", name, line, 0, 10),
+            bool(_whole(row, "needs_angka_kredit", name, line, 0, 1)),
+            row["cap"],
+        )
+    return rules
+
+
+@cache
+def talent_boxes() -> tuple[np.ndarray, np.ndarray]:
+    """The 9-box: ``boxes[kinerja, potensial]`` (levels lowest first) and the pool by box."""
+    name = "talent_boxes.csv"
+    boxes = np.zeros((3, 3), dtype=np.int8)
+    pool = np.zeros(10, dtype=bool)
+    for line, row in enumerate(_rows(name, ("kinerja", "potensial", "box", "succession_pool")), 2):
+        k = _code(row["kinerja"], AXIS_LEVELS, name, f"row {line}, kinerja")
+        p = _code(row["potensial"], POTENSIAL_LEVELS, name, f"row {line}, potensial")
+        boxes[k, p] = _whole(row, "box", name, line, 1, 9)
+        pool[boxes[k, p]] = bool(_whole(row, "succession_pool", name, line, 0, 1))
+    if sorted(boxes.ravel().tolist()) != list(range(1, 10)):
+        raise ConfigError("need all 9 cells, boxes 1-9 each once", file=TABLES / name)
+    boxes.setflags(write=False)
+    pool.setflags(write=False)
+    return boxes, pool
+
+
+@cache
+def angka_kredit_kp() -> np.ndarray:
+    """Angka kredit a JF keahlian needs for the step from each golongan (NaN: none)."""
+    name = "angka_kredit_kp.csv"
+    need = np.full(17, np.nan)
+    for line, row in enumerate(_rows(name, ("from_golongan", "to_golongan", "angka_kredit")), 2):
+        lo = _step(row["from_golongan"], name, f"row {line}, from_golongan")
+        hi = _step(row["to_golongan"], name, f"row {line}, to_golongan")
+        credit = _number(row, "angka_kredit", name, line)
+        if hi != lo + 1 or not 0 < credit <= 10_000 or not np.isnan(need[lo]):
+            raise ConfigError(
+                "allowed: one step up (to the next golongan), once per golongan, credit in "
+                "(0, 10000]",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+        need[lo] = credit
+    need.setflags(write=False)
+    return need
+
+
+@cache
+def kp_periods() -> tuple[tuple[str, int], ...]:
+    """KP dates per year by regime start date (ISO), oldest first (``kp_periods.csv``)."""
+    name = "kp_periods.csv"
+    periods = []
+    for line, row in enumerate(_rows(name, ("regime", "from_date", "dates_per_year")), 2):
+        try:
+            day = dt.date.fromisoformat(row["from_date"])
+        except ValueError:
+            day = None
+        per_year = _whole(row, "dates_per_year", name, line, 1, 12)
+        if day is None or 12 % per_year or (periods and day.isoformat() <= periods[-1][0]):
+            raise ConfigError(
+                f"{row['from_date']!r}, {per_year} dates; allowed: YYYY-MM-DD dates in "
+                "increasing order, dates per year dividing 12",
+                file=TABLES / name,
+                path=f"row {line}",
+            )
+        periods.append((day.isoformat(), per_year))
+    return tuple(periods)
