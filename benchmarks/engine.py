@@ -738,8 +738,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    if args.dock_seeds < 2:
-        parser.error("--dock-seeds must be at least 2 (the check needs a standard error)")
+    if args.dock_seeds < 10:
+        parser.error("--dock-seeds must be at least 10 (fewer give no usable standard error)")
     return args
 
 
@@ -784,13 +784,20 @@ def main(argv: list[str] | None = None) -> int:
         lean_runs.append(timed(lean_run))
     engine_s, engine_cpu_s, engine_result = min(engine_runs, key=lambda r: r[0])
     loop_s, _, loop_result = min(loop_runs, key=lambda r: r[0])
-    no_flows_s = min(r[0] for r in no_flows_runs)
-    lean_s = min(r[0] for r in lean_runs)
+    no_flows_s, _, no_flows_result = min(no_flows_runs, key=lambda r: r[0])
+    lean_s, _, lean_result = min(lean_runs, key=lambda r: r[0])
+    at_scale = (
+        lean_reference.engine_headline(
+            no_flows_result.outcomes, employees=n, months=HORIZON_MONTHS
+        ),
+        lean_reference.result_headline(lean_result, employees=n, months=HORIZON_MONTHS),
+    )
     pd.testing.assert_frame_equal(engine_result.outcomes, loop_result.outcomes)
     pd.testing.assert_frame_equal(engine_result.ledger, loop_result.ledger)
     print("check: outcomes and ledger of A and B are identical (same code, same arithmetic)")
     expected = engine_aggregates(engine_result.outcomes)
     del engine_runs, loop_runs, no_flows_runs, lean_runs, engine_result, loop_result
+    del no_flows_result, lean_result
 
     inputs = naive_inputs(naive_scenario, policy)
     naive_n = sum(len(d["kelas"]) for d in inputs)
@@ -846,6 +853,16 @@ def main(argv: list[str] | None = None) -> int:
         "{:.3f}; due/entitled {:.4f} vs {:.4f}; paid/due {:.4f} vs {:.4f}".format(
             *(x for k in expected for x in (expected[k], naive_result[k]))
         )
+    )
+    sanity = (
+        "q_share_baik",
+        "q_mean_true_performance",
+        "paid_over_entitled",
+        "adoption_at_horizon",
+    )
+    print(
+        "sanity at this size, one seed, A0 vs D: "
+        + "; ".join(f"{k} {at_scale[0][k]:.4f} vs {at_scale[1][k]:.4f}" for k in sanity)
     )
     print(
         target_line(

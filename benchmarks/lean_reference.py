@@ -660,6 +660,11 @@ def lean_headline(params: dict, *, seed: int, agencies=None, horizon_months=None
     months = int(horizon_months or sc["calendar"]["horizon_months"])
     result = simulate(params, seed=seed, agencies=specs, horizon_months=months)
     employees = sum(int(s["employees"]) for s in specs)
+    return result_headline(result, employees=employees, months=months)
+
+
+def result_headline(result: dict, *, employees: int, months: int) -> dict[str, float]:
+    """Headline outcomes of a result of :func:`simulate`."""
     return _headline(
         result["quarter"], result["year"], result["run"], employees=employees, months=months
     )
@@ -752,6 +757,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=30, help="seeds per implementation")
     parser.add_argument("--check", action="store_true", help="exit 1 if an outcome differs")
     args = parser.parse_args(argv)
+    if args.seeds < 10:
+        parser.error("--seeds must be at least 10 (fewer give no usable standard error)")
     start = time.perf_counter()
     rows = dock(seeds=range(1, args.seeds + 1))
     print_docking(rows, seeds=args.seeds)

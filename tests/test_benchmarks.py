@@ -31,7 +31,7 @@ SCRIPTS = {
         "--naive-employees",
         "200",
         "--dock-seeds",
-        "3",
+        "10",
     ],
     "services.py": ["--repeat", "1"],
     "calibrate.py": [

@@ -18,8 +18,8 @@ Intervals
 ``confint(method = "profile")`` profiles the ML deviance instead) or ``ci="bootstrap"``
 (parametric bootstrap, percentile, keyed by ``seed``); both for the variances, residual
 included, and both computed in :mod:`simlib.analysis.intervals`. Profile intervals cost
-2-3 REML evaluations an endpoint, so some 20 for four components on top of the fit's 3-7
-(``VarianceFit.ci_evaluations`` counts them; measured on lme4's InstEval with
+1-3 REML evaluations an endpoint (11 for the 8 endpoints of lme4's InstEval, on top of the
+fit's 5; ``VarianceFit.ci_evaluations`` counts them; measured with
 ``benchmarks/ratings.py``); ``ci=None`` skips them.
 """
 
