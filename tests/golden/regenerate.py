@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simlib.paths import POLICIES, SCENARIOS
-
 import simlib
+from simlib.core.paths import POLICIES, SCENARIOS
 
 HERE = Path(__file__).parent
 SEED = 20250101
