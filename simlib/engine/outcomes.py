@@ -16,8 +16,10 @@ import numpy as np
 from simlib.core.domain import PREDIKAT
 
 __all__ = [
+    "BETTER",
     "OUTCOMES",
     "OUTCOME_COLUMNS",
+    "POOLINGS",
     "Outcome",
     "chance_misclassification",
     "correlation",
@@ -30,12 +32,32 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """A declared metric."""
+    """A declared metric.
+
+    ``pooling`` says how the metric of several agencies is combined into one figure:
+    ``"sum"`` for amounts (rupiah, people), ``"mean"`` for everything else (shares, means,
+    correlations). ``better`` says which direction a reader should take as an improvement:
+    ``"higher"``, ``"lower"`` or ``""`` (neither: a transfer, a spread, a count of moves).
+    """
 
     name: str
     unit: str
     levels: tuple[str, ...]
     meaning: str
+    pooling: str = "mean"
+    better: str = ""
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS or self.better not in BETTER:
+            raise ValueError(
+                f"outcome {self.name}: pooling {self.pooling!r}, better {self.better!r}"
+            )
+
+
+#: How agencies' values of an outcome are combined.
+POOLINGS = ("sum", "mean")
+#: Which direction of an outcome is an improvement ("" for neither).
+BETTER = ("higher", "lower", "")
 
 
 _Q, _Y, _QY, _C, _T = ("quarter",), ("year",), ("quarter", "year"), ("campaign",), ("training",)
@@ -43,14 +65,19 @@ _R = ("run",)
 
 OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
-        "mean_true_performance", "SD units", _QY, "Mean true hasil kerja (results) of employees"
+        "mean_true_performance",
+        "SD units",
+        _QY,
+        "Mean true hasil kerja (results) of employees",
+        better="higher",
     ),
-    Outcome("mean_effort", "SD units", _Q, "Mean effort of employees"),
+    Outcome("mean_effort", "SD units", _Q, "Mean effort of employees", better="higher"),
     Outcome(
         "rating_accuracy",
         "correlation",
         _QY,
         "Correlation of the hasil-kerja rating with true hasil kerja",
+        better="higher",
     ),
     *(
         Outcome(
@@ -69,6 +96,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "shares (the observed predikat counts laid over employees in order of true "
         "performance): 0 for ratings that rank perfectly, whatever the shares; "
         "1 - sum of squared shares when ratings are unrelated to performance",
+        better="lower",
     ),
     Outcome(
         "predikat_kappa",
@@ -78,6 +106,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "beyond chance: 1 - misclassification / (1 - sum of squared shares); 1 perfect, "
         "0 no better than chance, whatever the shape of the distribution (NaN if everyone "
         "has the same predikat)",
+        better="higher",
     ),
     Outcome(
         "predikat_agreement",
@@ -86,12 +115,14 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Share whose predikat equals the one their true scores would give under the same "
         "cut-offs and matrix (no rater error, no distribution curve); counts inflation and "
         "the curve as disagreement, and its chance level depends on the shares",
+        better="higher",
     ),
     Outcome(
         "perilaku_accuracy",
         "correlation",
         _Q,
         "Correlation of the perilaku score (after aggregation) with true perilaku",
+        better="higher",
     ),
     Outcome(
         "rating_leniency",
@@ -120,6 +151,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         _Q,
         "1 - spread of a rater's scores across the seven BerAKHLAK values / their true "
         "spread (multi-source rating only; NaN otherwise)",
+        better="lower",
     ),
     Outcome(
         "raters_per_employee",
@@ -141,69 +173,115 @@ OUTCOMES: tuple[Outcome, ...] = (
         "0/1",
         _Y,
         "1 if the distribution curve's rules could not be met and were not applied",
+        better="lower",
     ),
-    Outcome("tukin_entitled_idr", "IDR", _QY, "Full tukin by the table, before any cut"),
-    Outcome("tukin_due_idr", "IDR", _QY, "Tukin due after performance and absence cuts"),
-    Outcome("tukin_paid_idr", "IDR", _QY, "Tukin paid after the budget cap"),
-    Outcome("budget_cap_idr", "IDR", _Y, "Annual tukin budget cap"),
+    Outcome(
+        "tukin_entitled_idr", "IDR", _QY, "Full tukin by the table, before any cut", pooling="sum"
+    ),
+    Outcome(
+        "tukin_due_idr", "IDR", _QY, "Tukin due after performance and absence cuts", pooling="sum"
+    ),
+    Outcome("tukin_paid_idr", "IDR", _QY, "Tukin paid after the budget cap", pooling="sum"),
+    Outcome("budget_cap_idr", "IDR", _Y, "Annual tukin budget cap", pooling="sum"),
     Outcome("budget_used_share", "share of cap", _Y, "Tukin paid as a share of the cap"),
     Outcome(
         "budget_pressure",
         "share of cap",
         _Y,
         "Tukin due as a share of the cap (above 1: the cap binds)",
+        better="lower",
     ),
     Outcome(
         "pay_performance_corr",
         "correlation",
         _Y,
         "Correlation of annual tukin paid with annual mean true performance",
+        better="higher",
     ),
     Outcome("pay_gini", "Gini coefficient", _Y, "Inequality of annual tukin paid"),
-    Outcome("training_trainees", "people", _T, "Courses completed this quarter"),
-    Outcome("training_hours_jp", "JP", _T, "Training hours credited this quarter"),
-    Outcome("training_cost_idr", "IDR", _T, "Training spent this quarter (ledger)"),
-    Outcome("training_budget_left_idr", "IDR", _T, "Training budget left this year"),
+    Outcome("training_trainees", "people", _T, "Courses completed this quarter", pooling="sum"),
+    Outcome("training_hours_jp", "JP", _T, "Training hours credited this quarter", pooling="sum"),
+    Outcome(
+        "training_cost_idr",
+        "IDR",
+        _T,
+        "Training spent this quarter (ledger)",
+        pooling="sum",
+        better="lower",
+    ),
+    Outcome("training_budget_left_idr", "IDR", _T, "Training budget left this year", pooling="sum"),
     Outcome(
         "training_cost_per_sd_idr",
         "IDR per SD of competence",
         _T,
         "This quarter's training spend per unit of competence gained (summed over trainees)",
+        better="lower",
     ),
     Outcome(
         "jp_compliance",
         "share of PNS",
         _T,
         "Share of PNS with at least 20 JP this year (PP 11/2017 jo PP 17/2020 Pasal 203)",
+        better="higher",
     ),
     Outcome(
         "shock_penalised",
         "people",
         _T,
         "Employees still below their competence after a technology shock (untrained)",
+        pooling="sum",
+        better="lower",
     ),
     Outcome(
         "mean_competence",
         "SD units",
         _T,
         "Mean effective competence (base + training gain - shock penalty)",
+        better="higher",
     ),
     Outcome(
         "campaign_coverage",
         "share of target population",
         _C,
         "People vaccinated by the agency's campaign over its target population",
+        better="higher",
     ),
-    Outcome("campaign_vaccinated", "people", _C, "People vaccinated by the campaign"),
-    Outcome("campaign_abandoned", "people", _C, "People who left the queue unserved"),
-    Outcome("campaign_mean_wait_min", "minutes", _C, "Mean queueing time of those served"),
-    Outcome("campaign_p90_wait_min", "minutes", _C, "90th percentile of queueing time"),
-    Outcome("campaign_target_met", "0/1", _C, "1 if coverage reached the team target"),
+    Outcome(
+        "campaign_vaccinated",
+        "people",
+        _C,
+        "People vaccinated by the campaign",
+        pooling="sum",
+        better="higher",
+    ),
+    Outcome(
+        "campaign_abandoned",
+        "people",
+        _C,
+        "People who left the queue unserved",
+        pooling="sum",
+        better="lower",
+    ),
+    Outcome(
+        "campaign_mean_wait_min",
+        "minutes",
+        _C,
+        "Mean queueing time of those served",
+        better="lower",
+    ),
+    Outcome(
+        "campaign_p90_wait_min", "minutes", _C, "90th percentile of queueing time", better="lower"
+    ),
+    Outcome(
+        "campaign_target_met", "0/1", _C, "1 if coverage reached the team target", better="higher"
+    ),
     Outcome(
         "team_incentive_idr",
         "IDR",
         _C,
         "Team bonus paid to the campaign units' staff (outside the tukin budget cap)",
+        pooling="sum",
+        better="lower",
     ),
     # Behaviour: effort, fairness, adoption, gaming (simlib.behaviour.adoption).
     Outcome("effort_sd", "SD units", _Q, "Spread (SD) of effort across employees"),
@@ -214,51 +292,89 @@ OUTCOMES: tuple[Outcome, ...] = (
         "correlation",
         _Q,
         "Mean belief that ratings track performance, learned from experienced accuracy",
+        better="higher",
     ),
-    Outcome("mean_fairness", "SD units", _Q, "Mean perceived fairness"),
+    Outcome("mean_fairness", "SD units", _Q, "Mean perceived fairness", better="higher"),
     Outcome("fairness_sd", "SD units", _Q, "Spread (SD) of perceived fairness"),
     Outcome("fairness_p10", "SD units", _Q, "10th percentile of perceived fairness"),
     Outcome("fairness_p90", "SD units", _Q, "90th percentile of perceived fairness"),
-    Outcome("unfair_share", "share of employees", _Q, "Share with perceived fairness below -0.5"),
     Outcome(
-        "adoption_share", "share of employees", _Q, "Share adopting the new performance system"
+        "unfair_share",
+        "share of employees",
+        _Q,
+        "Share with perceived fairness below -0.5",
+        better="lower",
+    ),
+    Outcome(
+        "adoption_share",
+        "share of employees",
+        _Q,
+        "Share adopting the new performance system",
+        better="higher",
     ),
     Outcome("complying_share", "share of employees", _Q, "Share complying without adopting"),
-    Outcome("resisting_share", "share of employees", _Q, "Share resisting the new system"),
+    Outcome(
+        "resisting_share",
+        "share of employees",
+        _Q,
+        "Share resisting the new system",
+        better="lower",
+    ),
     Outcome(
         "socialised_share",
         "share of employees",
         _Q,
         "Share who have attended a socialisation session",
+        better="higher",
     ),
-    Outcome("socialisation_participants", "people", _Q, "Socialisation participants this quarter"),
     Outcome(
-        "skp_compliance", "share of employees", _Q, "Share who filed their SKP on time this quarter"
+        "socialisation_participants",
+        "people",
+        _Q,
+        "Socialisation participants this quarter",
+        pooling="sum",
+    ),
+    Outcome(
+        "skp_compliance",
+        "share of employees",
+        _Q,
+        "Share who filed their SKP on time this quarter",
+        better="higher",
     ),
     Outcome(
         "gaming_incidence",
         "share of employees",
         _Q,
         "Share setting easy SKP targets (uncaught) or trading inflated peer ratings",
+        better="lower",
     ),
     Outcome(
         "colluding_share",
         "share of employees",
         _Q,
         "Share trading inflated peer ratings (360 rules only)",
+        better="lower",
     ),
-    Outcome("easy_target_share", "share of employees", _Q, "Share with easy SKP targets, uncaught"),
+    Outcome(
+        "easy_target_share",
+        "share of employees",
+        _Q,
+        "Share with easy SKP targets, uncaught",
+        better="lower",
+    ),
     Outcome(
         "months_to_50pct_adoption",
         "months",
         _R,
         "Months from the start until half the employees adopt (NaN if not within the run)",
+        better="lower",
     ),
     Outcome(
         "months_to_80pct_adoption",
         "months",
         _R,
         "Months from the start until 80 % of employees adopt (NaN if not within the run)",
+        better="lower",
     ),
     *(
         Outcome(
@@ -267,17 +383,30 @@ OUTCOMES: tuple[Outcome, ...] = (
             _R,
             f"Months until {pct} % adopt, counting a run that never gets there as its length "
             "(restricted mean time: comparable across arms when some never reach it)",
+            better="lower",
         )
         for pct in (50, 80)
     ),
     *(
-        Outcome(f"reached_{pct}pct_adoption", "0/1", _R, f"1 if {pct} % adopted within the run")
+        Outcome(
+            f"reached_{pct}pct_adoption",
+            "0/1",
+            _R,
+            f"1 if {pct} % adopted within the run",
+            better="higher",
+        )
         for pct in (50, 80)
     ),
-    Outcome("adoption_at_horizon", "share of employees", _R, "Share adopting at the end"),
+    Outcome(
+        "adoption_at_horizon",
+        "share of employees",
+        _R,
+        "Share adopting at the end",
+        better="higher",
+    ),
     # Workforce flows at each year's close (simlib.world.flows).
     *(
-        Outcome(name, "people", _Y, meaning)
+        Outcome(name, "people", _Y, meaning, pooling="sum")
         for name, meaning in (
             ("forced_separations", "Separated as the bottom share of their unit (forced curve)"),
             ("performance_separations", "Separated after repeated Sangat Kurang"),
@@ -295,6 +424,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "SD units",
         _Y,
         "Mean base competence of the workforce after this year's flows (Scullen et al. 2005)",
+        better="higher",
     ),
 )
 
