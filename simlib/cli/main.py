@@ -139,12 +139,20 @@ def _parser() -> argparse.ArgumentParser:
     ran.add_argument("--rater", required=True, metavar="COL")
     ran.add_argument("--score", required=True, metavar="COL")
     ran.add_argument("--source", metavar="COL", help="rating source (self, peer, ...)")
-    ran.add_argument("--factor", action="append", default=[], metavar="COL",
-                     help="extra grouping column (random effect); repeatable")  # fmt: skip
+    ran.add_argument("--factor", action="append", default=[], metavar="COL[:COL...]",
+                     help="extra grouping column (random effect), or an interaction of any "
+                     "columns joined by ':' (lme4's (1 | a:b)); repeatable")  # fmt: skip
     ran.add_argument("--covariate", action="append", default=[], metavar="COL",
                      help="fixed effect (numeric or categorical); repeatable")  # fmt: skip
     ran.add_argument("--min-raters", type=_positive, default=DEFAULT_MIN_RATERS, metavar="K",
                      help="withhold figures of groups with fewer raters (default 3)")  # fmt: skip
+    ran.add_argument("--ci", choices=("profile", "bootstrap", "none"), default="profile",
+                     help="95 %% intervals of the variances: profile likelihood (default), "
+                     "parametric bootstrap, or none")  # fmt: skip
+    ran.add_argument("--n-boot", type=_boot_resamples, default=None, metavar="N",
+                     help=f"resamples (--ci bootstrap; default {DEFAULT_N_BOOT})")  # fmt: skip
+    ran.add_argument("--seed", type=_seed, default=None, metavar="S",
+                     help="seed of the keyed resamples (--ci bootstrap; default 1)")  # fmt: skip
     ran.add_argument("--json", action="store_true", help="print one JSON object")
     ran.set_defaults(func=_cmd_ratings_analyze)
 
@@ -231,6 +239,14 @@ def _quarters(text: str) -> int:
 
 def _positive(text: str) -> int:
     return _whole(text, 1)
+
+
+#: Resamples of ``ratings analyze --ci bootstrap`` unless ``--n-boot`` says otherwise.
+DEFAULT_N_BOOT = 200
+
+
+def _boot_resamples(text: str) -> int:
+    return _whole(text, 2, 100_000)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -469,17 +485,24 @@ def _own_ratings_csv(csv: Path) -> bool:
 
 
 def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
-    columns = tuple(f for f in args.factor if ":" not in f)
+    if args.ci != "bootstrap":
+        given = "--n-boot" if args.n_boot is not None else "--seed" if args.seed is not None else ""
+        if given:
+            raise ConfigError(
+                "only the bootstrap uses it; allowed: with --ci bootstrap", path=given
+            )
+    n_boot = args.n_boot if args.n_boot is not None else DEFAULT_N_BOOT
+    seed = args.seed if args.seed is not None else 1
+    columns, parts, interactions = _factor_terms(args)
     data = read_ratings(
         args.file,
         ratee=args.ratee,
         rater=args.rater,
         score=args.score,
         source=args.source,
-        factors=columns,
+        factors=columns + parts,
         covariates=tuple(args.covariate),
     )
-    interactions = _interactions(args, columns)
     from simlib.analysis import fit_variance_components, icc
 
     least = args.min_raters
@@ -496,10 +519,16 @@ def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
     random: list = ["ratee", "rater"]
     if data.has_source:
         random += ["source", ("ratee", "source")]
-    random += list(data.factors) + interactions
+    random += list(columns) + interactions
     try:
         fit = fit_variance_components(
-            data.frame, response="score", random=random, fixed=data.covariates, ci="profile"
+            data.frame,
+            response="score",
+            random=random,
+            fixed=data.covariates,
+            ci=None if args.ci == "none" else args.ci,
+            n_boot=n_boot,
+            seed=seed,
         )
     except ConfigError as exc:
         raise exc.in_file(args.file) from None
@@ -525,7 +554,7 @@ def _cmd_ratings_analyze(args: argparse.Namespace) -> int:
     print(f"{_display(Path(args.file))}: {fit.n_obs:,} ratings; groups: "
           + ", ".join(f"{k} {v:,}" for k, v in fit.n_groups.items()))  # fmt: skip
     with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 120):
-        print("\nVariance components (REML, 95 % profile-likelihood intervals)")
+        print(f"\nVariance components (REML, {_interval_words(fit)})")
         print(fit.components.to_string(index=False))
         print(f"\nFixed effects (withheld where they would reveal fewer than {least} raters)")
         print(fixed.to_string(index=False))
@@ -553,25 +582,80 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     ]
 
 
-def _interactions(args: argparse.Namespace, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """``--factor a:b`` terms as tuples of canonical column names."""
-    names = {args.ratee: "ratee", args.rater: "rater", "ratee": "ratee", "rater": "rater"}
+def _interval_words(fit) -> str:
+    """How the printed intervals were made, with the bootstrap's resamples and seed."""
+    level = f"{100 * fit.level:g} %"
+    if fit.ci == "profile":
+        return f"{level} profile-likelihood intervals"
+    if fit.ci == "bootstrap":
+        return (
+            f"{level} parametric-bootstrap percentile intervals, {fit.n_boot} resamples, "
+            f"seed {fit.seed}"
+        )
+    return "no intervals: --ci none"
+
+
+def _factor_terms(
+    args: argparse.Namespace,
+) -> tuple[tuple[str, ...], tuple[str, ...], list[tuple[str, ...]]]:
+    """``--factor`` as grouping columns, the columns only interactions use, the interactions.
+
+    The interactions are tuples of the columns' names in the read data.
+
+    An interaction ``a:b`` may join any columns of the file: the rating roles by their
+    column name or role name (``ratee``, ``rater``, ``source``), the other factors, the
+    covariates, or columns named nowhere else (read as grouping columns, not fitted on
+    their own). Every name is checked against the file's header first, so a bad one is
+    one line naming ``--factor`` and the columns allowed.
+    """
+    roles = {args.ratee: "ratee", args.rater: "rater", "ratee": "ratee", "rater": "rater"}
     if args.source:
-        names.update({args.source: "source", "source": "source"})
-    names.update({c: c for c in columns})
-    out = []
-    for term in (f for f in args.factor if ":" in f):
-        parts = term.split(":")
-        unknown = [p for p in parts if p not in names]
-        if unknown or len(parts) < 2:
+        roles.update({args.source: "source", "source": "source"})
+    header = _csv_header(args.file)
+    plain = tuple(dict.fromkeys(f for f in args.factor if ":" not in f))
+    parts: list[str] = []
+    interactions = []
+    for term in args.factor:
+        names = term.split(":")
+        if len(names) < 2 and header is not None and term not in header:
             raise ConfigError(
-                f"interaction {term!r}: {unknown[0] if unknown else term!r} is not a rating "
-                f"column; allowed: two or more of {', '.join(sorted(set(names)))} joined by ':'",
+                f"no column {term!r}; allowed: one of {', '.join(map(repr, header))}, or "
+                "an interaction of them joined by ':'",
                 file=args.file,
                 path="--factor",
             )
-        out.append(tuple(names[p] for p in parts))
-    return out
+        if len(names) < 2:
+            continue
+        for name in names:
+            known = name in roles or (header is not None and name in header)
+            if not name or (header is not None and not known):
+                what = "an empty name" if not name else f"no column {name!r}"
+                allowed = ", ".join(sorted({*(header or ()), *roles.values()}))
+                raise ConfigError(
+                    f"interaction {term!r}: {what}; allowed: two or more of {allowed} "
+                    "joined by ':'",
+                    file=args.file,
+                    path="--factor",
+                )
+        canonical = tuple(roles.get(n, n) for n in names)
+        for name in canonical:
+            if name in ("ratee", "rater", "source") or name in plain:
+                continue
+            if name not in args.covariate and name not in parts:
+                parts.append(name)
+        interactions.append(canonical)
+    return plain, tuple(parts), interactions
+
+
+def _csv_header(path: str) -> list[str] | None:
+    """The column names of a CSV's first line (``None``: unreadable; read_ratings says why)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return [c.strip() for c in next(csv.reader(handle, skipinitialspace=True))]
+    except (OSError, UnicodeDecodeError, StopIteration, csv.Error):
+        return None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
