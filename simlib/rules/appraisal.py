@@ -3,7 +3,9 @@
 0. With multi-source (360) rating, the perilaku ratings of all sources are first
    aggregated into one score per employee by the policy's rule (:func:`aggregate`).
 1. Each axis (hasil kerja, perilaku kerja) is rated *di bawah / sesuai / di atas*
-   ekspektasi by two cut-offs on the rating (SD units).
+   ekspektasi by two cut-offs on the rating (SD units). On the axes the superior judges,
+   a *di bawah* stands only where the superior is willing to say so
+   (:func:`reluctant_levels`); otherwise the superior records *sesuai*.
 2. The PermenPANRB 6/2022 matrix (``data/tables/predikat_matrix.csv``) maps the pair to a
    predikat: Sangat Baik, Baik, Butuh Perbaikan, Kurang/Misconduct, Sangat Kurang.
 3. The organisation's own predikat (Istimewa ... Sangat Kurang) follows from its
@@ -21,19 +23,24 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from simlib.core.domain import AGGREGATION_RULES, PREDIKAT
+from simlib.params.policy import Incentives
+from simlib.params.scenario import Reluctance
 from simlib.params.tables import CurveRule
-from simlib.rules.raters import BERAKHLAK, SOURCES, RatingTable
+from simlib.rules.raters import BERAKHLAK, SOURCES, RatingTable, honest_low_rating_probability
 from simlib.world.workforce import Workforce
 
 __all__ = [
     "AGGREGATION_RULES",
     "aggregate",
+    "aggregate_scores",
     "composite",
     "curve_counts",
     "enforce_curve",
     "levels",
+    "low_rating_pay_loss",
     "org_predikat",
     "predikat",
+    "reluctant_levels",
 ]
 
 K = len(PREDIKAT)
@@ -42,6 +49,66 @@ K = len(PREDIKAT)
 def levels(rating: np.ndarray, *, cutoff_below: float, cutoff_above: float) -> np.ndarray:
     """0 = di bawah, 1 = sesuai, 2 = di atas ekspektasi."""
     return (rating >= cutoff_below).astype(np.int8) + (rating > cutoff_above).astype(np.int8)
+
+
+def low_rating_pay_loss(
+    honest_codes: np.ndarray,
+    lifted_codes: np.ndarray,
+    incentives: Incentives,
+    *,
+    take_home_share: np.ndarray,
+) -> np.ndarray:
+    """Share of monthly take-home pay a predikat costs against another (float[n], >= 0).
+
+    ``performance_share * (m[lifted] - m[honest]) * tukin / (tukin + gaji pokok)``: the pay
+    the rules attach to the honest predikat instead of the lifted one (the multipliers
+    apply to the performance part of tukin; section 7.9 of docs/model.md).
+    """
+    m = np.asarray(incentives.multipliers.as_tuple())
+    gap = incentives.performance_share * (m[lifted_codes] - m[honest_codes])
+    return np.maximum(gap, 0.0) * take_home_share
+
+
+def reluctant_levels(
+    hasil_level: np.ndarray,
+    perilaku_level: np.ndarray,
+    *,
+    matrix: np.ndarray,
+    params: Reluctance,
+    incentives: Incentives,
+    take_home_share: np.ndarray,
+    closeness: np.ndarray,
+    u: np.ndarray,
+    judged_hasil: np.ndarray | bool = True,
+    judged_perilaku: np.ndarray | bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expectation levels after the superiors' reluctance to rate below expectation.
+
+    For each employee with a *di bawah* on an axis the superior judges (``judged_hasil``,
+    ``judged_perilaku``: bool or bool[n]), the superior records it with probability
+    :func:`~simlib.rules.raters.honest_low_rating_probability` (from the pay the low
+    predikat would cost against the one with those axes at *sesuai*, and the closeness);
+    otherwise every such axis becomes *sesuai*. ``u`` holds one uniform per employee (one
+    decision per employee and appraisal). Axes the superior does not judge (an aggregated
+    360 score, a missing SKP, the head's organisation rule) keep their level.
+
+    Returns
+    -------
+    hasil_level, perilaku_level
+        The levels recorded (int8[n] each).
+    """
+    h_lift = np.where(judged_hasil & (hasil_level == 0), 1, hasil_level).astype(hasil_level.dtype)
+    p_lift = np.where(judged_perilaku & (perilaku_level == 0), 1, perilaku_level).astype(
+        perilaku_level.dtype
+    )
+    loss = low_rating_pay_loss(
+        matrix[hasil_level, perilaku_level],
+        matrix[h_lift, p_lift],
+        incentives,
+        take_home_share=take_home_share,
+    )
+    honest = u < honest_low_rating_probability(params, pay_loss=loss, closeness=closeness)
+    return np.where(honest, hasil_level, h_lift), np.where(honest, perilaku_level, p_lift)
 
 
 def predikat(hasil_level: np.ndarray, perilaku_level: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -158,7 +225,27 @@ def aggregate(
     weights: tuple[float, ...],
     trim_share: float,
 ) -> np.ndarray:
-    """One perilaku score per employee (SD units) from multi-source ratings.
+    """One perilaku score per employee of ``workforce``: :func:`aggregate_scores`."""
+    return aggregate_scores(
+        table, n=workforce.n, unit=workforce.unit, rule=rule, weights=weights,
+        trim_share=trim_share,
+    )  # fmt: skip
+
+
+def aggregate_scores(
+    table: RatingTable,
+    *,
+    n: int,
+    unit: np.ndarray,
+    rule: str,
+    weights: tuple[float, ...],
+    trim_share: float,
+) -> np.ndarray:
+    """One perilaku score per ratee ``0..n-1`` (SD units) from multi-source ratings.
+
+    ``unit`` is each ratee's unit code (the calibration committee normalises per unit);
+    the rules need nothing else about the ratees, so rating data from outside the model
+    are aggregated by the same code.
 
     Ratings are first averaged over the seven BerAKHLAK values for each rater and ratee.
     Rules:
@@ -181,7 +268,7 @@ def aggregate(
     A ratee without the ratings a rule needs falls back to the equal-weight mean of
     whatever sources rated them (self included), and to 0 (meets expectation) if none.
     """
-    n, k = workforce.n, len(BERAKHLAK)
+    k = len(BERAKHLAK)
     pair_score = table.latent.reshape(-1, k).mean(axis=1)
     pair_ratee = table.ratee[::k]
     pair_rater = table.rater[::k]
@@ -198,7 +285,7 @@ def aggregate(
     elif rule in ("equal_360", "calibration_committee"):
         score = _weighted(means, others)
         if rule == "calibration_committee":
-            score = _normalise_per_unit(score, workforce.unit)
+            score = _normalise_per_unit(score, unit)
     elif rule in ("trimmed_mean", "severity_adjusted"):
         keep = pair_source != SOURCES.index("self")
         y, ratee, rater = pair_score[keep], pair_ratee[keep], pair_rater[keep]
