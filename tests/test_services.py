@@ -9,7 +9,6 @@ import yaml
 
 from simlib.core.errors import ConfigError
 from simlib.core.paths import DATA
-from simlib.engine import services
 from simlib.engine.services import DAILY_COLUMNS, run_campaign, team_incentive_idr, turnout_share
 from simlib.params.campaign import Campaign, campaign_from_dict, load_campaign
 from simlib.params.config import read_yaml
@@ -198,27 +197,6 @@ def test_pro_rata_pays_in_proportion_to_coverage_up_to_the_cap(small):
     assert team_incentive_idr(incentive, coverage=0.99, staff=10) == pytest.approx(
         1.05 * 10 * incentive.bonus_idr_per_staff
     )
-
-
-def test_lazy_reneging_gives_the_same_outcomes_as_leaving_the_queue_on_time(small, monkeypatch):
-    """Checking patience at the server equals a patience timer that removes the citizen."""
-
-    def leaves_on_time(env, resource, i, give_up, closing, service, started):
-        request = resource.request()
-        yield request | env.timeout(min(give_up, closing) - env.now)
-        if not request.triggered:
-            request.cancel()
-            return
-        started[i] = env.now
-        yield env.timeout(service)
-        resource.release(request)
-
-    lazy = run(small, seed=5)
-    monkeypatch.setattr(services, "_citizen", leaves_on_time)
-    eager = run(small, seed=5)
-    assert lazy.abandoned > 0
-    pd.testing.assert_frame_equal(lazy.daily, eager.daily)
-    assert eager.events > lazy.events, (eager.events, lazy.events)
 
 
 def test_staff_may_differ_between_posts(small):

@@ -1,10 +1,12 @@
-"""Citizen-facing services: a vaccination campaign at puskesmas posts, citizen by citizen.
+"""Citizen-facing services: a vaccination campaign at puskesmas posts, every citizen queued.
 
-This module owns the campaign's parameter records (:class:`Campaign`), their loader
-(:func:`load_campaign`), the queueing simulation (:func:`run_campaign`) and the team
-incentive rule (:func:`team_incentive_idr`). It is standalone: the agency engine
-(:mod:`simlib.engine.model`) does not call it yet, but the call takes what the engine has at hand
-(mean staff performance per post, in SD units, and a numpy Generator).
+This module owns the campaign sub-simulation (:func:`run_campaign`), its result
+(:class:`CampaignResult`), the turnout model (:func:`turnout_share`) and the team incentive
+rule (:func:`team_incentive_idr`, :func:`expected_bonus_share`); the parameter records are
+in :mod:`simlib.params.campaign`, the queueing arithmetic in
+:mod:`simlib.engine.campaign_queue`. The agency engine (:mod:`simlib.engine.model`) calls
+it with what it has at hand (mean staff performance per post, in SD units, and a numpy
+Generator).
 
 Time inside the simulation is counted in **minutes** from 00:00 of the campaign's first
 day (day 0, a Monday). The model, in order:
@@ -13,28 +15,42 @@ day (day 0, a Monday). The model, in order:
 
        turnout_share = base + (max - base) * x / (x + half_saturation)
 
-   with ``x`` the outreach contacts per target person. The number of citizens who come is
-   ``Binomial(target_population, turnout_share)``; each comes once (abandoners do not
-   return).
-2. **Arrivals.** Given the total, each citizen's arrival falls independently in an open
-   (day, post, hour) cell with probability proportional to the hourly profile (posts and
-   open days equally likely), uniformly within the hour. Conditional on its total, this is
-   exactly a non-homogeneous Poisson process with a piecewise-constant rate.
-3. **Service.** Each post is a ``simpy.Resource`` with ``staff_per_post`` servers. A
-   citizen's service time in minutes is::
+   with ``x`` the outreach contacts per target person. Each person of the target
+   population comes, once, with probability ``turnout_share`` (abandoners do not return),
+   so the number who come is ``Binomial(target_population, turnout_share)``.
+2. **Arrivals.** Each citizen's arrival falls independently in an open (day, post) cell
+   (all equally likely) and, within the day, in an opening hour with probability
+   proportional to the hourly profile, uniformly within the hour. Conditional on its
+   total, this is exactly a non-homogeneous Poisson process with a piecewise-constant rate.
+3. **Service.** Each post is a first-come-first-served queue with ``staff_per_post``
+   servers (or ``staff`` per post). A citizen's service time in minutes is::
 
-       base_min * exp(-performance_slope * performance[post]) * LogNormal(-s^2/2, s)
+       base_min * exp(-performance_slope * performance[day, post]) * LogNormal(-s^2/2, s)
 
    so the mean at performance 0 is ``base_min``, and better staff serve faster.
 4. **Abandonment.** Patience is exponential with mean ``patience.mean_min``. Queues are
    first come, first served, so a citizen whose patience runs out leaves without
-   affecting anyone ahead of them; the simulation therefore checks patience when the
-   citizen reaches a free server (lazy reneging): same outcomes, no extra timer event.
+   affecting anyone ahead of them: patience is checked when the citizen reaches a free
+   server (lazy reneging), which gives the same outcomes as leaving on time.
 5. **Closing.** Posts stop starting services at closing time; citizens still in the queue
    then go home (``waiting_at_close``) unless their patience had already run out
-   (``abandoned``). Services under way at closing time are finished.
+   (``abandoned``). Services under way at closing time are finished; if they are still
+   running when the post opens again, that day's queue starts behind them.
 
 So ``arrivals = served + abandoned + waiting_at_close`` for every post and day.
+
+The queues are not simulated event by event: :mod:`simlib.engine.campaign_queue` computes
+every citizen's start of service by the Kiefer-Wolfowitz recursion for multi-server FCFS
+queues, vectorised over every (open day, post) queue at once. It gives the same start times
+as a SimPy run with one process per citizen on the same draws (the implementation before
+issue 17, kept as ``benchmarks/campaign_reference.py``; ``tests/test_campaign_engine.py``
+and ``benchmarks/services.py`` dock the two).
+
+Random draws belong to the persons of the target population: four uniforms each, in fixed
+slots (:data:`simlib.engine.campaign_queue.CITIZEN_SLOTS`), from one
+``target_population x 4`` block of the Generator in person order (or a keyed stream by
+person id). Staff, their performance and the number of others who come change no one's
+draws.
 """
 
 from __future__ import annotations
@@ -44,8 +60,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import simpy
+from scipy.special import ndtri
 
+from simlib.core.streams import Draws
+from simlib.engine.campaign_queue import (
+    arrival_cells,
+    arrival_order,
+    citizen_uniforms,
+    daily_waits,
+    post_day_starts,
+)
 from simlib.params.campaign import Campaign, Demand, TeamIncentive
 
 __all__ = [
@@ -139,8 +163,9 @@ class CampaignResult:
         Whether coverage reached the team target.
     incentive_idr
         Team bonus paid under the campaign's rule (IDR, whole team).
-    events
-        SimPy events processed (for benchmarks).
+    citizens
+        With ``run_campaign(..., citizens=True)``: one row per citizen, ``day``, ``post``,
+        ``arrive_min``, ``service_min`` and ``wait_min`` (NaN if not served); else None.
     """
 
     daily: pd.DataFrame
@@ -153,17 +178,18 @@ class CampaignResult:
     p90_wait_min: float
     target_met: bool
     incentive_idr: float
-    events: int
+    citizens: pd.DataFrame | None = None
 
 
 def run_campaign(
     params: Campaign,
     *,
     staff_performance: np.ndarray,
-    rng: np.random.Generator,
+    rng: Draws,
     staff: np.ndarray | None = None,
+    citizens: bool = False,
 ) -> CampaignResult:
-    """Simulate a vaccination campaign citizen by citizen.
+    """Simulate a vaccination campaign: every citizen through its post's queue.
 
     Parameters
     ----------
@@ -173,10 +199,14 @@ def run_campaign(
         Mean true performance of each post's staff, in SD units: shape ``(posts,)``, or
         ``(window_days, posts)`` for performance that changes during the campaign.
     rng
-        Source of every random draw (turnout, arrivals, service times, patience).
+        Source of every random draw (who comes, when and where, service times, patience):
+        a Generator, drawn as one ``target_population x 4`` block in person order, or a
+        keyed stream, keyed by person.
     staff
         Vaccinators at each post, shape ``(posts,)``, whole numbers >= 1; by default
         ``posts.staff_per_post`` everywhere. The team bonus goes to all of them.
+    citizens
+        Keep one row per citizen in :attr:`CampaignResult.citizens`.
 
     Returns
     -------
@@ -199,55 +229,42 @@ def run_campaign(
         )
     hours = params.hours
     days = params.open_days()
+    cells = days.size * n_posts
 
-    # Arrivals: a Binomial total spread over (day, post, hour) cells by the hourly profile.
-    n = int(rng.binomial(params.target_population, turnout_share(params.demand)))
-    profile = np.asarray(hours.arrival_profile, dtype=float)
-    cell_p = np.broadcast_to(profile / profile.sum(), (days.size, n_posts, profile.size))
-    counts = rng.multinomial(n, cell_p.ravel() / (days.size * n_posts)).reshape(cell_p.shape)
-    day_i, post, hour = (np.repeat(g.ravel(), counts.ravel()) for g in np.indices(counts.shape))
-    day = days[day_i]
-    opening = day * MINUTES_PER_DAY + hours.open_hour * 60.0
-    closing = opening + hours.hours_per_day * 60.0
-    arrive = opening + hour * 60.0 + rng.random(n) * 60.0
-    order = np.lexsort((arrive, post))  # each post's arrivals in time order
-    day, post, arrive, closing = day[order], post[order], arrive[order], closing[order]
-
+    _, u = citizen_uniforms(rng, params.target_population, come_share=turnout_share(params.demand))
+    # By the arrival uniform: by (open day, post) cell and, within a cell, by arrival time.
+    u = u[arrival_order(u[:, 0])]
+    cell, minute = arrival_cells(u[:, 0], cells=cells, profile=hours.arrival_profile)
+    day_index, post = np.divmod(cell, n_posts)
+    day = days[day_index]
+    opening = days * MINUTES_PER_DAY + hours.open_hour * 60.0
+    arrive = opening[day_index] + minute
+    closing = (opening + hours.hours_per_day * 60.0)[day_index]
     s = params.service.log_sd
+    # Uniforms from a Generator may be 0: the smallest keyed uniform instead (ndtri(0) = -inf).
+    normal = ndtri(np.maximum(u[:, 1], 2.0**-54))
     service = (
         params.service.base_min
         * np.exp(-params.service.performance_slope * perf[day, post])
-        * rng.lognormal(-0.5 * s * s, s, n)
+        * np.exp(s * normal - 0.5 * s * s)
     )
-    give_up = arrive + rng.exponential(params.patience.mean_min, n)
+    give_up = arrive - params.patience.mean_min * np.log1p(-u[:, 2])
 
-    env = simpy.Environment()
-    start = np.full(n, np.nan)
-    # Per-citizen bookkeeping in Python lists: numpy scalar writes are slower.
-    started: list[float] = [math.nan] * n
-    arrive_l, give_up_l = arrive.tolist(), give_up.tolist()
-    closing_l, service_l = closing.tolist(), service.tolist()
-    bounds = np.searchsorted(post, np.arange(n_posts + 1))
-    for p in range(n_posts):
-        resource = simpy.Resource(env, capacity=int(servers[p]))
-        env.process(_post(env, resource, range(bounds[p], bounds[p + 1]), arrive_l,
-                          give_up_l, closing_l, service_l, started))  # fmt: skip
-    env.run()
-    events = _events(env)
-    start[:] = started
-
+    start = post_day_starts(
+        day_index, post, arrive, give_up, closing, service, servers=servers, opening=opening
+    )
     served = ~np.isnan(start)
     # Not served: gone before closing if patience ran out first, else still queueing.
     abandoned = ~served & (give_up < closing)
     waiting = ~served & ~abandoned
-    wait = np.where(served, start - arrive, np.nan)
-    daily = _daily(params, servers, days, day, post, served, abandoned, waiting, wait, service)
+    wait = start - arrive
+    daily = _daily(params, servers, days, cell, served, abandoned, waiting, wait, service)
     vaccinated = int(served.sum())
     coverage = vaccinated / params.target_population
     waits = wait[served]
     return CampaignResult(
         daily=daily,
-        arrivals=n,
+        arrivals=len(u),
         vaccinated=vaccinated,
         abandoned=int(abandoned.sum()),
         waiting_at_close=int(waiting.sum()),
@@ -258,40 +275,11 @@ def run_campaign(
         incentive_idr=team_incentive_idr(
             params.incentive, coverage=coverage, staff=int(servers.sum())
         ),
-        events=events,
-    )
-
-
-def _post(env, resource, citizens, arrive, give_up, closing, service, started):
-    """Arrival source of one post: starts each citizen's process at their arrival time."""
-    timeout, process = env.timeout, env.process
-    for i in citizens:
-        gap = arrive[i] - env.now
-        if gap > 0:
-            yield timeout(gap)
-        process(_citizen(env, resource, i, give_up[i], closing[i], service[i], started))
-
-
-def _citizen(env, resource, i, give_up, closing, service, started):
-    """One citizen: queue, then be vaccinated unless patience or opening hours ran out."""
-    request = resource.request()
-    yield request
-    now = env.now
-    if now > give_up or now >= closing:
-        resource.release(request)
-        return
-    started[i] = now
-    yield env.timeout(service)
-    resource.release(request)
-
-
-def _events(env: simpy.Environment) -> int:
-    """Events scheduled so far (SimPy numbers them from a counter; -1 if unavailable)."""
-    counter = getattr(env, "_eid", None)
-    if counter is None:
-        return -1
-    # Reading an itertools.count advances it; harmless after the run has ended.
-    return next(counter)
+        citizens=pd.DataFrame(
+            {"day": day, "post": post, "arrive_min": arrive, "service_min": service,
+             "wait_min": wait}
+        ) if citizens else None,
+    )  # fmt: skip
 
 
 def _staff(params: Campaign, staff: np.ndarray | None) -> np.ndarray:
@@ -311,30 +299,26 @@ def _staff(params: Campaign, staff: np.ndarray | None) -> np.ndarray:
     return servers.astype(np.int64)
 
 
-def _daily(
-    params, servers, days, day, post, served, abandoned, waiting, wait, service
-) -> pd.DataFrame:
+def _daily(params, servers, days, cell, served, abandoned, waiting, wait, service):
+    """One row per open day and post (``cell`` = open-day index x posts + post)."""
     n_posts = params.posts.count
+    size = days.size * n_posts
     frame = pd.DataFrame(
         {
             "day": np.repeat(days, n_posts),
             "post": np.tile(np.arange(n_posts), days.size),
         }
     )
-    key = np.searchsorted(days, day) * n_posts + post
-    size = days.size * n_posts
 
     def tally(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(key[mask], minlength=size)
+        return np.bincount(cell[mask], minlength=size)
 
-    frame["arrivals"] = np.bincount(key, minlength=size)
+    frame["arrivals"] = np.bincount(cell, minlength=size)
     frame["served"] = tally(served)
     frame["abandoned"] = tally(abandoned)
     frame["waiting_at_close"] = tally(waiting)
-    waits = pd.Series(wait[served]).groupby(key[served])
-    frame["mean_wait_min"] = waits.mean().reindex(range(size)).to_numpy()
-    frame["p90_wait_min"] = waits.quantile(0.9).reindex(range(size)).to_numpy()
-    busy = np.bincount(key[served], weights=service[served], minlength=size)
+    frame["mean_wait_min"], frame["p90_wait_min"] = daily_waits(cell, wait, queues=size)
+    busy = np.bincount(cell[served], weights=service[served], minlength=size)
     capacity = np.tile(servers, days.size) * params.hours.hours_per_day * 60.0
     frame["utilisation"] = busy / capacity
     return frame[list(DAILY_COLUMNS)]
