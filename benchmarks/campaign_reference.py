@@ -72,6 +72,9 @@ class ReferenceResult:
     incentive_idr: float
     #: SimPy events scheduled in the run.
     events: int
+    #: One row per citizen (``day``, ``post``, ``arrive_min``, ``service_min``,
+    #: ``wait_min``: NaN if not served), if asked for.
+    citizens: pd.DataFrame | None = None
 
 
 def run_campaign(
@@ -80,6 +83,7 @@ def run_campaign(
     staff_performance: np.ndarray,
     rng: np.random.Generator,
     staff: np.ndarray | None = None,
+    citizens: bool = False,
 ) -> ReferenceResult:
     """Simulate a vaccination campaign citizen by citizen.
 
@@ -94,6 +98,8 @@ def run_campaign(
         Source of every random draw (turnout, arrivals, service times, patience).
     staff
         Vaccinators at each post, shape ``(posts,)``; by default ``posts.staff_per_post``.
+    citizens
+        Keep one row per citizen in ``ReferenceResult.citizens``.
 
     Returns
     -------
@@ -161,7 +167,11 @@ def run_campaign(
             params.incentive, coverage=coverage, staff=int(servers.sum())
         ),
         events=events,
-    )
+        citizens=pd.DataFrame(
+            {"day": day, "post": post, "arrive_min": arrive, "service_min": service,
+             "wait_min": wait}
+        ) if citizens else None,
+    )  # fmt: skip
 
 
 def simulate_queues(

@@ -33,7 +33,7 @@ SCRIPTS = {
         "--dock-seeds",
         "10",
     ],
-    "services.py": ["--repeat", "1"],
+    "services.py": ["--repeat", "1", "--seeds", "2", "--population", "20000"],
     "calibrate.py": [
         "--replications",
         "2",

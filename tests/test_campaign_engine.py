@@ -1,14 +1,28 @@
-"""A vaccination campaign run from the agency calendar: coverage, team bonus, ledger."""
+"""A vaccination campaign run from the agency calendar (coverage, team bonus, ledger), and
+the vectorised campaign queue docked against the per-citizen SimPy reference."""
+
+import importlib.util
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from helpers import without_gaming
+from scipy import stats
 
 import simlib
 from simlib.cli.main import main
-from simlib.core.paths import DATA, SCENARIOS
+from simlib.core.paths import DATA, ROOT, SCENARIOS
+from simlib.core.streams import Streams
+from simlib.engine.campaign_queue import (
+    arrival_cells,
+    citizen_uniforms,
+    fcfs_starts,
+    post_day_starts,
+)
+from simlib.engine.services import run_campaign, team_incentive_idr
+from simlib.params.campaign import campaign_from_dict
 from simlib.params.scenario import CampaignLink
 
 
@@ -166,3 +180,193 @@ def test_coverage_can_be_the_objective_part_of_hasil_kerja(tiny, regional, small
     a = plain.panel[plain.panel.period == "2025Q1"].hasil_rating.to_numpy()
     b = objective.panel[objective.panel.period == "2025Q1"].hasil_rating.to_numpy()
     np.testing.assert_array_equal(a, b)
+
+
+# --- docking against the per-citizen SimPy reference (benchmarks/campaign_reference.py) ------
+
+#: Significance level of every docking test (two-sided).
+ALPHA = 0.01
+
+
+@pytest.fixture(scope="module")
+def reference():
+    path = ROOT / "benchmarks" / "campaign_reference.py"
+    spec = importlib.util.spec_from_file_location("campaign_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+def same_draws(seed, *, posts, days, servers, hours, profile, base_min, log_sd, patience_min,
+               citizens, open_hour=8):  # fmt: skip
+    """Citizens drawn once, sorted as the vectorised queue takes them."""
+    rng = np.random.default_rng(seed)
+    cell, minute = arrival_cells(
+        np.sort(rng.random(citizens)), cells=len(days) * posts, profile=np.array(profile)
+    )
+    day_index, post = np.divmod(cell, posts)
+    opening = np.asarray(days) * 1440.0 + open_hour * 60.0
+    arrive = opening[day_index] + minute
+    return {
+        "day_index": day_index, "post": post, "arrive": arrive,
+        "give_up": arrive + rng.exponential(patience_min, citizens),
+        "closing": (opening + 60.0 * hours)[day_index],
+        "service": base_min * rng.lognormal(-0.5 * log_sd**2, log_sd, citizens),
+        "servers": np.asarray(servers), "opening": opening,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # Busy posts, 1 to 3 vaccinators, closed on Sundays.
+        dict(posts=3, days=[0, 1, 2, 3, 4, 5, 7, 8], servers=[1, 2, 3], hours=6,
+             profile=[1.6, 1.4, 1.1, 0.8, 0.6, 0.5], base_min=7.0, log_sd=0.4,
+             patience_min=30.0, citizens=5000),
+        # Open round the clock with long services: queues carry over from day to day.
+        dict(posts=2, days=[0, 1, 2, 3, 4], servers=[2, 1], hours=24, open_hour=0,
+             profile=[1.0] * 24, base_min=30.0, log_sd=1.0, patience_min=1e4, citizens=800),
+        # Hours without arrivals, heavy-tailed services, many queues.
+        dict(posts=40, days=list(range(30)), servers=[1] * 40, hours=8, open_hour=7,
+             profile=[0, 1, 0, 2, 0, 0, 1, 0], base_min=5.0, log_sd=2.0, patience_min=60.0,
+             citizens=20_000),
+    ],
+    ids=["busy", "round-the-clock", "many-queues"],
+)  # fmt: skip
+def test_the_vectorised_queue_serves_as_simpy_does_on_the_same_draws(reference, case):
+    """Same citizens, same draws: the same people are served, at the same minute.
+
+    The reference runs one SimPy process per citizen with lazy reneging (patience checked
+    at the server) and with a patience timer that takes the citizen out of the queue; under
+    FCFS both give the same outcomes, and so must the recursion. Start times may differ by
+    SimPy's clock arithmetic (``now + (arrive - now)``), far below 1e-9 minutes.
+    """
+    draws = same_draws(1, **case)
+    start = post_day_starts(
+        draws["day_index"], draws["post"], draws["arrive"], draws["give_up"], draws["closing"],
+        draws["service"], servers=draws["servers"], opening=draws["opening"],
+    )  # fmt: skip
+    order = np.lexsort((draws["arrive"], draws["post"]))
+    kwargs = {k: draws[k][order] for k in ("post", "arrive", "give_up", "closing", "service")}
+    lazy, lazy_events = reference.simulate_queues(**kwargs, servers=draws["servers"])
+    eager, eager_events = reference.simulate_queues(**kwargs, servers=draws["servers"], eager=True)
+    ours = start[order]
+    served = ~np.isnan(ours)
+    assert 0 < served.sum() < len(ours), "some are served and some are not"
+    for name, theirs in (("lazy", lazy), ("eager", eager)):
+        differ = int((np.isnan(theirs) != ~served).sum())
+        assert differ == 0, f"{differ} of {len(ours)} citizens served differently ({name})"
+        gap = np.abs(theirs[served] - ours[served]).max()
+        assert gap < 1e-9, f"start times differ by up to {gap} min ({name})"
+    assert eager_events > lazy_events, (eager_events, lazy_events)
+
+
+def mean_difference_z(a, b) -> float:
+    """Difference of the means of two sets of independent runs over its Monte-Carlo error."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float((a.mean() - b.mean()) / np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size))
+
+
+def test_the_campaign_docks_with_the_per_citizen_reference(reference):
+    """Coverage, waiting times and the team bonus agree in distribution over 150 seeds.
+
+    The engines draw differently, so runs are compared in distribution. A small campaign
+    busy enough to queue and abandon (3 posts, 1 vaccinator each, 2,000 people, 10 days).
+    Each test is two-sided at ``ALPHA`` = 0.01: means over seeds by their difference over
+    its Monte-Carlo error; waits by a two-sample Kolmogorov-Smirnov test on the wait of one
+    served citizen drawn at random from every (day, post) queue of every run (queues are
+    independent; a run's waits are not), rounded to 1e-9 min (SimPy's clock rounding);
+    the all-or-nothing bonus at a target that pays about half the runs (the pooled median
+    coverage) by a two-proportion z-test.
+    """
+    raw = yaml.safe_load((DATA / "services" / "vaccination_campaign.yaml").read_text())
+    raw["target_population"]["value"] = 2000
+    raw["window_days"]["value"] = 10
+    raw["posts"]["count"]["value"] = 3
+    raw["posts"]["staff_per_post"]["value"] = 1
+    campaign = campaign_from_dict(raw)
+    perf = np.zeros(3)
+    runs = {"library": [], "reference": []}
+    waits = {"library": [], "reference": []}
+    for seed in range(150):
+        for name, engine in (("library", run_campaign), ("reference", reference.run_campaign)):
+            result = engine(
+                campaign, staff_performance=perf, rng=np.random.default_rng(seed), citizens=True
+            )
+            runs[name].append(result)
+            served = result.citizens[result.citizens.wait_min.notna()]
+            pick = served.iloc[np.random.default_rng([seed, 17]).permutation(len(served))]
+            waits[name].append(pick.drop_duplicates(["day", "post"]).wait_min.to_numpy())
+    z_crit = stats.norm.ppf(1 - ALPHA / 2)
+    lib, ref = runs["library"], runs["reference"]
+    for field in ("coverage", "mean_wait_min", "abandoned"):
+        a, b = [getattr(r, field) for r in lib], [getattr(r, field) for r in ref]
+        z = mean_difference_z(a, b)
+        assert abs(z) < z_crit, (
+            f"{field}: library {np.mean(a):.5g}, reference {np.mean(b):.5g}, z {z:.2f}"
+        )
+    a, b = (np.round(np.concatenate(waits[k]), 9) for k in ("library", "reference"))
+    ks = stats.ks_2samp(a, b)
+    assert ks.pvalue >= ALPHA, (
+        f"waits: KS D {ks.statistic:.4f}, p {ks.pvalue:.4f}, n {a.size}, {b.size}"
+    )
+    target = float(np.median([r.coverage for r in lib + ref]))
+    sharp = campaign.incentive.model_copy(update={"target_coverage": target})
+    paid = {
+        k: np.array([team_incentive_idr(sharp, coverage=r.coverage, staff=3) > 0 for r in v])
+        for k, v in runs.items()
+    }
+    pooled = np.concatenate(list(paid.values())).mean()
+    z = (paid["library"].mean() - paid["reference"].mean()) / np.sqrt(
+        pooled * (1 - pooled) * 2 / 150
+    )
+    assert abs(z) < z_crit, (
+        f"bonus paid at target {target}: {paid['library'].mean()} vs {paid['reference'].mean()}"
+    )
+
+
+@pytest.mark.parametrize("rng", ["generator", "keyed"])
+def test_a_persons_draws_depend_on_nothing_but_the_person(rng):
+    """Chunking, the turnout share and the stream's kind change no one's uniforms."""
+
+    def draws(share, chunk):
+        stream = (
+            np.random.default_rng(4)
+            if rng == "generator"
+            else Streams(4).keyed("arrivals", period=0)
+        )
+        return citizen_uniforms(stream, 10_000, come_share=share, chunk=chunk)
+
+    ids, u = draws(0.5, 1 << 20)
+    ids_chunked, u_chunked = draws(0.5, 777)
+    np.testing.assert_array_equal(ids, ids_chunked)
+    np.testing.assert_array_equal(u, u_chunked)
+    more_ids, more_u = draws(0.7, 1 << 20)
+    # More outreach: everyone who came still comes, with the same draws; others join.
+    assert set(ids) < set(more_ids), (len(ids), len(more_ids))
+    np.testing.assert_array_equal(more_u[np.isin(more_ids, ids)], u)
+    assert abs(len(ids) - 5000) < 5 * np.sqrt(10_000 * 0.25), len(ids)
+
+
+def test_arrivals_follow_the_hourly_profile_and_sort_with_their_uniform():
+    """One uniform per arrival: its cell, its hour in proportion to the profile, its minute."""
+    profile = np.array([2.0, 0.0, 1.0, 1.0])
+    u = np.sort(np.random.default_rng(8).random(40_000))
+    cell, minute = arrival_cells(u, cells=5, profile=profile)
+    key = cell * 1000 + minute
+    assert (np.diff(key) >= 0).all(), "sorted by the uniform is sorted by cell, then time"
+    np.testing.assert_array_equal(np.bincount(cell, minlength=5) > 7000, True)
+    hours = np.bincount((minute // 60).astype(int), minlength=4) / u.size
+    expected = profile / profile.sum()
+    se = np.sqrt(expected * (1 - expected) / u.size)
+    assert hours[1] == 0, "no arrivals in an hour with rate 0"
+    assert (np.abs(hours - expected) < 4 * se + 1e-12).all(), (hours, expected)
+
+
+def test_the_queue_refuses_citizens_out_of_order():
+    t = np.array([10.0, 5.0])
+    with pytest.raises(ValueError, match="sorted by queue"):
+        fcfs_starts(np.array([0, 0]), t, t + 9, t + 99, t, servers=np.array([1]),
+                    free_from=np.zeros(1))  # fmt: skip
