@@ -23,7 +23,8 @@ golongan, latent attributes), leniency (§7.3), absence (§7.8), the disposition
 facets, initial adoption states, self-view bias and gaming propensities (§7.13-7.15); then,
 month by month (§3): payroll (§7.9 tukin due, §7.10 budget cap, prorate), adoption
 transitions (§7.14), the quarterly appraisal (§7.3 supervisor ratings with the pay-purpose
-shift, §7.15 easy targets, resisting superiors and missing SKP, §7.4 levels and predikat),
+shift, §7.15 easy targets, resisting superiors and missing SKP, §7.4 levels, the superiors'
+reluctance to rate below expectation (§7.4b) and predikat),
 learned instrumentality and fairness (§7.1, §7.13), the annual close (§7.5 organisation
 predikat and the head's rule, annual predikat §7.6 without the curve), the pay basis (§7.7),
 and each quarter's effort and true performance (§7.1-7.2).
@@ -31,7 +32,9 @@ and each quarter's effort and true performance (§7.1-7.2).
 What it leaves out (and refuses when a scenario or policy asks for it)
 -----------------------------------------------------------------------
 Workforce flows (§7.16: retirement, exits, transfers, hiring): the docking and the timing
-run the engine with flows switched off (:data:`NO_FLOWS`). 360-degree ratings and their
+run the engine with flows switched off (:data:`NO_FLOWS`). Superiors' reluctance to rate
+below expectation (``raters.reluctance``, when a scenario has it): switched off in both
+(:data:`NO_RELUCTANCE`, :func:`left_out`). 360-degree ratings and their
 aggregation (§7.3b-c), the distribution curve (§7.6), the ``rank_order`` cap rule, training
 (§7.12), campaigns (§7.11), socialisation sessions, organisation CSVs. It computes only the
 outcomes in :data:`QUARTER_METRICS`, :data:`YEAR_METRICS` and ``adoption_at_horizon``, not the
@@ -86,6 +89,13 @@ NO_FLOWS: dict[str, Any] = {
     "flows.pppk_renewal_min_predikat": "sangat_kurang",
 }
 
+#: The same for superiors' reluctance to rate below expectation (``raters.reluctance``): a
+#: below-expectation judgement recorded with probability 1.
+_NEUTRAL_RELUCTANCE = {"honest_probability": 1.0, "pay_sensitivity": 0.0, "closeness_effect": 0.0}
+NO_RELUCTANCE: dict[str, Any] = {
+    f"raters.reluctance.{k}": v for k, v in _NEUTRAL_RELUCTANCE.items()
+}
+
 QUARTER_METRICS = (
     *(f"share_{k}" for k in PREDIKAT),
     "mean_true_performance",
@@ -133,12 +143,43 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def load_params(scenario_file: Path = SCENARIO_FILE) -> dict[str, Any]:
-    """Scenario, baseline policy and tables as plain Python values, refusing what is left out."""
-    scenario_file = Path(scenario_file)
-    scenario = _plain(yaml.safe_load(scenario_file.read_text(encoding="utf-8")))
+def _read_scenario(scenario_file: Path) -> dict[str, Any]:
+    scenario = _plain(yaml.safe_load(Path(scenario_file).read_text(encoding="utf-8")))
     if "extends" in scenario:
         raise NotImplementedError("the lean reference reads whole scenario files, not deltas")
+    return scenario
+
+
+def left_out(scenario_file: Path = SCENARIO_FILE) -> dict[str, Any]:
+    """Scenario changes that switch off, in the engine, what this module leaves out.
+
+    Workforce flows (:data:`NO_FLOWS`) always; superiors' reluctance to rate below
+    expectation (:data:`NO_RELUCTANCE`) when the scenario file has ``raters.reluctance``.
+    """
+    changes = dict(NO_FLOWS)
+    if "reluctance" in _read_scenario(scenario_file)["raters"]:
+        changes.update(NO_RELUCTANCE)
+    return changes
+
+
+def load_params(
+    scenario_file: Path = SCENARIO_FILE, *, changes: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Scenario, baseline policy and tables as plain Python values, refusing what is left out.
+
+    ``changes`` are dotted scenario paths and values (as :func:`left_out` gives them),
+    applied to the plain values before the check.
+    """
+    scenario_file = Path(scenario_file)
+    scenario = _read_scenario(scenario_file)
+    for path, value in (changes or {}).items():
+        *parents, leaf = path.split(".")
+        node = scenario
+        for key in parents:
+            node = node[key]
+        if leaf not in node:
+            raise KeyError(f"{path}: no such scenario value")
+        node[leaf] = value
     policy_file = (scenario_file.parent / scenario["baseline_policy"]).resolve()
     policy = _plain(yaml.safe_load(policy_file.read_text(encoding="utf-8")))
     _refuse_unmodelled(scenario, policy)
@@ -175,6 +216,9 @@ def _refuse_unmodelled(scenario: dict, policy: dict) -> None:
         problems.append(f"appraisal.rater {ap['rater']!r} (only 'supervisor')")
     if ap["distribution_curve"]["enforce"]:
         problems.append("the distribution curve")
+    reluctance = scenario["raters"].get("reluctance")
+    if reluctance and any(reluctance[k] != v for k, v in _NEUTRAL_RELUCTANCE.items()):
+        problems.append("superiors' reluctance to rate below expectation (raters.reluctance)")
     if policy["budget"]["over_cap_rule"] != "prorate":
         problems.append("budget.over_cap_rule other than prorate")
     soc = cm["socialisation"]
@@ -440,6 +484,23 @@ def simulate(
     def level(r):
         return (r >= below).astype(np.int64) + (r > above)
 
+    # §7.4b reluctance: a superior records a "di bawah" (on the axes judged) with probability
+    # p0 * exp(-beta * pay loss - gamma * same unit), else records "sesuai" on those axes.
+    rel = ra["reluctance"]
+    tukin_share = entitled / take_home
+    same_unit = np.where(head, 0.0, (unit[sup_safe] == unit).astype(float))
+
+    def reluctant(h_lev, p_lev, judged_hasil):
+        h_up = np.where(judged_hasil & (h_lev == 0), 1, h_lev)
+        p_up = np.where(p_lev == 0, 1, p_lev)
+        gap = mults[matrix[h_up, p_up]] - mults[matrix[h_lev, p_lev]]
+        loss = phi * np.maximum(gap, 0.0) * tukin_share
+        p = rel["honest_probability"] * np.exp(
+            -rel["pay_sensitivity"] * loss - rel["closeness_effect"] * same_unit
+        )
+        says_so = rng.random(n) < p
+        return np.where(says_so, h_lev, h_up), np.where(says_so, p_lev, p_up)
+
     cap, spent = open_year()
     effort, hasil_true, perilaku_true = start_quarter()
     q_money = np.zeros((3, n_ag))  # entitled, due, paid of the quarter, by agency
@@ -500,7 +561,7 @@ def simulate(
             hasil += ad["resisting_rater_inflation"] * (~head & (state[sup_safe] == 0))
             missing = u[1] < skp_missing[state]
             hasil = np.where(missing, np.minimum(hasil, below - 0.5), hasil)
-            code = matrix[level(hasil), level(perilaku)]
+            code = matrix[reluctant(level(hasil), level(perilaku), ~missing)]
 
             # §7.1 experienced accuracy -> instrumentality; §7.13 fairness
             counts = sizes.astype(float)
@@ -568,7 +629,7 @@ def simulate(
                 org = 4 - np.searchsorted(org_cutoffs, achievement, side="right")
             head_level = np.where(org == 0, 2, np.where(org == 1, 1, 0))
             h_level = np.where(head, head_level[ag], level(yh))
-            code_y = matrix[h_level, level(yp)]
+            code_y = matrix[reluctant(h_level, level(yp), ~head)]
             if not periodic:
                 pay_predikat = code_y
             shares = (
@@ -686,7 +747,8 @@ def engine_headline(outcomes, *, employees: int, months: int) -> dict[str, float
 
 
 def engine_inputs(scenario_file: Path = SCENARIO_FILE, *, changes: dict | None = None):
-    """The engine's scenario (flows off, plus ``changes``) and baseline policy.
+    """The engine's scenario (what this module leaves out switched off, plus ``changes``)
+    and baseline policy.
 
     Only the public facade and the change mechanism of simlib are used, and only here.
     """
@@ -695,7 +757,7 @@ def engine_inputs(scenario_file: Path = SCENARIO_FILE, *, changes: dict | None =
 
     scenario = simlib.load_scenario(scenario_file)
     policy = simlib.load_policy(scenario.resolve(scenario.baseline_policy))
-    return apply_changes(scenario, {**NO_FLOWS, **(changes or {})}), policy
+    return apply_changes(scenario, {**left_out(scenario_file), **(changes or {})}), policy
 
 
 def dock(
@@ -715,7 +777,7 @@ def dock(
     scenario, policy = engine_inputs(scenario_file)
     employees = sum(a.structure.employees for a in scenario.agencies)
     months = scenario.calendar.horizon_months
-    params = load_params(scenario_file)
+    params = load_params(scenario_file, changes=left_out(scenario_file))
     engine_runs, lean_runs = [], []
     for seed in seeds:
         result = simlib.simulate(scenario, policy, seed=seed)
