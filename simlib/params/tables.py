@@ -4,16 +4,28 @@ Each table is a CSV whose rows carry a ``status`` (V verified, P partly verified
 M unverified assumption) and a ``source``. Functions here return small numpy-ready
 structures; they raise :class:`~simlib.core.errors.ConfigError` naming the file, row and column
 when a table is malformed.
+
+The readers parse the files in ``data/tables/``, or, inside ``with reading(tables):``, the
+bytes of a :class:`TableSet` (:func:`read_tables`): a run's inputs carry the tables it uses
+that way (:mod:`simlib.params.resolve`), and the engine opens no file. Parsed tables are
+cached per source (the files, or one set of bytes by its content hash).
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+import hashlib
+import io
 import math
-from dataclasses import dataclass
-from functools import cache
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -28,6 +40,7 @@ __all__ = [
     "JobTypeTable",
     "KPRule",
     "PositionLevel",
+    "TableSet",
     "age_bins",
     "angka_kredit_kp",
     "distribution_curve",
@@ -40,6 +53,8 @@ __all__ = [
     "national_share",
     "position_ladders",
     "predikat_matrix",
+    "read_tables",
+    "reading",
     "retirement_age",
     "talent_boxes",
     "tenure_bins",
@@ -111,11 +126,101 @@ class JobTypeTable:
     golongan_p: np.ndarray  # shape (job types, 4), rows sum to 1
 
 
+@dataclass(frozen=True, eq=False)
+class TableSet:
+    """The bytes of every table file of :data:`TABLE_FILES`, as read once for a run.
+
+    ``content`` maps file name to bytes; ``sha256`` maps file name to the SHA-256 of its
+    bytes, and ``digest`` is one hash of them all (the cache key of the parsed tables).
+    """
+
+    content: tuple[tuple[str, bytes], ...]
+    sha256: dict[str, str] = field(init=False, repr=False)
+    digest: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        sums = {name: hashlib.sha256(data).hexdigest() for name, data in self.content}
+        whole = hashlib.sha256("".join(f"{n}\0{h}\0" for n, h in sorted(sums.items())).encode())
+        object.__setattr__(self, "sha256", sums)
+        object.__setattr__(self, "digest", whole.hexdigest())
+
+    def bytes_of(self, name: str) -> bytes | None:
+        """The bytes of table file ``name``, or ``None`` if the set has no such file."""
+        for key, data in self.content:
+            if key == name:
+                return data
+        return None
+
+
+def read_tables() -> TableSet:
+    """Read every table file of :data:`TABLE_FILES` from ``data/tables`` (bytes, unparsed).
+
+    Raises
+    ------
+    ConfigError
+        If a table file is missing.
+    """
+    content = []
+    for name in TABLE_FILES:
+        path = TABLES / name
+        if not path.is_file():
+            raise ConfigError("table file not found", file=path)
+        content.append((name, path.read_bytes()))
+    return TableSet(tuple(content))
+
+
+#: The table bytes the readers parse instead of the files (``None``: the files).
+_SOURCE: ContextVar[TableSet | None] = ContextVar("simlib_table_source", default=None)
+#: Sets of bytes whose parsed tables stay cached besides the files'.
+_CACHED_SETS = 8
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def reading(tables: TableSet) -> Iterator[TableSet]:
+    """Inside this block every reader of this module parses ``tables``, not the files."""
+    token = _SOURCE.set(tables)
+    try:
+        yield tables
+    finally:
+        _SOURCE.reset(token)
+
+
+def _cached(fn: F) -> F:
+    """Cache a reader per source: the files (for the process), or a :class:`TableSet`."""
+    memo: OrderedDict[str | None, dict[tuple, Any]] = OrderedDict()
+
+    @functools.wraps(fn)
+    def reader(*args):
+        source = _SOURCE.get()
+        key = None if source is None else source.digest
+        values = memo.get(key)
+        if values is None:
+            values = memo[key] = {}
+            sets = [k for k in memo if k is not None]
+            if len(sets) > _CACHED_SETS:
+                del memo[sets[0]]
+        if args not in values:
+            values[args] = fn(*args)
+        return values[args]
+
+    reader.cache_clear = memo.clear  # type: ignore[attr-defined]
+    return reader  # type: ignore[return-value]
+
+
 def _rows(name: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
     path = TABLES / name
-    if not path.is_file():
+    source = _SOURCE.get()
+    if source is not None:
+        data = source.bytes_of(name)
+        if data is None:
+            raise ConfigError("table file not in the run's inputs", file=path)
+        fh = io.StringIO(data.decode("utf-8"), newline="")
+    elif not path.is_file():
         raise ConfigError("table file not found", file=path)
-    with path.open(newline="", encoding="utf-8") as fh:
+    else:
+        fh = path.open(newline="", encoding="utf-8")
+    with fh:
         reader = csv.DictReader(fh)
         missing = [c for c in (*columns, "status", "source") if c not in (reader.fieldnames or [])]
         if missing:
@@ -155,7 +260,7 @@ def _code(value: str, allowed: tuple[str, ...], name: str, where: str) -> int:
     return allowed.index(value)
 
 
-@cache
+@_cached
 def _tukin_tables() -> dict[str, np.ndarray]:
     name = "tukin_kelas.csv"
     tables: dict[str, np.ndarray] = {}
@@ -197,7 +302,7 @@ def tukin_table(name: str) -> np.ndarray:
     return tables[name]
 
 
-@cache
+@_cached
 def predikat_matrix() -> np.ndarray:
     """The 3x3 predikat matrix: ``m[hasil_kerja_level, perilaku_level]`` is a predikat code."""
     name = "predikat_matrix.csv"
@@ -212,7 +317,7 @@ def predikat_matrix() -> np.ndarray:
     return matrix
 
 
-@cache
+@_cached
 def distribution_curve() -> dict[int, tuple[CurveRule, ...]]:
     """Distribution-curve rules by organisation predikat code (SE MenPANRB 03/2023).
 
@@ -256,19 +361,19 @@ def _bins(name: str, lo_col: str, hi_col: str) -> Bins:
     return Bins(lo, hi, share)
 
 
-@cache
+@_cached
 def age_bins() -> Bins:
     """National age distribution of PNS (BKN statistics, June 2023)."""
     return _bins("age_distribution.csv", "age_from_years", "age_to_years")
 
 
-@cache
+@_cached
 def tenure_bins() -> Bins:
     """National distribution of years of service of PNS (BKN statistics, June 2023)."""
     return _bins("tenure_distribution.csv", "tenure_from_years", "tenure_to_years")
 
 
-@cache
+@_cached
 def job_type_table() -> JobTypeTable:
     """Kelas jabatan ranges and golongan shares by job type (assumptions, see the CSV)."""
     name = "job_types.csv"
@@ -295,7 +400,7 @@ def job_type_table() -> JobTypeTable:
     return JobTypeTable(k_min, k_max, p)
 
 
-@cache
+@_cached
 def national_share(quantity: str) -> float:
     """A national workforce share (e.g. ``"female"``, ``"pppk"``) from BKN statistics."""
     name = "national_shares.csv"
@@ -308,13 +413,13 @@ def national_share(quantity: str) -> float:
     return shares[quantity]
 
 
-@cache
+@_cached
 def retirement_age() -> np.ndarray:
     """Batas usia pensiun (years) by job-type code (PP 11/2017 Pasal 239; see the CSV)."""
     return _by_code("retirement_age.csv", "job_type", JOB_TYPES, "retirement_age_years", 40, 70)
 
 
-@cache
+@_cached
 def gaji_pokok() -> np.ndarray:
     """Monthly base salary (IDR) by golongan code (PP 5/2024 range midpoints; see the CSV)."""
     return _by_code("gaji_pokok.csv", "golongan", GOLONGAN, "gaji_pokok_idr_per_month", 1e5, 1e8)
@@ -395,7 +500,7 @@ def _whole(row: dict[str, str], column: str, name: str, line: int, lo: float, hi
     return int(value)
 
 
-@cache
+@_cached
 def golongan_ladder() -> tuple[str, ...]:
     """The 17 golongan/ruang codes I/a .. IV/e in order (``golongan_ladder.csv``)."""
     name = "golongan_ladder.csv"
@@ -424,7 +529,7 @@ def _step(code: str, name: str, where: str) -> int:
     return _code(code, golongan_ladder(), name, where)
 
 
-@cache
+@_cached
 def education_caps() -> dict[str, tuple[int, int]]:
     """Start and highest golongan step by KP reguler, by education (``education_caps.csv``)."""
     name = "education_caps.csv"
@@ -445,7 +550,7 @@ def education_caps() -> dict[str, tuple[int, int]]:
     return caps
 
 
-@cache
+@_cached
 def position_ladders() -> dict[str, tuple[PositionLevel, ...]]:
     """Position ladders, each bottom first; a level is filled from the one below it."""
     name = "position_levels.csv"
@@ -496,7 +601,7 @@ def position_ladders() -> dict[str, tuple[PositionLevel, ...]]:
     return {ladder: tuple(levels) for ladder, levels in ladders.items()}
 
 
-@cache
+@_cached
 def kenaikan_pangkat_rules() -> dict[str, KPRule]:
     """Kenaikan pangkat rules by name (``kenaikan_pangkat.csv``)."""
     name = "kenaikan_pangkat.csv"
@@ -519,7 +624,7 @@ def kenaikan_pangkat_rules() -> dict[str, KPRule]:
     return rules
 
 
-@cache
+@_cached
 def talent_boxes() -> tuple[np.ndarray, np.ndarray]:
     """The 9-box: ``boxes[kinerja, potensial]`` (levels lowest first) and the pool by box."""
     name = "talent_boxes.csv"
@@ -537,7 +642,7 @@ def talent_boxes() -> tuple[np.ndarray, np.ndarray]:
     return boxes, pool
 
 
-@cache
+@_cached
 def angka_kredit_kp() -> np.ndarray:
     """Angka kredit a JF keahlian needs for the step from each golongan (NaN: none)."""
     name = "angka_kredit_kp.csv"
@@ -558,7 +663,7 @@ def angka_kredit_kp() -> np.ndarray:
     return need
 
 
-@cache
+@_cached
 def kp_periods() -> tuple[tuple[str, int], ...]:
     """KP dates per year by regime start date (ISO), oldest first (``kp_periods.csv``)."""
     name = "kp_periods.csv"
