@@ -13,6 +13,7 @@ never written to outputs.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -258,9 +259,17 @@ def _tenure_given_age(bins: Bins, age: np.ndarray, u: np.ndarray, u_pos: np.ndar
 
 
 def read_org_csv(
-    path: str | Path, params: WorkforceParams, *, rng: np.random.Generator
+    path: str | Path,
+    params: WorkforceParams,
+    *,
+    rng: np.random.Generator,
+    data: bytes | None = None,
 ) -> Workforce:
     """Read an agency's structure from a CSV (one row per employee).
+
+    ``data``, when given, is the file's content as already read (a run's inputs carry it,
+    see :mod:`simlib.params.resolve`); the file is then not opened and ``path`` only names
+    it in messages.
 
     Required columns: ``employee_id, unit, supervisor_id, kelas_jabatan, job_type``
     (``supervisor_id`` empty for the head). Optional: ``golongan`` (I-IV), ``employment``
@@ -275,10 +284,11 @@ def read_org_csv(
         or a value outside what is allowed; the message names the row and column.
     """
     path = Path(path)
-    if not path.is_file():
+    if data is None and not path.is_file():
         raise ConfigError("organisation CSV not found", file=path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+        source = path if data is None else io.BytesIO(data)
+        df = pd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not a readable CSV ({exc.__class__.__name__})", file=path) from None
     df.columns = [c.strip() for c in df.columns]
