@@ -284,15 +284,12 @@ class _Search:
         self.wald_slope = target / self.step  # zeta's slope at the estimate, Wald's guess
         self.zeta_at_zero: float | None = None
 
-    def start(self, v: float, near: np.ndarray | None = None, v_near: float | None = None):
-        """The other variances predicted at ``v`` from the estimate (or a nearer point)."""
-        base = self.phi_hat if near is None else near
-        v0 = self.v_hat if v_near is None else v_near
-        phi = base.copy()
-        phi[self.c] = v**2
-        phi[self.free] = base[self.free] + self.slope * (v**2 - v0**2)
+    def start(self, v: float) -> np.ndarray:
+        """The other variances predicted at ``v``, to first order from the estimate."""
+        phi = self.phi_hat.copy()
+        phi[self.free] += self.slope * (v**2 - self.v_hat**2)
         phi = np.maximum(phi, self.prof.lower(phi))
-        phi[-1] = max(phi[-1], 0.5 * base[-1])
+        phi[-1] = max(phi[-1], 0.5 * self.phi_hat[-1])
         phi[self.c] = v**2
         return phi
 
