@@ -26,8 +26,7 @@ D. **Lean reference** (``benchmarks/lean_reference.py``): an independent impleme
    the same monthly and quarterly loop in one plain numpy module, written from
    ``docs/model.md`` and sharing no code with ``simlib``. It leaves out workforce flows, so
    here it is timed against **A0**, the engine on the same scenario with flows switched off
-   (``lean_reference.left_out``: also superiors' reluctance to rate below expectation when
-   the scenario has it); both run that way; A0 and D alternate, best of ``--repeat`` each.
+   (``lean_reference.left_out``); A0 and D alternate, best of ``--repeat`` each.
    A0 / D is the engine's abstraction cost (the lean module builds no frames and computes
    only its headline outcomes; the engine computes all of ``simlib.engine.outcomes.OUTCOMES``).
    Before it is timed, D is docked with the engine (Axtell et al. 1996): both run the

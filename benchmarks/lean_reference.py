@@ -32,9 +32,8 @@ and each quarter's effort and true performance (§7.1-7.2).
 What it leaves out (and refuses when a scenario or policy asks for it)
 -----------------------------------------------------------------------
 Workforce flows (§7.16: retirement, exits, transfers, hiring): the docking and the timing
-run the engine with flows switched off (:data:`NO_FLOWS`). Superiors' reluctance to rate
-below expectation (``raters.reluctance``, when a scenario has it): switched off in both
-(:data:`NO_RELUCTANCE`, :func:`left_out`). 360-degree ratings and their
+run the engine with flows switched off (:data:`NO_FLOWS`, :func:`left_out`). 360-degree
+ratings and their
 aggregation (§7.3b-c), the distribution curve (§7.6), the ``rank_order`` cap rule, training
 (§7.12), campaigns (§7.11), socialisation sessions, organisation CSVs. It computes only the
 outcomes in :data:`QUARTER_METRICS`, :data:`YEAR_METRICS` and ``adoption_at_horizon``, not the
@@ -89,12 +88,8 @@ NO_FLOWS: dict[str, Any] = {
     "flows.pppk_renewal_min_predikat": "sangat_kurang",
 }
 
-#: The same for superiors' reluctance to rate below expectation (``raters.reluctance``): a
-#: below-expectation judgement recorded with probability 1.
-_NEUTRAL_RELUCTANCE = {"honest_probability": 1.0, "pay_sensitivity": 0.0, "closeness_effect": 0.0}
-NO_RELUCTANCE: dict[str, Any] = {
-    f"raters.reluctance.{k}": v for k, v in _NEUTRAL_RELUCTANCE.items()
-}
+#: Superiors who record every below-expectation judgement (no ``raters.reluctance``).
+_HONEST = {"honest_probability": 1.0, "pay_sensitivity": 0.0, "closeness_effect": 0.0}
 
 QUARTER_METRICS = (
     *(f"share_{k}" for k in PREDIKAT),
@@ -153,13 +148,11 @@ def _read_scenario(scenario_file: Path) -> dict[str, Any]:
 def left_out(scenario_file: Path = SCENARIO_FILE) -> dict[str, Any]:
     """Scenario changes that switch off, in the engine, what this module leaves out.
 
-    Workforce flows (:data:`NO_FLOWS`) always; superiors' reluctance to rate below
-    expectation (:data:`NO_RELUCTANCE`) when the scenario file has ``raters.reluctance``.
+    Workforce flows (:data:`NO_FLOWS`); ``scenario_file`` is read for what else a scenario
+    may need switched off (nothing today).
     """
-    changes = dict(NO_FLOWS)
-    if "reluctance" in _read_scenario(scenario_file)["raters"]:
-        changes.update(NO_RELUCTANCE)
-    return changes
+    _read_scenario(scenario_file)
+    return dict(NO_FLOWS)
 
 
 def load_params(
@@ -216,9 +209,6 @@ def _refuse_unmodelled(scenario: dict, policy: dict) -> None:
         problems.append(f"appraisal.rater {ap['rater']!r} (only 'supervisor')")
     if ap["distribution_curve"]["enforce"]:
         problems.append("the distribution curve")
-    reluctance = scenario["raters"].get("reluctance")
-    if reluctance and any(reluctance[k] != v for k, v in _NEUTRAL_RELUCTANCE.items()):
-        problems.append("superiors' reluctance to rate below expectation (raters.reluctance)")
     if policy["budget"]["over_cap_rule"] != "prorate":
         problems.append("budget.over_cap_rule other than prorate")
     soc = cm["socialisation"]
@@ -486,11 +476,14 @@ def simulate(
 
     # §7.4b reluctance: a superior records a "di bawah" (on the axes judged) with probability
     # p0 * exp(-beta * pay loss - gamma * same unit), else records "sesuai" on those axes.
-    rel = ra["reluctance"]
+    # A scenario without raters.reluctance (files before §7.4b) records every judgement.
+    rel = ra.get("reluctance") or _HONEST
     tukin_share = entitled / take_home
     same_unit = np.where(head, 0.0, (unit[sup_safe] == unit).astype(float))
 
     def reluctant(h_lev, p_lev, judged_hasil):
+        if rel is _HONEST:
+            return h_lev, p_lev
         h_up = np.where(judged_hasil & (h_lev == 0), 1, h_lev)
         p_up = np.where(p_lev == 0, 1, p_lev)
         gap = mults[matrix[h_up, p_up]] - mults[matrix[h_lev, p_lev]]
@@ -796,7 +789,11 @@ def dock(
                 "lean": float(lean.mean()),
                 "diff": diff,
                 "se": se,
-                "agrees": bool(abs(diff) <= limit_se * se) if se > 0 else diff == 0.0,
+                # the tolerance term only absorbs float rounding (a binding cap pays exactly
+                # 0.95 of entitlement in every run of both)
+                "agrees": bool(
+                    abs(diff) <= limit_se * se + 1e-9 * max(abs(e.mean()), abs(lean.mean()))
+                ),
             }
         )
     return rows
