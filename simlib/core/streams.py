@@ -59,6 +59,7 @@ STREAMS = (
     "socialisation",
     "transfers",
     "hiring",
+    "reluctance",
 )
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -75,9 +75,11 @@ from simlib.rules.appraisal import (
     levels,
     org_predikat,
     predikat,
+    reluctant_levels,
 )
 from simlib.rules.incentives import BudgetYear, apply_cap, due, entitlement
 from simlib.rules.raters import (
+    closeness_to_superior,
     BERAKHLAK,
     RATING_RULES,
     RatingContext,
@@ -536,6 +538,12 @@ class Agency:
         ratings = Ratings(hasil, ratings.perilaku, ratings.table)
         cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
         h_level, p_level = levels(ratings.hasil_kerja, **cut), levels(perilaku, **cut)
+        # The superior judges hasil kerja (a missing SKP is rated by rule) and, under the
+        # supervisor rule, perilaku; an aggregated 360 score is not one person's judgement.
+        h_level, p_level = self._reluctant(
+            h_level, p_level, policy, month, slot=0,
+            judged_hasil=~self._skp_missing, judged_perilaku=not multi,
+        )  # fmt: skip
         matrix = predikat_matrix()
         codes = predikat(h_level, p_level, matrix)
         true_codes = predikat(levels(self.hasil_true, **cut), levels(self.perilaku_true, **cut),
@@ -619,6 +627,7 @@ class Agency:
         audited = u[0] < cm.audit_share
         gaming = (people.gaming_u < easing_share) & ~audited
         missing = u[1] < np.asarray(ad.skp_missing.as_tuple())[people.state]
+        self._skp_missing = missing
         self._skp_compliance = float(1.0 - missing.mean())
         hasil = (
             hasil
@@ -628,6 +637,26 @@ class Agency:
         # A late or missing SKP is rated below expectation (di bawah ekspektasi).
         below = policy.appraisal.cutoff_below - 0.5
         return np.where(missing, np.minimum(hasil, below), hasil), gaming
+
+    def _reluctant(
+        self, h_level, p_level, policy: Policy, month: int, *, slot: int, judged_hasil,
+        judged_perilaku,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Levels after the superiors' reluctance to rate below expectation (section 7.4).
+
+        One uniform per person and appraisal (stream ``reluctance``: slot 0 the quarter,
+        slot 1 the annual close, keyed by the appraisal month).
+        """
+        tukin = entitlement(self.wf.kelas, policy.incentives)
+        total = tukin + self.gaji
+        share = np.divide(tukin, total, out=np.zeros_like(tukin), where=total > 0)
+        u = uniforms(self._keyed("reluctance", month), self.people.person, 1, first=slot)[:, 0]
+        return reluctant_levels(
+            h_level, p_level, matrix=predikat_matrix(), params=self.scenario.raters.reluctance,
+            incentives=policy.incentives, take_home_share=share,
+            closeness=closeness_to_superior(self.wf), u=u,
+            judged_hasil=judged_hasil, judged_perilaku=judged_perilaku,
+        )  # fmt: skip
 
     def _learn(self, hasil_rating: np.ndarray, policy: Policy) -> None:
         """Instrumentality and fairness from this quarter's own rating and pay."""
@@ -715,6 +744,10 @@ class Agency:
         h_level[self.is_head] = 2 if org == 0 else (1 if org == 1 else 0)
         matrix = predikat_matrix()
         p_level = levels(perilaku, **cut)
+        h_level, p_level = self._reluctant(
+            h_level, p_level, policy, month, slot=1,
+            judged_hasil=~self.is_head, judged_perilaku=ap.rater != "multi_source",
+        )  # fmt: skip
         codes = predikat(h_level, p_level, matrix)
         true_codes = predikat(levels(hasil_true, **cut), levels(perilaku_true, **cut), matrix)
         score = composite(hasil, perilaku, skp_weight=ap.skp_weight)

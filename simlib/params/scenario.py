@@ -63,6 +63,7 @@ __all__ = [
     "Outputs",
     "Performance",
     "Raters",
+    "Reluctance",
     "Scenario",
     "SimTime",
     "Source",
@@ -325,6 +326,26 @@ class MultiSource(Record):
     sources: Sources
 
 
+class Reluctance(Record):
+    """Superiors' reluctance to rate a subordinate *di bawah ekspektasi* (rating leniency).
+
+    A superior whose rating puts a subordinate below expectation on an axis the superior
+    judges says so with probability::
+
+        p_i = honest_probability * exp(-pay_sensitivity * pay_loss_i
+                                       - closeness_effect * closeness_i)
+
+    and otherwise records the axis as *sesuai ekspektasi* (Murphy & Cleveland 1995; Bol
+    2011). ``pay_loss_i`` is the share of the subordinate's monthly take-home pay the low
+    predikat would cost; ``closeness_i`` is 1 when the superior works in the subordinate's
+    unit (see :func:`simlib.rules.raters.honest_low_rating_probability`).
+    """
+
+    honest_probability: Share
+    pay_sensitivity: Annotated[float, Field(ge=0.0, le=1000.0)]
+    closeness_effect: Annotated[float, Field(ge=0.0, le=20.0)]
+
+
 class Raters(Record):
     """Rater behaviour: the direct superior's ratings, and multi-source (360) ratings."""
 
@@ -332,6 +353,7 @@ class Raters(Record):
     leniency_sd: Annotated[float, Field(ge=0.0, le=3.0)]
     noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
     pay_purpose_inflation: Annotated[float, Field(ge=0.0, le=3.0)]
+    reluctance: Reluctance
     multi_source: MultiSource
 
 
