@@ -5,6 +5,10 @@
     simlib calibrate SCENARIO --targets FILE [--targets FILE ...]
         --free PARAM[=LOW:HIGH] [--free ...] [--replications N] [--design N]
         [--method nelder-mead|powell|none] [--max-evaluations N] [--seed S] [--out FILE]
+    simlib calibrate SCENARIO --targets FILE [...] --check [--replications N] [--seed S]
+
+``--check`` simulates the scenario as it is and prints each target's simulated value, its
+distance in tolerances (z) and whether it is met (|z| <= 1); nothing is written.
 
 Writes the calibrated scenario delta (``--out``, default
 ``reports/calibration-<scenario>.yaml``), a policy variant beside it when a ``policy.``
@@ -45,9 +49,14 @@ def add_calibrate_command(sub: Any) -> None:
         help="calibration target file (data/calibration/*.yaml); repeatable",
     )
     cal.add_argument(
+        "--check",
+        action="store_true",
+        help="compare the scenario as it is with the targets (no fit, nothing written)",
+    )
+    cal.add_argument(
         "--free",
         action="append",
-        required=True,
+        default=[],
         metavar="PARAM[=LOW:HIGH]",
         help="a parameter to fit: a dotted scenario path (raters.leniency_mean) or a policy "
         "path prefixed 'policy.' (policy.appraisal.cutoff_below), with its range; repeatable",
@@ -95,6 +104,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         write_delta,
     )
 
+    if args.check:
+        return _cmd_check(args)
     out = Path(args.out) if args.out else REPORTS / f"calibration-{Path(args.scenario).stem}.yaml"
     if out.suffix not in (".yaml", ".yml"):
         raise ConfigError("allowed: a file name ending in .yaml", file=out, path="--out")
@@ -134,6 +145,32 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         bar.close()
     written = write_delta(result, out)
     sys.stdout.write(_report(result, written) + "\n")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from simlib.experiment.calibration import check_targets
+
+    if args.free:
+        raise ConfigError("allowed: --check or --free, not both", path="--check")
+    table = check_targets(args.scenario, args.targets, replications=args.replications,
+                          seed=args.seed)  # fmt: skip
+    lines = [
+        f"{Path(args.scenario).name} against {len(table)} targets ({args.replications} "
+        f"replications, seed {args.seed}); met: |z| <= 1 (within the tolerance)",
+        "",
+        f"{'target':<40} {'status':>6} {'observed':>9} {'tol':>7} {'simulated':>9} "
+        f"{'mc s.e.':>8} {'z':>7}  met",
+    ]
+    for row in table.itertuples(index=False):
+        lines.append(
+            f"{row.target:<40} {row.status:>6} {row.observed:>9.4g} {row.tolerance:>7.3g} "
+            f"{row.simulated:>9.4g} {row.mc_se:>8.2g} {row.z:>7.2f}  "
+            f"{'yes' if row.met else 'NO'}"
+        )
+    met = int(table["met"].sum())
+    lines += ["", f"{met} of {len(table)} targets met"]
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 

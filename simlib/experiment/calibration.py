@@ -110,6 +110,7 @@ __all__ = [
     "Target",
     "TargetFile",
     "calibrate",
+    "check_targets",
     "evaluate",
     "load_targets",
     "parse_free",
@@ -785,7 +786,7 @@ def _experiment(problem: CalibrationProblem) -> Experiment:
         replications=problem.replications,
         baseline=arms[0].name,
         arms=arms,
-        uncertainties=Uncertainties(method="lhs", samples=1, parameters=params),
+        uncertainties=Uncertainties(method="lhs", samples=1, parameters=params) if params else None,
         source_file="",
         docs=docs,
     )
@@ -809,8 +810,12 @@ def plan_calibration(
     *,
     replications: int = 4,
     seed: int = 1,
+    require_free: bool = True,
 ) -> CalibrationProblem:
     """Resolve a calibration: load the scenario, targets and free parameters, check them.
+
+    ``require_free=False`` allows no free parameter (:func:`check_targets`: the scenario as
+    it is against the targets).
 
     The free parameters are checked at both ends of their ranges in every setting, so a
     range the scenario or policy refuses fails here, before anything is simulated.
@@ -820,7 +825,7 @@ def plan_calibration(
     ConfigError
         A bad scenario, target file, free parameter or range; one line.
     """
-    if not free:
+    if not free and require_free:
         raise ConfigError(
             "no free parameter; allowed: one or more --free PATH[=LOW:HIGH]", path="--free"
         )
@@ -1074,6 +1079,56 @@ def _summary(problem: CalibrationProblem, ev: Evaluation) -> dict[str, Any]:
         objective += z * z
         worst = max(worst, imp)
     return {"objective": objective, "implausibility": worst, "targets": rows}
+
+
+def check_targets(
+    scenario: str | Path,
+    target_files: Sequence[str | Path],
+    *,
+    replications: int = 4,
+    seed: int = 1,
+    cache: CandidateCache | None = None,
+) -> Any:
+    """The scenario as it is (its defaults and baseline policy) against calibration targets.
+
+    Simulates ``replications`` replications of every setting the targets need (common
+    random numbers, as in :func:`calibrate`) and compares each target's mean with the
+    observed value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target: ``target, file, status, observed, tolerance, simulated, mc_se``
+        (Monte-Carlo standard error of the simulated mean), ``z`` ((simulated - observed) /
+        tolerance), ``implausibility`` (``|simulated - observed| / sqrt(tolerance^2 +
+        mc_se^2)``), ``met`` (``|z| <= 1``: within the tolerance) and ``plausible``
+        (implausibility below :data:`IMPLAUSIBILITY_CUTOFF`).
+    """
+    import pandas as pd
+
+    problem = plan_calibration(scenario, target_files, [], replications=replications, seed=seed,
+                               require_free=False)  # fmt: skip
+    summ = _summary(problem, evaluate(problem, (), cache=cache))
+    rows = []
+    for ref in problem.targets:
+        row = summ["targets"][ref.name]
+        t = ref.target
+        rows.append(
+            {
+                "target": ref.name,
+                "file": Path(ref.file.source_file).name,
+                "status": t.status,
+                "observed": t.observed,
+                "tolerance": t.tolerance,
+                "simulated": row["simulated"],
+                "mc_se": row["mc_se"],
+                "z": row["z"],
+                "implausibility": row["implausibility"],
+                "met": bool(abs(row["z"]) <= 1.0),
+                "plausible": bool(row["implausibility"] < IMPLAUSIBILITY_CUTOFF),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 # -- the search ------------------------------------------------------------------------
