@@ -59,7 +59,7 @@ def make_store(folder: Path) -> tuple[Path, str]:
     finds the store complete and does not rerun it).
     """
     from simlib.experiment.sweep import manifest_for, plan_sweep, run_sweep
-    from simlib.reporting.report import run_id_for
+    from simlib.reporting.stores import run_id_for
 
     plan = plan_sweep(write_tiny_experiment(folder))
     run_id = run_id_for(manifest_for(plan))

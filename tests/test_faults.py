@@ -29,7 +29,8 @@ from simlib.cli.main import main
 from simlib.core.errors import ConfigError
 from simlib.core.paths import SCENARIOS
 from simlib.experiment.sweep import manifest_for, plan_sweep, run_sweep
-from simlib.reporting.report import build_report, run_id_for
+from simlib.reporting.notebooks import build_report
+from simlib.reporting.stores import run_id_for
 from simlib.store import rundir
 from simlib.store.runstore import lock_store, open_store, write_json, write_run_file
 

@@ -30,7 +30,7 @@ def paths(groups=("Baseline", "Reform"), months=(2, 5, 8), reps=3, scale=1.0) ->
 
 def test_model_side_never_imports_matplotlib_and_plots_avoid_pyplot():
     code = (
-        "import sys, simlib, simlib.engine.model, simlib.reporting.report; "
+        "import sys, simlib, simlib.engine.model, simlib.reporting.notebooks, simlib.reporting.briefing; "
         "assert 'matplotlib' not in sys.modules, 'model side imported matplotlib'; "
         "import simlib.reporting.plots; "
         "assert 'matplotlib.pyplot' not in sys.modules, 'plots imported pyplot'"

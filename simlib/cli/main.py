@@ -1,4 +1,4 @@
-"""Command line: ``simlib run``, ``validate``, ``sweep`` and ``effects`` (``python -m simlib``).
+"""Command line (``python -m simlib``): ``run``, ``validate``, ``params``, ``sweep``, ``effects``.
 
 User errors (bad files, bad values) end with one line on stderr and exit status 2, with
 nothing written to the output folder.
@@ -169,6 +169,21 @@ def _parser() -> argparse.ArgumentParser:
         help="policy that variants are checked against (default: baseline_central.yaml)",
     )
     val.set_defaults(func=_cmd_validate)
+
+    par = sub.add_parser(
+        "params",
+        help="the parameter tree: every parameter with its default, unit, source, status and "
+        "range (data/parameters)",
+    )
+    par.add_argument("path", nargs="?", help="one parameter's dotted path (e.g. raters.noise_sd)")
+    par.add_argument("--kind", choices=("scenario", "policy"), default=None,
+                     help="the tree to read (default: the one with PATH)")  # fmt: skip
+    par.add_argument("--markdown", action="store_true",
+                     help="print the reference page (> docs/parameters.md)")  # fmt: skip
+    par.add_argument("--assumptions", metavar="FILE",
+                     help="print the plausible ranges of the assumptions a scenario or policy "
+                     "file rests on, as JSON (for sensitivity analysis)")  # fmt: skip
+    par.set_defaults(func=_cmd_params)
     add_report_command(sub)
     add_calibrate_command(sub)
     _sweep_parsers(sub)
@@ -309,8 +324,14 @@ def _sources(docs) -> dict[str, dict[str, str]]:
 
 
 def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> list[dict]:
+    from simlib.params.tree import parent_files
+    from simlib.store.provenance import parameter_files
+
     files = [("scenario", scenario.source_file), ("policy", base.source_file)]
+    files += [(role, str(path)) for role, _, path in parameter_files(base, "policy")]
+    files = [f for f in files if f[0] != "parameters"]  # the policy tree: in input_files
     files += [("variant", v.source_file) for v in variants]
+    files += [("parent", str(p)) for v in variants for p in parent_files(v.source_file, "variant")]
     # What the engine reads (organisation CSVs, training plans, campaigns, tables).
     files += [(role, str(path)) for role, _, path in input_files(scenario)]
     return [
@@ -674,6 +695,67 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if bad else 0
 
 
+def _cmd_params(args: argparse.Namespace) -> int:
+    from simlib.params import tree
+    from simlib.params.config import read_yaml
+    from simlib.params.policy import load_policy_or_variant
+    from simlib.params.scenario import load_scenario
+
+    if args.markdown:
+        sys.stdout.write(tree.markdown())
+        return 0
+    if args.assumptions:
+        path = Path(args.assumptions)
+        raw_kind = tree.file_kind_of(read_yaml(path), path)
+        record = load_scenario(path) if raw_kind == "scenario" else load_policy_or_variant(path)
+        if not isinstance(record, Scenario | Policy):
+            raise ConfigError(
+                "a variant has no record of its own; allowed: a scenario or policy file",
+                file=path,
+            )
+        ranges = tree.assumption_ranges(record)
+        print(json.dumps({k: list(v) for k, v in ranges.items()}, indent=1))
+        return 0
+    kinds = (args.kind,) if args.kind else tree.TREE_KINDS
+    if args.path:
+        found = [k for k in kinds if tree.tree_path(args.path) in tree.load_tree(k).parameters]
+        p = tree.parameter(found[0] if found else kinds[0], args.path)
+        print(_describe_parameter(p))
+        return 0
+    for kind in kinds:
+        for p in tree.load_tree(kind).parameters.values():
+            default = tree.format_value(p.value) if not p.values else "dated"
+            shown = default if p.has_default else "-"
+            print(
+                f"{kind:8} {p.path} = {shown}{' ' + p.unit if p.unit else ''} [{p.status or '-'}]"
+            )
+    return 0
+
+
+def _describe_parameter(p) -> str:
+    from simlib.params import tree
+
+    if p.values:
+        default = "; ".join(
+            f"{tree.format_value(v)} from {d.isoformat()}" for d, v in p.values.items()
+        )
+    else:
+        default = tree.format_value(p.value) if p.has_default else "none (every file gives it)"
+    lines = [
+        f"{p.path}: {p.description}",
+        f"  default: {default}" + (f" ({p.unit})" if p.unit else ""),
+        f"  status:  {p.status or '-'}" + (f" ({tree.STATUSES[p.status]})" if p.status else ""),
+    ]
+    if p.source:
+        lines.append(f"  source:  {p.source}")
+    if p.note:
+        lines.append(f"  note:    {p.note}")
+    if p.range is not None:
+        low, high = (tree.format_value(x) for x in p.range)
+        lines.append(f"  range:   {low} to {high} ({p.range_source})")
+    return "\n".join(lines)
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -805,7 +887,7 @@ def _cmd_effects(args: argparse.Namespace) -> int:
 
 def _headline_vrf(effects: pd.DataFrame) -> pd.DataFrame:
     """Arms x headline metrics: the variance-reduction factor at the horizon (agency mean)."""
-    from simlib.reporting.report import HEADLINE
+    from simlib.reporting.briefing import HEADLINE
 
     rows = []
     for metric, kind in HEADLINE:

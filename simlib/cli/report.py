@@ -1,9 +1,11 @@
 """Command line of ``simlib report``: run an experiment's sweep if needed, write its briefing.
 
-The reports themselves (notebook content, papermill, HTML) are :mod:`simlib.reporting.report`; this
-module only adds the ``report`` subcommand to :mod:`simlib.cli.main`'s parser, checks where it
-may write, runs the sweep with a progress bar and prints what it wrote. Like the rest of
-the command line it may print; the library modules below it do not.
+The reports themselves are :mod:`simlib.reporting`: the store and its run id
+(:mod:`~simlib.reporting.stores`), the notebooks' execution and rendering
+(:mod:`~simlib.reporting.notebooks`). This module adds the ``report`` subcommand to
+:mod:`simlib.cli.main`'s parser, checks where it may write, runs the sweep with a progress
+bar and prints what it wrote. Like the rest of the command line it may print; the library
+modules below it do not.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from simlib.core.paths import DEFAULT_EXPERIMENT, ROOT
+from simlib.core.paths import DEFAULT_EXPERIMENT
 from simlib.params.runinputs import add_file_argument
 from simlib.reporting import i18n
-from simlib.reporting.report import (
+from simlib.reporting.notebooks import (
+    FORMATS,
     REPORT_NOTEBOOKS,
     NotebookError,
     build_report,
     report_foreign,
-    run_id_for,
 )
+from simlib.reporting.stores import ensure_store, plan_store
 from simlib.store.rundir import claim_dir
 
 __all__ = ["add_report_command"]
@@ -58,15 +61,21 @@ def add_report_command(subparsers) -> None:
     rep = subparsers.add_parser(
         "report",
         help="run an experiment if its store is missing, then write its briefing (HTML)",
-        description="Run EXPERIMENT's sweep unless its store exists, execute the comparison "
-        "and briefing notebooks with papermill and render them as HTML into "
-        "reports/<run id>/<lang>/.",
+        description="Run EXPERIMENT's sweep unless its store exists, execute the report "
+        "notebooks with papermill and render them as HTML (and the briefing as PDF with "
+        "--format pdf) into reports/<run id>/<lang>/.",
     )
     add_file_argument(rep, "experiment", default)
     rep.add_argument(
         "--lang", choices=i18n.LANGS, default="id", help="report language (default: id)"
     )
     rep.add_argument("--out", metavar="DIR", help="reports folder (default: reports/)")
+    rep.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="html",
+        help="html (default): every notebook as a page; pdf: also the briefing as PDF",
+    )
     rep.add_argument(
         "--replications",
         type=positive,
@@ -83,20 +92,16 @@ def _cmd_report(args) -> int:
     """``simlib report``; its prints are the command's output (like :mod:`simlib.cli.main`)."""
     from tqdm import tqdm
 
-    from simlib.experiment.sweep import manifest_for, plan_sweep, run_sweep
     from simlib.store.runstore import store_foreign
 
-    plan = plan_sweep(args.experiment, replications=args.replications)
-    run_id = run_id_for(manifest_for(plan))
-    base = Path(args.out) if args.out else ROOT / "reports"
-    run_dir = base / run_id
-    store = run_dir / "store"
+    target = plan_store(args.experiment, reports=args.out, replications=args.replications)
+    run_dir, store = target.run_dir, target.store
     # The ownership rule, before anything runs: the run folder, its store and the
     # language folder must each be new, empty or simlib's own (see simlib.store.rundir).
     claim_dir(run_dir, what="simlib report", owned=_run_dir_foreign)
     claim_dir(store, what="simlib report", owned=store_foreign)
     claim_dir(run_dir / args.lang, what="simlib report", owned=report_foreign)
-    resume = (store / "manifest.json").is_file()
+    resume = target.started
     bars = []
 
     def progress(_record, done: int, total: int) -> None:
@@ -107,11 +112,8 @@ def _cmd_report(args) -> int:
             bar.reset(total=total)
         bar.update(done - bar.n)
 
-    # Always through run_sweep, even when every run is done: it checks each run file
-    # (and runs damaged ones again) and rewrites the manifest from the current experiment
-    # file, so a renamed experiment or relabelled arm shows in the report.
     try:
-        manifest = run_sweep(plan, store, workers=args.workers, resume=resume, progress=progress)
+        manifest = ensure_store(target, workers=args.workers, progress=progress)
     finally:
         for bar in bars:
             bar.close()
@@ -124,13 +126,16 @@ def _cmd_report(args) -> int:
             f"failed, {sweep['runs_skipped']} already done)"
         )
     try:
-        folder = build_report(store, run_dir, lang=args.lang)
+        formats = ("html", "pdf") if args.format == "pdf" else ("html",)
+        folder = build_report(store, run_dir, lang=args.lang, formats=formats)
     except NotebookError as exc:
         print(f"simlib: error: {exc}", file=sys.stderr)
         return 1
     for name, _show in REPORT_NOTEBOOKS:
         print(f"  {_shown(folder / (name + '.html'))}")
     print(f"  figures: {_shown(folder / 'figures')}")
+    if args.format == "pdf":
+        print(f"  {_shown(folder / '04-briefing.pdf')}")
     print(f"Briefing: {_shown(folder / '04-briefing.html')}")
     return 0
 

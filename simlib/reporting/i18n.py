@@ -1,28 +1,45 @@
-"""Report language: Bahasa Indonesia and English strings, and number, money and date formats.
+"""Report language: strings from a gettext catalogue, and numbers, money and dates from Babel.
 
-Every word a notebook or report shows comes from :data:`STRINGS` through :func:`text`, so one
-template serves both languages. Numbers follow the reader's convention: in Indonesian a
-decimal comma and a thousands dot (``1.234,5``), money in rupiah with *juta*, *miliar*,
-*triliun* (``Rp 1,5 miliar``); in English ``1,234.5`` and ``Rp 1.5 billion``.
+Every word a notebook or report shows is a message of the catalogue in ``locale/``: the
+template ``kinerja.pot`` holds each message once (``msgctxt`` is the key the code asks for,
+``msgid`` the English text) and ``id/LC_MESSAGES/kinerja.po`` its Indonesian translation,
+so a translator works on an ordinary ``.po`` file (Poedit, Weblate, ``pybabel update``).
+:func:`text` reads the catalogue with Babel, so a change to the ``.po`` needs no compiling.
+
+Numbers follow the reader's locale through Babel (CLDR data): ``1.234,5`` in Indonesian,
+``1,234.5`` in English; money in rupiah with the CLDR long compact forms (``Rp 1,5 miliar``,
+``Rp 750 juta``; ``Rp 1.5 billion``); a difference of shares in percentage points
+(``+1,5 poin persen``, ``+1.5 pp``); dates ``17 Agustus 2026`` / ``17 August 2026``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_compact_decimal, format_decimal
+from babel.numbers import format_percent as _babel_percent
 
 from simlib.core.errors import ConfigError
 
 __all__ = [
+    "CATALOGUE",
     "LANGS",
-    "STRINGS",
+    "TEMPLATE",
     "check_lang",
     "format_date",
     "format_idr",
     "format_number",
     "format_percent",
     "format_value",
+    "localized",
+    "message_keys",
     "metric_label",
+    "name_label",
     "text",
     "unit_kind",
 ]
@@ -30,259 +47,14 @@ __all__ = [
 #: Report languages: Bahasa Indonesia and English.
 LANGS = ("id", "en")
 
-_MONTHS_ID = (
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-    "Oktober", "November", "Desember",
-)  # fmt: skip
-_MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
+_LOCALE = Path(__file__).resolve().parent / "locale"
+#: The message template (English, one entry per key).
+TEMPLATE = _LOCALE / "kinerja.pot"
+#: The Indonesian catalogue.
+CATALOGUE = _LOCALE / "id" / "LC_MESSAGES" / "kinerja.po"
 
-#: Money scales: (threshold, Indonesian word, English word).
-_SCALES = ((1e12, "triliun", "trillion"), (1e9, "miliar", "billion"), (1e6, "juta", "million"))
-
-#: Interface strings: key -> (Indonesian, English).
-STRINGS: dict[str, tuple[str, str]] = {
-    # Titles and sections
-    "briefing_title": ("Ringkasan kebijakan", "Policy briefing"),
-    "executive_summary": ("Ringkasan eksekutif", "Executive summary"),
-    "key_figures": ("Angka kunci", "Key figures"),
-    "assumptions": ("Asumsi", "Assumptions"),
-    "provenance": ("Asal-usul hasil", "Provenance"),
-    "explore_title": ("Menjelajah satu skenario", "Exploring one scenario"),
-    "compare_title": ("Membandingkan kebijakan", "Comparing policies"),
-    "bias_title": ("Bias penilaian 360 derajat", "360-degree rating bias"),
-    "effects": ("Dampak terhadap baseline", "Effects against baseline"),
-    "resistance": ("Resistensi dan adopsi", "Resistance and adoption"),
-    "budget": ("Anggaran", "Budget"),
-    "winners_losers": ("Yang diuntungkan dan dirugikan", "Winners and losers"),
-    "variance_decomposition": ("Dekomposisi varians", "Variance decomposition"),
-    "aggregation_rules": ("Aturan agregasi dibandingkan", "Aggregation rules compared"),
-    "time_paths": ("Perjalanan waktu", "Time paths"),
-    "summary_by_year": ("Ringkasan per tahun", "Summary by year"),
-    # Figure titles and axes
-    "fig_effects": (
-        "Dampak tiap kebijakan terhadap baseline (selisih, interval kepercayaan 95%)",
-        "Effect of each policy against baseline (difference, 95% confidence interval)",
-    ),
-    "fig_budget": (
-        "Tukin dibayar per tahun terhadap pagu anggaran",
-        "Tukin paid by year against the budget cap",
-    ),
-    "fig_adoption": ("Kurva adopsi", "Adoption curves"),
-    "fig_performance": (
-        "Kinerja sebenarnya per kuartal (rata-rata pegawai, SD)",
-        "True performance by quarter (mean of employees, SD)",
-    ),
-    "fig_pay": ("Tukin dibayar per kuartal", "Tukin paid by quarter"),
-    "fig_budget_ytd": (
-        "Serapan pagu tahun berjalan (porsi pagu tahunan)",
-        "Budget used so far this year (share of the annual cap)",
-    ),
-    "fig_winners": (
-        "Perubahan tukin tahunan per kelompok pegawai",
-        "Change in annual tukin by employee group",
-    ),
-    "fig_rater_bias": (
-        "Rata-rata kesalahan penilaian per sumber dan kelompok (SD)",
-        "Mean rating error by source and group (SD)",
-    ),
-    "fig_rules": (
-        "Aturan agregasi dibandingkan dengan kinerja sebenarnya",
-        "Aggregation rules against true performance",
-    ),
-    "fig_variance": ("Porsi varians penilaian", "Share of rating variance"),
-    "month": ("Bulan sejak awal", "Months since start"),
-    "year": ("Tahun", "Year"),
-    "difference": ("Selisih terhadap baseline", "Difference from baseline"),
-    "cap": ("Pagu", "Cap"),
-    "paid": ("Dibayar", "Paid"),
-    "median": ("Median", "Median"),
-    "band_50": ("50% replikasi", "50% of replications"),
-    "band_90": ("90% replikasi", "90% of replications"),
-    "policy": ("Kebijakan", "Policy"),
-    "baseline": ("Baseline", "Baseline"),
-    "metric": ("Indikator", "Metric"),
-    "unit": ("Satuan", "Unit"),
-    "group": ("Kelompok", "Group"),
-    "source": ("Sumber", "Source"),
-    "rule": ("Aturan", "Rule"),
-    "share": ("Porsi", "Share"),
-    "component": ("Komponen", "Component"),
-    "variance": ("Varians", "Variance"),
-    "interval_95": ("Interval 95%", "95% interval"),
-    "replications": ("Replikasi", "Replications"),
-    "value": ("Nilai", "Value"),
-    "withheld": ("disembunyikan (< {k} penilai)", "withheld (< {k} raters)"),
-    # Notes
-    "no_adoption": (
-        "Model ini belum melaporkan adopsi (adoption_share); grafik adopsi dilewati.",
-        "This model does not report adoption yet (adoption_share); the adoption figure is skipped.",
-    ),
-    "no_resistance": (
-        "Model ini belum melaporkan resistensi; bagian ini dilewati.",
-        "This model does not report resistance yet; this section is skipped.",
-    ),
-    "no_variants": (
-        "Eksperimen ini hanya memiliki baseline; tidak ada dampak untuk dibandingkan.",
-        "This experiment has only a baseline; there are no effects to compare.",
-    ),
-    "no_truth": (
-        "Data ini tidak memiliki skor sebenarnya; aturan dibandingkan satu sama lain saja.",
-        "These data carry no true scores; rules are compared with each other only.",
-    ),
-    "clear_up": ("naik", "up"),
-    "clear_down": ("turun", "down"),
-    "unclear": ("tidak jelas", "unclear"),
-    "summary_intro": (
-        "Eksperimen <strong>{name}</strong> membandingkan {n_arms} kebijakan dengan "
-        "<strong>{baseline}</strong> pada skenario {scenario}, {reps} replikasi per kebijakan "
-        "dengan angka acak yang sama, hingga {horizon}.",
-        "Experiment <strong>{name}</strong> compares {n_arms} policies with "
-        "<strong>{baseline}</strong> on the scenario {scenario}, {reps} replications each "
-        "with the same random numbers, up to {horizon}.",
-    ),
-    "interval_note": (
-        "Angka dalam kurung: interval kepercayaan 95% dari selisih berpasangan antar "
-        "replikasi; \u201ctidak jelas\u201d berarti interval mencakup nol.",
-        "In brackets: 95% confidence intervals of paired differences across replications; "
-        "\u201cunclear\u201d means the interval includes zero.",
-    ),
-    "cap_risk": (
-        "Risiko tukin jatuh tempo melampaui pagu (porsi replikasi): {items}.",
-        "Risk that tukin due exceeds the cap (share of replications): {items}.",
-    ),
-    "cap_safe": (
-        "Di semua replikasi dan kebijakan, tukin jatuh tempo tetap dalam pagu.",
-        "In every replication and policy, tukin due stays within the cap.",
-    ),
-    "gains_most": ("paling diuntungkan", "gains most"),
-    "rises_most": ("naik paling besar pada", "rises most under"),
-    "falls_most": ("turun paling besar pada", "falls most under"),
-    "no_clear_change": (
-        "tidak ada kebijakan yang mengubahnya secara jelas",
-        "no policy changes it clearly",
-    ),
-    "grid_caption": (
-        "Selisih terhadap {baseline} di akhir horizon, dengan interval kepercayaan 95%; "
-        "abu-abu: tidak jelas (interval mencakup nol).",
-        "Difference from {baseline} at the horizon, with 95% confidence intervals; "
-        "grey: unclear (the interval includes zero).",
-    ),
-    "loses_most": ("paling dirugikan", "loses most"),
-    "runs_failed": (
-        "{n} run gagal dan tidak dihitung; lihat folder failed/ di run store.",
-        "{n} runs failed and are not counted; see the failed/ folder of the run store.",
-    ),
-    "assumption_crn": (
-        "Replikasi ke-r setiap kebijakan memakai angka acak yang sama (common random "
-        "numbers), sehingga selisih dibandingkan berpasangan.",
-        "Replication r of every policy uses the same random numbers (common random numbers), "
-        "so differences are paired.",
-    ),
-    "assumption_money": (
-        "Uang dalam rupiah nominal (IDR), tanpa inflasi.",
-        "Money in nominal rupiah (IDR), without inflation.",
-    ),
-    "assumption_model": (
-        "Perilaku pegawai, penilai dan anggaran mengikuti model di docs/model.md; setiap "
-        "parameter skenario mencatat satuan dan sumbernya.",
-        "Employees, raters and the budget behave as the model in docs/model.md; every "
-        "scenario parameter records its unit and source.",
-    ),
-    "assumption_pooled": (
-        "Angka untuk beberapa instansi dijumlahkan (rupiah, orang) atau dirata-ratakan.",
-        "Figures of several agencies are added up (rupiah, people) or averaged.",
-    ),
-    "experiment_facts": ("Fakta eksperimen", "Experiment facts"),
-    "horizon": ("Horizon", "Horizon"),
-    "months": ("bulan", "months"),
-    "runs": ("Run", "Runs"),
-    "label": ("Label", "Label"),
-    "arm_mean": ("Kebijakan", "Policy"),
-    "baseline_mean": ("Baseline", "Baseline"),
-    "period": ("Periode", "Period"),
-    "women": ("Perempuan", "Women"),
-    "men": ("Laki-laki", "Men"),
-    "grade": ("Gol.", "Grade"),
-    "packages": ("Paket", "Packages"),
-    "percentage_points": ("poin persen", "percentage points"),
-    "ratings_word": ("penilaian", "ratings"),
-    "ratees_word": ("pegawai dinilai", "ratees"),
-    "raters_word": ("penilai", "raters"),
-    "mean_score": ("Skor rata-rata", "Mean score"),
-    "store": ("Run store", "Run store"),
-    # Provenance footer
-    "run_id": ("ID run", "Run id"),
-    "experiment": ("Eksperimen", "Experiment"),
-    "code_version": ("Versi kode", "Code version"),
-    "input_hashes": ("Hash masukan (SHA-256)", "Input hashes (SHA-256)"),
-    "created": ("Dibuat", "Created"),
-    "report_made": ("Laporan dibuat", "Report made"),
-    "dirty": ("dengan perubahan belum di-commit", "with uncommitted changes"),
-    "seed": ("Seed", "Seed"),
-    "scenario": ("Skenario", "Scenario"),
-    "description": ("Keterangan", "Description"),
-    "arms": ("Kebijakan yang dibandingkan", "Policies compared"),
-}
-
-#: Indonesian labels of the metrics reports show most (English: the declared meaning).
-_METRICS: dict[str, tuple[str, str]] = {
-    "mean_true_performance": ("Kinerja sebenarnya (rata-rata)", "Mean true performance"),
-    "mean_effort": ("Upaya kerja (rata-rata)", "Mean effort"),
-    "rating_accuracy": ("Akurasi penilaian hasil kerja", "Rating accuracy (results)"),
-    "perilaku_accuracy": ("Akurasi penilaian perilaku", "Rating accuracy (behaviour)"),
-    "misclassification": ("Salah klasifikasi predikat", "Predikat misclassification"),
-    "predikat_kappa": (
-        "Kesesuaian predikat di atas peluang (kappa)",
-        "Predikat agreement beyond chance (kappa)",
-    ),
-    "predikat_agreement": ("Kesesuaian predikat", "Predikat agreement"),
-    "rating_leniency": ("Kelonggaran penilaian", "Rating leniency"),
-    "tukin_paid_idr": ("Tukin dibayar", "Tukin paid"),
-    "tukin_due_idr": ("Tukin jatuh tempo", "Tukin due"),
-    "tukin_entitled_idr": ("Tukin penuh", "Tukin entitled"),
-    "budget_cap_idr": ("Pagu tukin", "Tukin budget cap"),
-    "budget_used_share": ("Serapan pagu", "Budget used"),
-    "budget_pressure": ("Tekanan anggaran", "Budget pressure"),
-    "pay_performance_corr": ("Korelasi tukin-kinerja", "Pay-performance correlation"),
-    "pay_gini": ("Gini tukin", "Pay Gini"),
-    "adoption_share": ("Porsi pegawai yang mengadopsi", "Adoption share"),
-    "resisting_share": ("Porsi pegawai yang menolak", "Resisting share"),
-    "skp_compliance": ("Kepatuhan SKP", "SKP compliance"),
-    "mean_fairness": ("Persepsi keadilan (rata-rata)", "Mean perceived fairness"),
-    "headcount": ("Jumlah pegawai", "Headcount"),
-    "hires": ("Pegawai baru", "Hires"),
-    "separations": ("Pegawai keluar", "Separations"),
-    "months_to_50pct_adoption": ("Bulan hingga 50% adopsi", "Months to 50% adoption"),
-    "months_to_80pct_adoption": ("Bulan hingga 80% adopsi", "Months to 80% adoption"),
-    "months_to_80pct_restricted": (
-        "Bulan hingga 80% adopsi (maks. horizon)",
-        "Months to 80% adoption (at most the horizon)",
-    ),
-    "reached_80pct_adoption": ("Peluang mencapai 80% adopsi", "Chance of reaching 80% adoption"),
-    "share_sangat_baik": ("Porsi Sangat Baik", "Share Sangat Baik"),
-    "share_baik": ("Porsi Baik", "Share Baik"),
-    "share_butuh_perbaikan": ("Porsi Butuh Perbaikan", "Share Butuh Perbaikan"),
-    "share_kurang": ("Porsi Kurang", "Share Kurang"),
-    "share_sangat_kurang": ("Porsi Sangat Kurang", "Share Sangat Kurang"),
-    "total_cost_idr": ("Biaya total selama horizon", "Total cost over the horizon"),
-    "cost_idr": ("Biaya per tahun", "Cost per year"),
-    "cap_exceeded": ("Peluang melampaui pagu", "Probability of exceeding the cap"),
-    "cost_per_performance_sd_idr": (
-        "Biaya per SD kinerja yang diperoleh",
-        "Cost per SD of performance gained",
-    ),
-    "pay_idr_per_employee": ("Tukin per pegawai per tahun", "Pay per employee per year"),
-    "adoption_at_horizon": ("Adopsi di akhir horizon", "Adoption at the horizon"),
-    "complying_share": ("Porsi pegawai yang sekadar patuh", "Complying share"),
-    "correlation": ("Korelasi dengan nilai sebenarnya", "Correlation with truth"),
-    "mean_error": ("Rata-rata kesalahan (SD)", "Mean error (SD)"),
-    "gap_sex": ("Selisih kesalahan P-L (SD)", "Error gap women-men (SD)"),
-    "gap_grade": ("Selisih kesalahan gol. III-IV vs I-II (SD)", "Error gap gol. III-IV vs I-II"),
-    "rank_agreement": ("Kesesuaian peringkat", "Rank agreement"),
-}
+_MINUS = "\u2212"  # the house minus sign, as in print
+_DASH = "\u2013"  # a missing value
 
 
 def check_lang(lang: object, *, parameter: str = "lang") -> str:
@@ -295,67 +67,139 @@ def check_lang(lang: object, *, parameter: str = "lang") -> str:
     return str(lang)
 
 
+@cache
+def _messages(lang: str) -> dict[str, str]:
+    """Key (``msgctxt``) -> text in ``lang``: the ``msgid`` in English, else the ``msgstr``."""
+    from babel.messages.pofile import read_po
+
+    path = TEMPLATE if lang == "en" else _LOCALE / lang / "LC_MESSAGES" / "kinerja.po"
+    with path.open("rb") as fh:
+        catalogue = read_po(fh)
+    out = {}
+    for message in catalogue:
+        if not message.id or message.context is None:
+            continue
+        if lang == "en":
+            out[message.context] = message.id
+        elif message.string and not message.fuzzy:
+            out[message.context] = message.string
+    return out
+
+
+def message_keys() -> list[str]:
+    """Every key of the message template, in its order."""
+    return list(_messages("en"))
+
+
 def text(key: str, lang: str, **values: object) -> str:
-    """The interface string ``key`` in ``lang``, with ``{placeholders}`` filled in."""
-    template = STRINGS[key][LANGS.index(check_lang(lang))]
+    """The message ``key`` in ``lang``, with ``{placeholders}`` filled in.
+
+    A message the Indonesian catalogue does not translate (yet) falls back to English.
+    """
+    messages = _messages(check_lang(lang))
+    template = messages.get(key) or _messages("en")[key]
     return template.format(**values) if values else template
 
 
+def _pretty(name: str) -> str:
+    return name.replace("_idr", "").replace("_", " ").capitalize()
+
+
 def metric_label(metric: str, lang: str, *, meaning: str | None = None) -> str:
-    """A reader's name for ``metric``: the Indonesian label or the declared meaning."""
-    check_lang(lang)
-    if metric in _METRICS:
-        return _METRICS[metric][LANGS.index(lang)]
+    """A reader's name for ``metric``: its catalogue label, or the declared meaning."""
+    key = f"metric:{metric}"
+    if key in _messages("en"):
+        return text(key, lang)
     if lang == "en" and meaning:
         return meaning
-    return metric.replace("_idr", "").replace("_", " ").capitalize()
+    return _pretty(metric)
+
+
+def name_label(kind: str, name: str, lang: str) -> str:
+    """A reader's name of a code identifier of ``kind`` (component, source, rule, group).
+
+    Variance components, rating sources, aggregation rules and ratee groups are named in
+    the catalogue (``component:ratee`` ...); anything else is shown prettified.
+    """
+    key = f"{kind}:{name}"
+    return text(key, lang) if key in _messages("en") else _pretty(str(name))
+
+
+def localized(value: object, lang: str) -> tuple[str, str | None]:
+    """A label or description as written in a file, in ``lang`` if the file gives it.
+
+    Files may give one text (``label: Steeper tiers``) or one per language (``label: {id:
+    ..., en: ...}``). Returns the text and the language it was given in when that is not
+    ``lang`` (``None`` when it is, or when a plain string was given: its language is not
+    known).
+    """
+    check_lang(lang)
+    if isinstance(value, dict):
+        if value.get(lang):
+            return str(value[lang]), None
+        for other in LANGS:
+            if value.get(other):
+                return str(value[other]), other
+        return "", None
+    return ("" if value is None else str(value)), None
+
+
+# --------------------------------------------------------------------------------------
+# Numbers, money, shares and dates (Babel)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _pattern(decimals: int, *, signed: bool) -> str:
+    body = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return f"+{body};{_MINUS}{body}" if signed else f"{body};{_MINUS}{body}"
 
 
 def format_number(value: float, lang: str, *, decimals: int = 2, signed: bool = False) -> str:
     """A number with the reader's separators: ``1.234,56`` (id) or ``1,234.56`` (en).
 
-    NaN and missing values are shown as an en dash.
+    A value that rounds to zero has no sign; NaN and missing values read as an en dash.
     """
     check_lang(lang)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    sign = "+" if signed else ""
-    english = f"{value:{sign},.{decimals}f}"
-    if english.lstrip("+-") == f"{0:.{decimals}f}":
-        english = english.lstrip("+-")
-    english = english.replace("-", "−")
-    if lang == "en":
-        return english
-    return english.translate(str.maketrans({",": ".", ".": ","}))
+    if _missing(value):
+        return _DASH
+    value = float(value)
+    if round(value, decimals) == 0:
+        value = 0.0
+        signed = False
+    return format_decimal(value, format=_pattern(decimals, signed=signed), locale=lang)
+
+
+#: Three significant digits at most: decimals by the size of the scaled amount.
+def _compact_decimals(scaled: float) -> int:
+    return 0 if scaled >= 100 else 1 if scaled >= 10 else 2
 
 
 def format_idr(value: float, lang: str, *, signed: bool = False) -> str:
     """Rupiah for readers: ``Rp 1,5 miliar``, ``Rp 750 juta`` (id); ``Rp 1.5 billion`` (en).
 
-    Amounts below a million are shown in full (``Rp 12.500``). Three significant digits
-    at most; a negative amount starts with a minus sign (``−Rp 2,3 juta``).
+    Amounts from a million up use Babel's long compact form (CLDR's *juta*, *miliar*,
+    *triliun*) with at most three significant digits; smaller ones are written in full
+    (``Rp 12.500``). A negative amount starts with a minus sign (``−Rp 2,3 juta``).
     """
     check_lang(lang)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    sign = "−" if value < 0 else ("+" if signed and value > 0 else "")
-    amount = abs(float(value))
-    for threshold, word_id, word_en in _SCALES:
-        if amount >= threshold * 0.9995:
-            scaled = amount / threshold
-            decimals = 0 if scaled >= 100 else 1 if scaled >= 10 else 2
-            number = format_number(round(scaled, decimals), lang, decimals=decimals)
-            number = _trim_zeros(number, lang)
-            word = word_id if lang == "id" else word_en
-            return f"{sign}Rp {number} {word}"
-    return f"{sign}Rp {format_number(round(amount), lang, decimals=0)}"
-
-
-def _trim_zeros(number: str, lang: str) -> str:
-    point = "," if lang == "id" else "."
-    if point in number:
-        number = number.rstrip("0").rstrip(point)
-    return number
+    if _missing(value):
+        return _DASH
+    value = float(value)
+    sign = _MINUS if value < 0 else ("+" if signed and value > 0 else "")
+    amount = abs(value)
+    if amount >= 0.9995e6:
+        scale = 10 ** (3 * int(math.log10(amount * 1.0005) // 3))
+        digits = _compact_decimals(amount / scale)
+        number = format_compact_decimal(
+            amount, format_type="long", fraction_digits=digits, locale=lang
+        )
+        return f"{sign}Rp {number}"
+    if round(amount) == 0:
+        sign = ""
+    return f"{sign}Rp {format_decimal(round(amount), format='#,##0', locale=lang)}"
 
 
 def format_percent(share: float, lang: str, *, decimals: int = 1, signed: bool = False) -> str:
@@ -364,18 +208,23 @@ def format_percent(share: float, lang: str, *, decimals: int = 1, signed: bool =
     With ``signed`` the value is a difference of shares, shown in percentage points:
     ``+1,5 poin persen`` (id) or ``+1.5 pp`` (en).
     """
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return "–"
-    number = format_number(100.0 * share, lang, decimals=decimals, signed=signed)
+    check_lang(lang)
+    if _missing(share):
+        return _DASH
     if signed:
+        number = format_number(100.0 * float(share), lang, decimals=decimals, signed=True)
         return f"{number} {'poin persen' if lang == 'id' else 'pp'}"
-    return f"{number}%"
+    body = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + "%"
+    shown = _babel_percent(float(share), format=f"{body};{_MINUS}{body}", locale=lang)
+    return re.sub(f"^{_MINUS}(0([.,]0*)?%)$", r"\1", shown)
 
 
 def format_date(day: dt.date | dt.datetime, lang: str) -> str:
-    """A date for readers: ``28 November 2026`` (both languages, with their month names)."""
-    months = _MONTHS_ID if check_lang(lang) == "id" else _MONTHS_EN
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    """A date for readers: ``17 Agustus 2026`` (id) or ``17 August 2026`` (en)."""
+    check_lang(lang)
+    if isinstance(day, dt.datetime):
+        day = day.date()
+    return _babel_date(day, format="d MMMM y", locale=lang)
 
 
 def unit_kind(unit: str) -> str:
@@ -400,4 +249,4 @@ def format_value(value: float, unit: str, lang: str, *, signed: bool = False) ->
     if kind == "count":
         return format_number(value, lang, decimals=1, signed=signed)
     number = format_number(value, lang, decimals=3, signed=signed)
-    return f"{number} SD" if unit.startswith("SD") and number != "–" else number
+    return f"{number} SD" if (unit or "").startswith("SD") and number != _DASH else number

@@ -2,7 +2,7 @@
 
 Each function takes a tidy DataFrame and the report language and returns a
 :class:`matplotlib.figure.Figure`; none of them shows or saves anything (saving is
-:func:`simlib.reporting.report.save_figure`'s job). Figures are built without ``pyplot``, so no
+the job of :func:`simlib.reporting.pages.figure`). Figures are built without ``pyplot``, so no
 global state is touched and they can be drawn from worker processes. Axis labels and
 titles come from :mod:`simlib.reporting.i18n`; money axes read ``Rp 1,5 miliar`` in Indonesian.
 Model code never imports this module.
@@ -27,6 +27,7 @@ from simlib.reporting.i18n import (
 )
 
 __all__ = [
+    "ASSESSMENT_COLOURS",
     "PALETTE",
     "adoption_curves",
     "budget_by_year",
@@ -34,6 +35,7 @@ __all__ = [
     "fan_chart",
     "heatmap",
     "new_figure",
+    "target_bands",
     "winners_losers",
 ]
 
@@ -43,6 +45,13 @@ PALETTE = (
     "#17becf", "#bcbd22",
 )  # fmt: skip
 _UP, _DOWN = "#2a7f3f", "#b03030"
+#: Colours of what an effect means for the reader (:func:`simlib.analysis.pooling.assess`).
+ASSESSMENT_COLOURS = {
+    "better": _UP,
+    "worse": _DOWN,
+    "changed": "#1f5fa8",
+    "unclear": "#8a8a8a",
+}
 
 
 def new_figure(width_in: float = 8.0, height_in: float = 4.5) -> Figure:
@@ -139,15 +148,24 @@ def adoption_curves(paths: pd.DataFrame, *, lang: str, group: str = "arm", ax=No
 def effects_forest(effects: pd.DataFrame, *, lang: str) -> Figure:
     """Forest plot: each arm's difference from baseline with its 95 % interval, per metric.
 
+    Each effect is coloured by what it means for the reader: green for a clear change
+    for the better, red for the worse, blue for a clear change of a metric with no better
+    direction, grey when the interval includes zero (:data:`ASSESSMENT_COLOURS`). So a
+    rise in cost is red, a rise in performance green.
+
     Parameters
     ----------
     effects
         Columns ``label`` (arm), ``metric_label``, ``unit``, ``difference``, ``ci_low``,
-        ``ci_high``; one row per arm and metric. Metrics are drawn as stacked panels, in
-        order of first appearance.
+        ``ci_high`` and ``better`` (``"higher"``, ``"lower"`` or ``""``, see
+        :func:`simlib.analysis.pooling.better`; missing means no better direction); one
+        row per arm and metric. Metrics are drawn as stacked panels, in order of first
+        appearance.
     lang
         Report language.
     """
+    from simlib.analysis.pooling import assess
+
     metrics = list(dict.fromkeys(effects["metric_label"]))
     arms = list(dict.fromkeys(effects["label"]))
     fig = new_figure(8.0, 0.6 + 0.35 * len(arms) * len(metrics) + 0.45 * len(metrics))
@@ -155,10 +173,12 @@ def effects_forest(effects: pd.DataFrame, *, lang: str) -> Figure:
     for ax, metric in zip(axes, metrics, strict=True):
         part = effects[effects["metric_label"] == metric].set_index("label").reindex(arms)
         y = np.arange(len(arms))[::-1]
-        clear = (part["ci_low"] > 0) | (part["ci_high"] < 0)
+        directions = part["better"].fillna("") if "better" in part else [""] * len(part)
         colours = [
-            (_UP if d > 0 else _DOWN) if c else "#555555"
-            for d, c in zip(part["difference"], clear, strict=True)
+            ASSESSMENT_COLOURS[assess(d, lo, hi, b)]
+            for d, lo, hi, b in zip(
+                part["difference"], part["ci_low"], part["ci_high"], directions, strict=True
+            )
         ]
         ax.hlines(y, part["ci_low"], part["ci_high"], colors=colours, linewidth=2)
         ax.scatter(part["difference"], y, color=colours, zorder=3, s=30)
@@ -309,3 +329,51 @@ def _figure_and_axes(ax):
         return ax.figure, ax
     fig = new_figure()
     return fig, fig.subplots()
+
+
+def target_bands(fit: pd.DataFrame, *, lang: str, columns: dict[str, str]) -> Figure:
+    """Simulated values against observed targets, in units of each target's tolerance.
+
+    Each target is a row; the grey band is its tolerance (observed ± tolerance, so -1 to
+    +1 on this scale) and each point a simulated mean, ``(simulated - observed) /
+    tolerance``. Targets of any unit share one axis this way.
+
+    Parameters
+    ----------
+    fit
+        One row per target: ``target`` (its reader's name) and a column per set of
+        simulated values, each already as ``z`` (standardised distance).
+    lang
+        Report language.
+    columns
+        Column of ``fit`` -> legend label, in drawing order.
+    """
+    targets = list(fit["target"])
+    fig = new_figure(8.0, 1.2 + 0.28 * len(targets))
+    ax = fig.subplots()
+    y = np.arange(len(targets))[::-1]
+    ax.axvspan(-1, 1, color="#d9d9d9", alpha=0.8, linewidth=0, label=text("tolerance", lang))
+    ax.axvline(0, color="black", linewidth=0.8)
+    markers = ("o", "D", "s")
+    for i, (column, label) in enumerate(columns.items()):
+        z = fit[column].to_numpy(dtype=float)
+        shown = np.clip(z, -6, 6)
+        ax.scatter(shown, y, s=28, marker=markers[i % 3], color=PALETTE[(i + 1) % len(PALETTE)],
+                   label=_plain(label), zorder=3)  # fmt: skip
+        for yy, zz, ss in zip(y, z, shown, strict=True):
+            if np.isfinite(zz) and zz != ss:
+                ax.annotate(format_number(zz, lang, decimals=0), (ss, yy), fontsize=6,
+                            xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.set_yticks(y, [_plain(t) for t in targets], fontsize=7)
+    ax.set_xlim(-6.5, 6.5)
+    ax.set_xlabel("(sim − obs) / tol", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(
+        fontsize=7,
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06 - 0.6 / len(targets)),
+        ncol=3,
+    )
+    ax.set_title(text("fig_calibration", lang), loc="left", fontsize=11)
+    return fig
