@@ -242,7 +242,14 @@ def test_people_keep_their_identity_through_flows(district):
 
 
 def _accuracy(scenario, noise_sd):
-    raters = scenario.raters.model_copy(update={"noise_sd": noise_sd, "leniency_sd": 0.0})
+    # Accurate raters also record what they rate: no reluctance to rate below expectation
+    # (docs/model.md 7.4b), which would lift the noisy raters' many low verdicts.
+    honest = scenario.raters.reluctance.model_copy(
+        update={"honest_probability": 1.0, "pay_sensitivity": 0.0, "closeness_effect": 0.0}
+    )
+    raters = scenario.raters.model_copy(
+        update={"noise_sd": noise_sd, "leniency_sd": 0.0, "reluctance": honest}
+    )
     return static_workforce(scenario).model_copy(update={"raters": raters})
 
 
