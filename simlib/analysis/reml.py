@@ -390,18 +390,37 @@ class REMLProblem:
         q, p = self.n_random, self.n_fixed
         cur = self._scaled(scale)
         steps = []
+        grams = []  # L_j' L_j of each step, where computed together with its Schur complement
         logdet_elim = 0.0
         for k in self.eliminated:
             nb = int(self.n_levels[k])
-            if k in self._bounds:
-                dinv, logdet = _block_inverse(cur[:nb, :nb], self._bounds[k])
-            else:
-                d = cur.diagonal()[:nb]
-                dinv, logdet = sp.diags(1.0 / d, format="csr"), float(np.log(d).sum())
             b = cur[:nb, nb:]
             rest = cur[nb:, nb:]
-            lmat = (dinv @ b).tocsr()
-            cur = (rest - b.T.tocsr() @ lmat).tocsr()
+            if k in self._bounds:
+                dinv, logdet = _block_inverse(cur[:nb, :nb], self._bounds[k])
+                lmat = (dinv @ b).tocsr()
+                cur = (rest - b.T.tocsr() @ lmat).tocsr()
+                grams.append(None)
+            else:
+                d = cur.diagonal()[:nb]
+                inv_d = 1.0 / d
+                dinv, logdet = sp.diags(inv_d, format="csr"), float(np.log(d).sum())
+                w = np.repeat(inv_d, np.diff(b.indptr))  # 1 / d of each entry's row
+                lmat = sp.csr_matrix((b.data * w, b.indices, b.indptr), shape=b.shape)
+                bt = b.T.tocsr()
+                if gradient:
+                    # B' D^-1 B and L' L = B' D^-2 B share their pattern: one complex
+                    # product gives both (real and imaginary parts; 23 against 39 ms on
+                    # lme4's InstEval, measured with the rater block eliminated).
+                    pair = sp.csr_matrix((b.data * (w + 1j * w * w), b.indices, b.indptr))
+                    both = (bt @ pair).tocsr()
+                    shape = both.shape
+                    schur = sp.csr_matrix((both.data.real, both.indices, both.indptr), shape)
+                    grams.append(sp.csr_matrix((both.data.imag, both.indices, both.indptr), shape))
+                else:
+                    schur = bt @ lmat
+                    grams.append(None)
+                cur = (rest - schur).tocsr()
             steps.append((dinv, lmat))
             logdet_elim += logdet
         # Fortran order so that LAPACK works in place (no 8 m^2-byte copies).
@@ -438,7 +457,7 @@ class REMLProblem:
             if keep:
                 state = {"inv": inv, "steps": steps}
             if gradient:
-                traces = self._traces(steps, inv)
+                traces = self._traces(steps, inv, grams)
                 dld, dr2 = self._gradient_from(theta, traces, u, r2)
         return Evaluation(theta, logdet_l, logdet_mx, r2, u, beta, dld, dr2, state)
 
@@ -449,17 +468,21 @@ class REMLProblem:
             z = np.concatenate([-(lmat @ z), z], axis=0)
         return z
 
-    def _traces(self, steps, inv):
-        """``tr[M^-1]_kk`` for every factor, with ``inv`` the dense block's inverse."""
+    def _traces(self, steps, inv, grams=None):
+        """``tr[M^-1]_kk`` for every factor, with ``inv`` the dense block's inverse.
+
+        ``grams[j]``, where given, is step ``j``'s ``L_j' L_j``.
+        """
         traces = np.zeros(self.n_factors)
         n_elim = len(steps)
         diag_inv = np.diag(inv)
+        grams = grams if grams is not None else [None] * n_elim
         for k in range(self.n_factors):
             if k in self.eliminated:
                 j = self.eliminated.index(k)
                 dinv, lmat = steps[j]
                 total = float(dinv.diagonal().sum())
-                g = (lmat.T @ lmat).tocsr()
+                g = (lmat.T @ lmat).tocsr() if grams[j] is None else grams[j]
                 for jj in range(j + 1, n_elim):
                     dinv2, l2 = steps[jj]
                     nb = dinv2.shape[0]
