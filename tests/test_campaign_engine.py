@@ -15,6 +15,7 @@ import simlib
 from simlib.cli.main import main
 from simlib.core.paths import DATA, ROOT, SCENARIOS
 from simlib.core.streams import Streams
+from simlib.engine import campaign_queue
 from simlib.engine.campaign_queue import (
     arrival_cells,
     citizen_uniforms,
@@ -221,8 +222,8 @@ def same_draws(seed, *, posts, days, servers, hours, profile, base_min, log_sd, 
 @pytest.mark.parametrize(
     "case",
     [
-        # Busy posts, 1 to 3 vaccinators, closed on Sundays.
-        dict(posts=3, days=[0, 1, 2, 3, 4, 5, 7, 8], servers=[1, 2, 3], hours=6,
+        # Busy posts, 1 to 6 vaccinators, closed on Sundays.
+        dict(posts=3, days=[0, 1, 2, 3, 4, 5, 7, 8], servers=[1, 2, 6], hours=6,
              profile=[1.6, 1.4, 1.1, 0.8, 0.6, 0.5], base_min=7.0, log_sd=0.4,
              patience_min=30.0, citizens=5000),
         # Open round the clock with long services: queues carry over from day to day.
@@ -261,6 +262,30 @@ def test_the_vectorised_queue_serves_as_simpy_does_on_the_same_draws(reference, 
         gap = np.abs(theirs[served] - ours[served]).max()
         assert gap < 1e-9, f"start times differ by up to {gap} min ({name})"
     assert eager_events > lazy_events, (eager_events, lazy_events)
+
+
+def test_where_the_queue_switches_method_changes_no_digit(monkeypatch):
+    """Sorted free times, argmin over them, one citizen at a time: the same floats."""
+    rng = np.random.default_rng(3)
+    group = np.sort(rng.integers(0, 300, 30_000))
+    arrive = group * 1440.0 + rng.random(group.size) * 360.0
+    order = np.lexsort((arrive, group))
+    group, arrive = group[order], arrive[order]
+    deadline = arrive + rng.exponential(30.0, group.size)
+    service = rng.lognormal(1.5, 0.6, group.size)
+    servers = rng.integers(1, 8, 300)
+    results = []
+    for one_by_one_below, sorted_up_to in ((0, 100), (0, 0), (24, 4), (10**9, 4)):
+        monkeypatch.setattr(campaign_queue, "SCALAR_BELOW", one_by_one_below)
+        monkeypatch.setattr(campaign_queue, "SORTED_UP_TO", sorted_up_to)
+        start, free_at = fcfs_starts(
+            group, arrive, deadline, service, servers=servers, free_from=group[:300] * 0.0
+        )
+        results.append((start, np.sort(free_at, axis=1)))
+    assert 0 < np.isnan(results[0][0]).sum() < group.size
+    for start, free_at in results[1:]:
+        np.testing.assert_array_equal(start, results[0][0])
+        np.testing.assert_array_equal(free_at, results[0][1])
 
 
 def mean_difference_z(a, b) -> float:
@@ -346,7 +371,7 @@ def test_a_persons_draws_depend_on_nothing_but_the_person(rng):
     more_ids, more_u = draws(0.7, 1 << 20)
     # More outreach: everyone who came still comes, with the same draws; others join.
     assert set(ids) < set(more_ids), (len(ids), len(more_ids))
-    np.testing.assert_array_equal(more_u[np.isin(more_ids, ids)], u)
+    np.testing.assert_array_equal(more_u[:, np.isin(more_ids, ids)], u)
     assert abs(len(ids) - 5000) < 5 * np.sqrt(10_000 * 0.25), len(ids)
 
 
@@ -368,5 +393,4 @@ def test_arrivals_follow_the_hourly_profile_and_sort_with_their_uniform():
 def test_the_queue_refuses_citizens_out_of_order():
     t = np.array([10.0, 5.0])
     with pytest.raises(ValueError, match="sorted by queue"):
-        fcfs_starts(np.array([0, 0]), t, t + 9, t + 99, t, servers=np.array([1]),
-                    free_from=np.zeros(1))  # fmt: skip
+        fcfs_starts(np.array([0, 0]), t, t + 9, t, servers=np.array([1]), free_from=np.zeros(1))

@@ -52,6 +52,7 @@ from simlib.core.streams import Draws, uniforms
 __all__ = [
     "CITIZEN_SLOTS",
     "SCALAR_BELOW",
+    "SORTED_UP_TO",
     "arrival_cells",
     "arrival_order",
     "citizen_uniforms",
@@ -66,8 +67,11 @@ CITIZEN_SLOTS = ("comes", "arrival", "service", "patience")
 #: Fewer active queues than this and the recursion goes on one citizen at a time.
 SCALAR_BELOW = 24
 
-#: Persons whose uniforms are drawn at once (memory: 32 bytes each).
-CHUNK = 1 << 20
+#: Up to this many servers per queue, their free times are kept sorted (else argmin).
+SORTED_UP_TO = 4
+
+#: Persons whose uniforms are drawn at once (a block that stays in the processor's cache).
+CHUNK = 1 << 16
 
 
 def citizen_uniforms(
@@ -95,18 +99,22 @@ def citizen_uniforms(
         Ids of the persons who come, ascending (int64).
     draws : numpy.ndarray
         Their uniforms in slots 1 to 3 of :data:`CITIZEN_SLOTS` (arrival, service,
-        patience), shape ``(len(ids), 3)``.
+        patience), shape ``(3, len(ids))``.
     """
-    ids, draws = [], []
+    slots = len(CITIZEN_SLOTS)
+    ids = np.empty(population, dtype=np.int64)
+    # Slot-major, so that each slot is one contiguous array (gathering rows is slow).
+    draws = np.empty((slots - 1, population))
+    kept = 0
     for first in range(0, population, chunk):
         block_ids = np.arange(first, min(first + chunk, population), dtype=np.int64)
-        block = uniforms(rng, block_ids, len(CITIZEN_SLOTS))
+        block = uniforms(rng, block_ids, slots)
         comes = block[:, 0] < come_share
-        ids.append(block_ids[comes])
-        draws.append(np.compress(comes, block, axis=0)[:, 1:])
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, len(CITIZEN_SLOTS) - 1))
-    return np.concatenate(ids), np.concatenate(draws)
+        k = int(comes.sum())
+        ids[kept : kept + k] = block_ids[comes]
+        draws[:, kept : kept + k] = np.compress(comes, block[:, 1:], axis=0).T
+        kept += k
+    return ids[:kept], draws[:, :kept]
 
 
 def arrival_order(u: np.ndarray) -> np.ndarray:
@@ -164,8 +172,7 @@ def arrival_cells(
 def fcfs_starts(
     group: np.ndarray,
     arrive: np.ndarray,
-    give_up: np.ndarray,
-    closing: np.ndarray,
+    deadline: np.ndarray,
     service: np.ndarray,
     *,
     servers: np.ndarray,
@@ -178,9 +185,9 @@ def fcfs_starts(
     group
         Queue of each citizen, ``0 .. len(servers) - 1``. Citizens are sorted by queue and,
         within a queue, by arrival: that order is the queue's order (ties included).
-    arrive, give_up, closing, service
-        Per citizen, in minutes: arrival, the time its patience runs out, the time after
-        which no service may start for it, and its service time.
+    arrive, deadline, service
+        Per citizen, in minutes: arrival, the latest time its service may start (its
+        patience runs out after it, or the post closes), and its service time.
     servers
         Servers of each queue (whole numbers >= 1).
     free_from
@@ -219,44 +226,70 @@ def fcfs_starts(
     active = n_groups - np.cumsum(np.bincount(counts, minlength=length + 1))[:length]
     step_at = np.concatenate(([0], np.cumsum(active)))
     flat = step_at[np.arange(n) - offset[group]] + column[group]
-    a, g, c, s = (np.empty(n) for _ in range(4))
-    a[flat], g[flat], c[flat], s[flat] = arrive, give_up, closing, service
+    a, d, s = np.empty(n), np.empty(n), np.empty(n)
+    a[flat], d[flat], s[flat] = arrive, deadline, service
     started = np.full(n, np.nan)
     state = free_at[rank]  # queues in column order
-    rows = np.arange(n_groups)
-    k = 0
-    while k < length and active[k] >= SCALAR_BELOW:
-        lo, hi = step_at[k], step_at[k + 1]
-        r = rows[: hi - lo]
-        j = state[: hi - lo].argmin(axis=1)
-        t = np.maximum(a[lo:hi], state[r, j])
-        ok = (t <= g[lo:hi]) & (t < c[lo:hi])
-        t_ok = t[ok]
-        started[lo:hi][ok] = t_ok
-        state[r[ok], j[ok]] = t_ok + s[lo:hi][ok]
-        k += 1
+    steps = int(np.searchsorted(-active, -SCALAR_BELOW, side="right"))  # active >= SCALAR_BELOW
+    if width <= SORTED_UP_TO:
+        _steps_sorted(steps, step_at, a, d, s, state, started)
+    else:
+        _steps_argmin(steps, step_at, a, d, s, state, started)
     start[:] = started[flat]
-    if k < length:
-        _one_by_one(k, counts, rank, offset, arrive, give_up, closing, service, servers,
-                    state, start)  # fmt: skip
+    if steps < length:
+        _one_by_one(steps, counts, rank, offset, arrive, deadline, service, servers, state, start)
     free_at[rank] = state
     return start, free_at
 
 
-def _one_by_one(k, counts, rank, offset, arrive, give_up, closing, service, servers,
-                state, start) -> None:  # fmt: skip
+def _steps_sorted(steps, step_at, a, d, s, state, started) -> None:
+    """Steps ``0 .. steps - 1`` with each queue's free times kept sorted (few servers).
+
+    ``min W`` is then the first row, and a service replaces it by merging its end into
+    the rest: element-wise minima and maxima over contiguous slices, no fancy indexing.
+    """
+    free = np.sort(state, axis=1).T.copy()  # (servers, queues), each column ascending
+    for k in range(steps):
+        lo, hi = step_at[k], step_at[k + 1]
+        na = hi - lo
+        t = np.maximum(a[lo:hi], free[0, :na])
+        ok = t <= d[lo:hi]
+        started[lo:hi] = np.where(ok, t, np.nan)
+        end = t + s[lo:hi]
+        # Drop free[0], insert end: row i becomes max(free[i], min(free[i + 1], end)).
+        for i in range(len(free) - 1):
+            np.copyto(free[i, :na], np.maximum(free[i, :na], np.minimum(free[i + 1, :na], end)),
+                      where=ok)  # fmt: skip
+        np.copyto(free[-1, :na], np.maximum(free[-1, :na], end), where=ok)
+    state[:] = free.T
+
+
+def _steps_argmin(steps, step_at, a, d, s, state, started) -> None:
+    """Steps ``0 .. steps - 1``: the free server is found by ``argmin`` (many servers)."""
+    rows = np.arange(len(state))
+    for k in range(steps):
+        lo, hi = step_at[k], step_at[k + 1]
+        r = rows[: hi - lo]
+        j = state[: hi - lo].argmin(axis=1)
+        t = np.maximum(a[lo:hi], state[r, j])
+        ok = t <= d[lo:hi]
+        t_ok = t[ok]
+        started[lo:hi][ok] = t_ok
+        state[r[ok], j[ok]] = t_ok + s[lo:hi][ok]
+
+
+def _one_by_one(k, counts, rank, offset, arrive, deadline, service, servers, state, start):
     """The recursion from position ``k`` on, citizen by citizen, for the queues still active."""
     for col in np.flatnonzero(counts[rank] > k).tolist():
         q = int(rank[col])
         lo, hi = offset[q] + k, offset[q] + counts[q]
-        a, g = arrive[lo:hi].tolist(), give_up[lo:hi].tolist()
-        c, s = closing[lo:hi].tolist(), service[lo:hi].tolist()
+        a, d, s = arrive[lo:hi].tolist(), deadline[lo:hi].tolist(), service[lo:hi].tolist()
         free = state[col, : servers[q]].tolist()
         heapq.heapify(free)
         out = [np.nan] * len(a)
         for i in range(len(a)):
             t = a[i] if a[i] > free[0] else free[0]
-            if t <= g[i] and t < c[i]:
+            if t <= d[i]:
                 out[i] = t
                 heapq.heapreplace(free, t + s[i])
         start[lo:hi] = out
@@ -288,7 +321,9 @@ def post_day_starts(
         Post of each citizen, ``0 .. len(servers) - 1``. Citizens are sorted by
         ``(day_index, post)`` and then by arrival.
     arrive, give_up, closing, service
-        As for :func:`fcfs_starts` (minutes since the campaign's first midnight).
+        Per citizen, in minutes since the campaign's first midnight: arrival, the time its
+        patience runs out, its post's closing time that day (no service starts at or after
+        it) and its service time.
     servers
         Servers at each post.
     opening
@@ -300,8 +335,10 @@ def post_day_starts(
         Start of service per citizen.
     """
     n_posts, n_days = len(servers), len(opening)
+    # Served if it reaches a server at t <= give_up and t < closing: t <= deadline.
+    deadline = np.minimum(give_up, np.nextafter(closing, -np.inf))
     start, free_at = fcfs_starts(
-        day_index * n_posts + post, arrive, give_up, closing, service,
+        day_index * n_posts + post, arrive, deadline, service,
         servers=np.tile(servers, n_days), free_from=np.repeat(opening, n_posts),
     )  # fmt: skip
     if n_days > 1:
@@ -312,9 +349,8 @@ def post_day_starts(
             again = np.flatnonzero(np.isin(post, spill))
             again = again[np.lexsort((arrive[again], post[again]))]
             start[again] = fcfs_starts(
-                np.searchsorted(spill, post[again]), arrive[again], give_up[again],
-                closing[again], service[again],
-                servers=servers[spill], free_from=np.full(spill.size, opening[0]),
+                np.searchsorted(spill, post[again]), arrive[again], deadline[again],
+                service[again], servers=servers[spill], free_from=np.full(spill.size, opening[0]),
             )[0]  # fmt: skip
     return start
 
@@ -358,9 +394,11 @@ def daily_waits(
     if queues * longest <= 4 * key.size + 4096:
         # Few empty places: the waits in a (queue, position) table, each row sorted.
         base = np.concatenate(([0], np.cumsum(count)[:-1]))
-        order = np.argsort(key, kind="stable")
+        if (np.diff(key) < 0).any():
+            order = np.argsort(key, kind="stable")
+            key, w = key[order], w[order]
         table = np.full((queues, longest), np.inf)
-        table[key[order], np.arange(key.size) - base[key[order]]] = w[order]
+        table[key, np.arange(key.size) - base[key]] = w
         table.sort(axis=1)
         rows = table[has]
         a, b = rows[np.arange(m.size), lo], rows[np.arange(m.size), hi]

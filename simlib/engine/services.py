@@ -233,8 +233,9 @@ def run_campaign(
 
     _, u = citizen_uniforms(rng, params.target_population, come_share=turnout_share(params.demand))
     # By the arrival uniform: by (open day, post) cell and, within a cell, by arrival time.
-    u = u[arrival_order(u[:, 0])]
-    cell, minute = arrival_cells(u[:, 0], cells=cells, profile=hours.arrival_profile)
+    order = arrival_order(u[0])
+    u_arrival, u_service, u_patience = (row[order] for row in u)
+    cell, minute = arrival_cells(u_arrival, cells=cells, profile=hours.arrival_profile)
     day_index, post = np.divmod(cell, n_posts)
     day = days[day_index]
     opening = days * MINUTES_PER_DAY + hours.open_hour * 60.0
@@ -242,13 +243,13 @@ def run_campaign(
     closing = (opening + hours.hours_per_day * 60.0)[day_index]
     s = params.service.log_sd
     # Uniforms from a Generator may be 0: the smallest keyed uniform instead (ndtri(0) = -inf).
-    normal = ndtri(np.maximum(u[:, 1], 2.0**-54))
+    normal = ndtri(np.maximum(u_service, 2.0**-54))
     service = (
         params.service.base_min
         * np.exp(-params.service.performance_slope * perf[day, post])
         * np.exp(s * normal - 0.5 * s * s)
     )
-    give_up = arrive - params.patience.mean_min * np.log1p(-u[:, 2])
+    give_up = arrive - params.patience.mean_min * np.log1p(-u_patience)
 
     start = post_day_starts(
         day_index, post, arrive, give_up, closing, service, servers=servers, opening=opening
@@ -264,7 +265,7 @@ def run_campaign(
     waits = wait[served]
     return CampaignResult(
         daily=daily,
-        arrivals=len(u),
+        arrivals=len(order),
         vaccinated=vaccinated,
         abandoned=int(abandoned.sum()),
         waiting_at_close=int(waiting.sum()),
