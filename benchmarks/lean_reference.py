@@ -4,11 +4,13 @@ Why it exists
 -------------
 ``benchmarks/engine.py`` needs a reference that is independent of the code it measures. This
 module is one: a second implementation of the model, written from the equations of
-``docs/model.md`` (sections 3, 5 and 7.1-7.15), that shares no code with ``simlib``. It does
-not import ``simlib`` at all: it reads the scenario and policy YAML files with ``yaml`` and the
-regulation tables (``data/tables/*.csv``) with ``csv`` itself, keeping only the plain values of
-``{value, unit, source}`` leaves. Its random numbers come from one ``numpy.random.Generator``
-drawn in blocks in the order of the loop, not from simlib's keyed streams, so the two
+``docs/model.md`` (sections 3, 5 and 7.1-7.15), that shares no model code with ``simlib``
+(nothing of ``simlib.engine``, ``rules``, ``behaviour`` or ``world``). Parameter values come
+through ``simlib.load_scenario`` and ``simlib.load_policy`` (scenario files are deltas on the
+parameter tree) and are taken at once as plain values (``model_dump``); the regulation tables
+(``data/tables/*.csv``) it reads itself with ``csv``. Its random numbers come from one
+``numpy.random.Generator`` drawn in blocks in the order of the loop, not from simlib's keyed
+streams, so the two
 implementations agree *in distribution*, never draw by draw. Checking that they do is
 docking (Axtell, Axelrod, Epstein & Cohen 1996, "Aligning simulation models: a case study
 and results", Computational and Mathematical Organization Theory 1(2):123-141):
@@ -61,7 +63,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO_FILE = ROOT / "data" / "scenarios" / "district_health_office.yaml"
@@ -119,18 +120,7 @@ YEAR_METRICS = (
 )
 
 
-# -- parameters: plain values read from the files -----------------------------------------
-
-
-def _plain(node: Any) -> Any:
-    """The value tree of a parameter file: ``{value, unit, source}`` leaves become values."""
-    if isinstance(node, dict):
-        if "value" in node and set(node) <= {"value", "unit", "source"}:
-            return node["value"]
-        return {k: _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
+# -- parameters: plain values -------------------------------------------------------------
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -138,20 +128,28 @@ def _rows(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _read_scenario(scenario_file: Path) -> dict[str, Any]:
-    scenario = _plain(yaml.safe_load(Path(scenario_file).read_text(encoding="utf-8")))
-    if "extends" in scenario:
-        raise NotImplementedError("the lean reference reads whole scenario files, not deltas")
-    return scenario
+def _plain_records(scenario_file: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The scenario and its baseline policy as plain values (nested dicts and lists).
+
+    Scenario files are deltas on the parameter tree (``extends``, defaults declared once), so
+    the values come through simlib's loaders, ``simlib.load_scenario`` and
+    ``simlib.load_policy``, and are taken at once as plain data (``model_dump``): nothing of
+    simlib but the values enters the model below.
+    """
+    import simlib
+
+    scenario = simlib.load_scenario(scenario_file)
+    policy = simlib.load_policy(scenario.resolve(scenario.baseline_policy))
+    return scenario.model_dump(mode="json"), policy.model_dump(mode="json")
 
 
 def left_out(scenario_file: Path = SCENARIO_FILE) -> dict[str, Any]:
     """Scenario changes that switch off, in the engine, what this module leaves out.
 
-    Workforce flows (:data:`NO_FLOWS`); ``scenario_file`` is read for what else a scenario
+    Workforce flows (:data:`NO_FLOWS`); ``scenario_file`` is there for what else a scenario
     may need switched off (nothing today).
     """
-    _read_scenario(scenario_file)
+    del scenario_file
     return dict(NO_FLOWS)
 
 
@@ -163,8 +161,7 @@ def load_params(
     ``changes`` are dotted scenario paths and values (as :func:`left_out` gives them),
     applied to the plain values before the check.
     """
-    scenario_file = Path(scenario_file)
-    scenario = _read_scenario(scenario_file)
+    scenario, policy = _plain_records(Path(scenario_file))
     for path, value in (changes or {}).items():
         *parents, leaf = path.split(".")
         node = scenario
@@ -173,8 +170,6 @@ def load_params(
         if leaf not in node:
             raise KeyError(f"{path}: no such scenario value")
         node[leaf] = value
-    policy_file = (scenario_file.parent / scenario["baseline_policy"]).resolve()
-    policy = _plain(yaml.safe_load(policy_file.read_text(encoding="utf-8")))
     _refuse_unmodelled(scenario, policy)
     table = policy["incentives"]["tukin_table"]
     tukin = np.zeros(18)
@@ -218,6 +213,9 @@ def _refuse_unmodelled(scenario: dict, policy: dict) -> None:
         for key in ("org_csv", "campaign", "training"):
             if agency.get(key):
                 problems.append(f"agencies[].{key}")
+    for key in ("campaign", "training"):
+        if policy.get(key):
+            problems.append(f"policy {key}")
     if problems:
         raise NotImplementedError("the lean reference leaves out: " + "; ".join(problems))
 

@@ -90,20 +90,10 @@ def test_lean_reference_docks_with_the_engine_on_the_default_scenario():
     )
 
 
-def test_lean_reference_refuses_what_it_does_not_model(tmp_path):
+def test_lean_reference_refuses_what_it_does_not_model():
     lean = _benchmark_module("lean_reference")
-    source = ROOT / "data" / "scenarios" / "district_health_office.yaml"
-    text = source.read_text(encoding="utf-8").replace(
-        "baseline_policy: ../policies/baseline_regional.yaml",
-        f"baseline_policy: {ROOT / 'data' / 'policies' / 'baseline_regional.yaml'}",
-    )
-    text = text.replace(
-        "    archetype: district_health_office\n",
-        "    archetype: district_health_office\n    training: plan.yaml\n",
-    )
-    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(NotImplementedError, match="training"):
-        lean.load_params(tmp_path / "s.yaml")
+        lean.load_params(ROOT / "data" / "scenarios" / "district_training.yaml")
 
 
 @pytest.mark.parametrize(
