@@ -185,4 +185,6 @@ def test_a_stronger_pay_sensitivity_leaves_fewer_staff_below_baik(district, regi
     sensitive = apply_changes(base, {"raters.reluctance.pay_sensitivity": 20.0}, file="test")
     seeds = range(1, 7)
     diff, se = _paired(_below_baik(base, regional, seeds), _below_baik(sensitive, regional, seeds))
-    assert diff - 3 * se > 0, f"insensitive minus sensitive below-Baik share {diff:.4f} (SE {se:.4f})"
+    assert diff - 3 * se > 0, (
+        f"insensitive minus sensitive below-Baik share {diff:.4f} (SE {se:.4f})"
+    )

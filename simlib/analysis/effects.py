@@ -17,7 +17,12 @@ Headline families built on the same machinery:
 - :func:`winners_losers`: change in pay and predikat shares by grade, job type, sex and
   unit;
 - :func:`sensitivity`: how each effect depends on the uncertain parameters (Sobol indices
-  with SALib for Sobol designs, standardised regression coefficients otherwise).
+  with SALib for Sobol designs, standardised regression coefficients otherwise);
+- :func:`assumption_effects`: each effect under assumption uncertainty (a probabilistic
+  sensitivity analysis: the assumptions drawn per replication or per sample), its interval
+  over the draws and the assumptions that drive it (:func:`main_effect_shares`);
+  :func:`effects_with_assumptions` puts it beside the Monte-Carlo interval of a store run
+  at the default values.
 
 :func:`variance_reduction` shows what the pairing gains: for each outcome, the variance of
 the paired differences against that of unpaired differences, ``var(arm) + var(baseline)``
@@ -38,10 +43,15 @@ from simlib.engine.outcomes import OUTCOMES
 from simlib.store.runstore import GROUP_METRICS, Store
 
 __all__ = [
+    "ASSUMPTION_COLUMNS",
     "EFFECT_COLUMNS",
     "RESISTANCE_METRICS",
+    "assumption_draws",
+    "assumption_effects",
     "budget_effects",
+    "effects_with_assumptions",
     "horizon",
+    "main_effect_shares",
     "paired_effects",
     "resistance_effects",
     "sensitivity",
@@ -542,3 +552,204 @@ def _src_rows(
             }
         )
     return rows
+
+
+# -- assumption uncertainty (probabilistic sensitivity analysis) ------------------------------
+
+#: Columns of :func:`assumption_effects`.
+ASSUMPTION_COLUMNS = (
+    "arm",
+    "agency",
+    "period_kind",
+    "metric",
+    "unit",
+    "psa_mean",
+    "psa_median",
+    "psa_low",
+    "psa_high",
+    "psa_n",
+    "share_below_zero",
+    "drivers",
+)
+#: A driver is named when its main effect explains at least this share of the variance.
+DRIVER_SHARE = 0.05
+
+
+def assumption_draws(store: Store, *, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """One effect per draw of the assumptions, beside the drawn values (at the horizon).
+
+    With ``per_replication`` uncertainties (replication *r* runs sample *r*), a draw is one
+    replication: its paired difference from the baseline. With a crossed design (every
+    sample with every replication), a draw is one sample: the mean over its replications.
+    Either way every arm of a draw shares its random numbers and its assumption values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``arm, agency, period_kind, metric, sample, effect, arm_value,
+        baseline_value`` and one column per uncertain parameter (its value in the sample;
+        levels as drawn). Empty when the store's experiment has no uncertainties.
+    """
+    design = store.manifest.get("uncertainties")
+    cols = ["arm", "agency", "period_kind", "metric", "sample", "effect", "arm_value",
+            "baseline_value"]  # fmt: skip
+    if not design:
+        return pd.DataFrame(columns=cols)
+    out = horizon(store.outcomes())
+    if metrics is not None:
+        out = out[out["metric"].isin(list(metrics))]
+    keys = ["agency", "period_kind", "metric"]
+    frames = []
+    for arm, merged in _arm_pairs(out, baseline=store.baseline, by=keys):
+        merged = merged.dropna(subset=["value", "baseline"])
+        merged["effect"] = merged["value"] - merged["baseline"]
+        grouped = merged.groupby([*keys, "sample"], sort=False)
+        draws = grouped["effect"].mean().reset_index()
+        draws["arm_value"] = grouped["value"].mean().to_numpy()
+        draws["baseline_value"] = grouped["baseline"].mean().to_numpy()
+        draws.insert(0, "arm", arm)
+        frames.append(draws)
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    draws = pd.concat(frames, ignore_index=True)
+    samples = store.samples().reset_index(drop=True)
+    samples["sample"] = np.arange(len(samples))
+    return draws.merge(samples, on="sample", how="left")
+
+
+def main_effect_shares(x: np.ndarray, y: np.ndarray, *, bins: int | None = None) -> np.ndarray:
+    """Share of the variance of ``y`` explained by each column of ``x`` alone.
+
+    A given-data estimate of the first-order (main-effect) index Var(E[y | x_j]) / Var(y):
+    ``y`` is averaged within quantile bins of ``x_j`` and the between-bin sum of squares,
+    less what noise alone would give it ((bins - 1) x the within-bin mean square, as in
+    omega squared), is divided by the total sum of squares (Plischke, Borgonovo & Smith
+    2013 estimate first-order indices from a given sample this way). 0 for a column that
+    does not vary; no model of ``y`` is assumed (unlike regression coefficients).
+
+    Parameters
+    ----------
+    x
+        Draws x parameters.
+    y
+        The effect in each draw.
+    bins
+        Bins per parameter (default: the number of draws / 10, between 2 and 10).
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    total = float(((y - y.mean()) ** 2).sum())
+    out = np.zeros(x.shape[1])
+    if n < 4 or total <= 0:
+        return out
+    b = bins or int(np.clip(n // 10, 2, 10))
+    for j in range(x.shape[1]):
+        column = x[:, j]
+        if np.ptp(column) == 0:
+            continue
+        ranks = np.argsort(np.argsort(column, kind="stable"), kind="stable")
+        group = np.minimum(ranks * b // n, b - 1)
+        counts = np.bincount(group, minlength=b)
+        used = counts > 0
+        means = np.bincount(group, weights=y, minlength=b)[used] / counts[used]
+        between = float((counts[used] * (means - y.mean()) ** 2).sum())
+        k = int(used.sum())
+        within = (total - between) / max(n - k, 1)
+        out[j] = max(0.0, (between - (k - 1) * within) / total)
+    return out
+
+
+def assumption_effects(
+    store: Store,
+    *,
+    metrics: Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Each arm's effect under assumption uncertainty, and the assumptions that drive it.
+
+    The store's experiment draws its uncertain parameters (the assumptions, with their
+    ranges in its ``uncertainties`` block) per replication or per sample
+    (:func:`assumption_draws`). The interval is the central ``confidence`` range of the
+    effect over the draws: what the effect may be given what is not known about the
+    assumptions, together with the run-to-run noise of a single replication when draws are
+    replications. ``drivers`` names the parameters whose main effect
+    (:func:`main_effect_shares`) explains at least :data:`DRIVER_SHARE` of the variance of
+    the effect over the draws, largest first, with their shares.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ASSUMPTION_COLUMNS`: ``psa_mean`` (mean over the draws: the expected
+        effect), ``psa_median``, ``psa_low``, ``psa_high``, ``psa_n`` (draws),
+        ``share_below_zero`` (share of draws with a negative effect), ``drivers`` (text).
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence {confidence}: allowed: strictly between 0 and 1")
+    draws = assumption_draws(store, metrics=metrics)
+    if draws.empty:
+        return pd.DataFrame(columns=list(ASSUMPTION_COLUMNS))
+    design = store.manifest["uncertainties"]
+    params = [p["path"] for p in design["parameters"]]
+    x_all = _design_matrix(draws, params, design)
+    units = _units()
+    rows = []
+    lo_q, hi_q = (1 - confidence) / 2, (1 + confidence) / 2
+    keys = ["arm", "agency", "period_kind", "metric"]
+    for key, index in draws.groupby(keys, sort=False).groups.items():
+        part = draws.loc[index]
+        y = part["effect"].to_numpy(dtype=float)
+        ok = np.isfinite(y)
+        y = y[ok]
+        if len(y) == 0:
+            continue
+        shares = main_effect_shares(x_all[np.asarray(index)][ok], y)
+        order = np.argsort(-shares, kind="stable")
+        named = [f"{params[j]} ({shares[j]:.2f})" for j in order if shares[j] >= DRIVER_SHARE]
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "unit": units.get(key[3], ""),
+                "psa_mean": float(y.mean()),
+                "psa_median": float(np.median(y)),
+                "psa_low": float(np.quantile(y, lo_q)),
+                "psa_high": float(np.quantile(y, hi_q)),
+                "psa_n": len(y),
+                "share_below_zero": float(np.mean(y < 0)),
+                "drivers": ", ".join(named),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(ASSUMPTION_COLUMNS))
+
+
+def effects_with_assumptions(
+    store: Store,
+    assumptions: Store,
+    *,
+    metrics: Sequence[str] | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """The Monte-Carlo interval beside the interval under assumption uncertainty.
+
+    ``store`` is an experiment run at the default values (its interval says how well the
+    replications pin the mean effect *given* the assumptions); ``assumptions`` the same
+    arms with the assumptions drawn (:func:`assumption_effects`). Rows are each arm and
+    metric at the horizon, matched on ``arm, agency, period_kind, metric``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``arm, agency, period_kind, metric, unit, difference, ci_low, ci_high, n`` of
+        :func:`paired_effects`, then the ``psa_*`` columns, ``share_below_zero`` and
+        ``drivers`` of :func:`assumption_effects` (NaN where the assumption store lacks the
+        arm or metric).
+    """
+    out = horizon(store.outcomes())
+    if metrics is not None:
+        out = out[out["metric"].isin(list(metrics))]
+    mc = paired_effects(out, baseline=store.baseline, confidence=confidence)
+    mc = mc[["arm", "agency", "period_kind", "metric", "unit", "difference", "ci_low",
+             "ci_high", "n"]]  # fmt: skip
+    psa = assumption_effects(assumptions, metrics=metrics, confidence=confidence)
+    return mc.merge(psa.drop(columns="unit"), on=["arm", "agency", "period_kind", "metric"],
+                    how="left")  # fmt: skip

@@ -229,6 +229,9 @@ def _sweep_parsers(sub) -> None:
     eff.add_argument("store", metavar="STORE")
     eff.add_argument("--confidence", type=float, default=0.95, help="interval level (0.95)")
     eff.add_argument("--json", action="store_true", help="print one JSON object")
+    from simlib.cli.assumptions import add_effects_arguments
+
+    add_effects_arguments(eff)
     eff.set_defaults(func=_cmd_effects)
 
 
@@ -822,6 +825,10 @@ def _cmd_effects(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"{args.confidence}: allowed: strictly between 0 and 1", path="--confidence"
         )
+    if args.assumptions or args.discover:
+        from simlib.cli.assumptions import assumption_report
+
+        return assumption_report(store, args)
     outcomes = store.outcomes()
     if store.damaged:
         first = next(iter(store.damaged))

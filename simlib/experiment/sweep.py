@@ -133,6 +133,9 @@ _DESIGN_STREAM = 0x5EED_DE51
 ArmName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 Text = Annotated[str, Field(max_length=2000)]
+#: A name or text for readers, in one language or per report language (``{id: ..., en: ...}``).
+Label = Name | Annotated[dict[Literal["id", "en"], Name], Field(min_length=1)]
+Prose = Text | Annotated[dict[Literal["id", "en"], Text], Field(min_length=1)]
 
 
 class Arm(Record):
@@ -144,8 +147,8 @@ class Arm(Record):
     """
 
     name: ArmName
-    label: Name
-    description: Text = ""
+    label: Label
+    description: Prose = ""
     variants: tuple[str, ...] = ()
     scenario_changes: dict[str, Any] = Field(default_factory=dict)
 
@@ -182,6 +185,19 @@ class Uncertainties(Record):
     samples: Annotated[int, Field(ge=1, le=100_000)] = 1
     points: Annotated[int, Field(ge=2, le=100)] = 2
     parameters: Annotated[tuple[Uncertainty, ...], Field(min_length=1, max_length=50)]
+    #: Probabilistic sensitivity analysis: replication *r* of every arm runs sample *r* of
+    #: the design (one draw of the assumptions per replication, the same in every arm),
+    #: instead of every sample with every replication.
+    per_replication: bool = False
+
+    @model_validator(mode="after")
+    def _per_replication_is_lhs(self) -> Uncertainties:
+        if self.per_replication and self.method != "lhs":
+            raise ValueError(
+                f"per_replication with method {self.method!r}: allowed: method lhs (one Latin "
+                "hypercube point per replication)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sobol_power_of_two(self) -> Uncertainties:
@@ -224,8 +240,8 @@ class Experiment(FromFile, Record):
 
     file_kind: ClassVar[str] = "experiment"
 
-    name: Name
-    description: Text
+    name: Label
+    description: Prose
     scenario: str
     baseline_policy: str | None = None
     seed: Annotated[int, Field(ge=0, lt=2**63)]
@@ -259,6 +275,11 @@ class Experiment(FromFile, Record):
     def _plan_fits(self) -> Experiment:
         check_plan_size(self, self.replications)
         return self
+
+    @property
+    def per_replication(self) -> bool:
+        """Whether replication *r* runs uncertainty sample *r* (probabilistic sensitivity)."""
+        return self.uncertainties is not None and self.uncertainties.per_replication
 
     def arm(self, name: str) -> Arm:
         """The arm called ``name``."""
@@ -298,6 +319,15 @@ def check_plan_size(exp: Experiment, replications: int) -> None:
     inputs = len(exp.arms) * samples
     most = max(replications, exp.stopping.max_replications if exp.stopping else 0)
     runs = inputs * most
+    if exp.uncertainties is not None and exp.uncertainties.per_replication:
+        if exp.stopping is not None:
+            raise ValueError("per_replication uncertainties: allowed: no stopping rule")
+        if replications > samples:
+            raise ValueError(
+                f"{replications} replications with per_replication uncertainties of "
+                f"{samples} samples; allowed: at most as many replications as samples"
+            )
+        runs = len(exp.arms) * replications
     if inputs > MAX_INPUTS:
         raise ValueError(
             f"{len(exp.arms)} arms x {samples:,} uncertainty samples = {inputs:,} inputs to "
@@ -452,11 +482,14 @@ class SweepPlan:
     def runs_for(self, replications: Sequence[int] | range) -> tuple[RunSpec, ...]:
         """Runs of the given replications, in plan order."""
         seed = self.experiment.seed
+        paired = self.experiment.per_replication
         out = []
         for a, arm in enumerate(self.experiment.arms):
             for s in range(len(self.samples)):
                 digest = self.inputs_sha256[(a, s)]
                 for r in replications:
+                    if paired and r != s:  # replication r runs sample r only
+                        continue
                     key = run_key(digest, seed=seed, replication=r, code=self.code["key"])
                     out.append(RunSpec(key, arm.name, a, s, r, seed))
         return tuple(out)
