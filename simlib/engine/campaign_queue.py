@@ -335,23 +335,30 @@ def post_day_starts(
         Start of service per citizen.
     """
     n_posts, n_days = len(servers), len(opening)
+    if len(arrive) == 0:
+        return np.full(0, np.nan)
     # Served if it reaches a server at t <= give_up and t < closing: t <= deadline.
     deadline = np.minimum(give_up, np.nextafter(closing, -np.inf))
+    # Only the (day, post) queues someone comes to: an empty one changes nothing.
+    queue = day_index * n_posts + post
+    new = np.concatenate(([True], queue[1:] != queue[:-1]))
+    used = queue[new]
+    day_of, post_of = np.divmod(used, n_posts)
     start, free_at = fcfs_starts(
-        day_index * n_posts + post, arrive, deadline, service,
-        servers=np.tile(servers, n_days), free_from=np.repeat(opening, n_posts),
+        np.cumsum(new) - 1, arrive, deadline, service,
+        servers=servers[post_of], free_from=opening[day_of],
     )  # fmt: skip
-    if n_days > 1:
-        last_free = np.where(np.isfinite(free_at), free_at, -np.inf).max(axis=1)
-        late = last_free.reshape(n_days, n_posts)[:-1] > opening[1:, None]
-        spill = np.flatnonzero(late.any(axis=0))
-        if spill.size:
-            again = np.flatnonzero(np.isin(post, spill))
-            again = again[np.lexsort((arrive[again], post[again]))]
-            start[again] = fcfs_starts(
-                np.searchsorted(spill, post[again]), arrive[again], deadline[again],
-                service[again], servers=servers[spill], free_from=np.full(spill.size, opening[0]),
-            )[0]  # fmt: skip
+    last_free = np.where(np.isfinite(free_at), free_at, -np.inf).max(axis=1)
+    has_next = day_of < n_days - 1
+    late = last_free[has_next] > opening[day_of[has_next] + 1]
+    spill = np.unique(post_of[has_next][late])
+    if spill.size:
+        again = np.flatnonzero(np.isin(post, spill))
+        again = again[np.lexsort((arrive[again], post[again]))]
+        start[again] = fcfs_starts(
+            np.searchsorted(spill, post[again]), arrive[again], deadline[again],
+            service[again], servers=servers[spill], free_from=np.full(spill.size, opening[0]),
+        )[0]  # fmt: skip
     return start
 
 
