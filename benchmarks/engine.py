@@ -16,10 +16,11 @@ The unit of work is the **employee-cycle**: one employee through one quarterly c
 A. **Engine**: :func:`simlib.simulate`, wall time (``time.perf_counter``), best of
    ``--repeat`` runs.
 B. **SimPy scheduling overhead** (engine vs the same steps driven by a plain loop): the
-   same :class:`simlib.engine.model.Agency` objects, built exactly as :func:`simlib.simulate`
-   builds them, driven by a plain Python loop over months (the agencies in the same order
-   as the SimPy calendar runs them) instead of a SimPy environment, and turned into frames
-   by the same ``simlib.engine.model._result``. The outcomes and ledger frames of A and B are
+   same agency states (:mod:`simlib.engine.state`), built exactly as :func:`simlib.simulate`
+   builds them, driven by a plain Python loop over months calling the calendar's
+   ``simlib.engine.calendar.tick`` (the agencies in the same order as the SimPy calendar
+   runs them) instead of a SimPy environment, and turned into frames by the same
+   ``simlib.engine.calendar.finish``. The outcomes and ledger frames of A and B are
    checked to be identical. B runs the engine's own code, so A/B measures only what the
    SimPy calendar adds; it is not a reference for the engine's arithmetic.
 D. **Lean reference** (``benchmarks/lean_reference.py``): an independent implementation of
@@ -92,12 +93,14 @@ import simlib
 from simlib.behaviour.adoption import gaming_shares
 from simlib.behaviour.performance import pay_at_stake
 from simlib.core.domain import ORG_PREDIKAT, PREDIKAT
-from simlib.core.streams import Streams
-from simlib.engine.model import Agency, RunResult, _Recorder, _result, build_agencies
+from simlib.engine import calendar
+from simlib.engine.model import RunResult
+from simlib.engine.state import AgencyState
 from simlib.params.changes import apply_changes
 from simlib.params.policy import Policy, PolicySchedule
+from simlib.params.resolve import resolve
 from simlib.params.scenario import Scenario
-from simlib.params.tables import gaji_pokok, predikat_matrix, tukin_table
+from simlib.params.tables import gaji_pokok, predikat_matrix, reading, tukin_table
 from simlib.rules.appraisal import org_predikat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -149,12 +152,16 @@ def build_scenario(employees: int) -> tuple[Scenario, Policy]:
 
 def engine_agencies(
     scenario: Scenario, policy: Policy, *, seed: int
-) -> tuple[list[Agency], PolicySchedule, _Recorder]:
-    """The engine's agencies, built exactly as :func:`simlib.simulate` builds them."""
-    schedule = PolicySchedule(((0, policy),))
-    streams = Streams(seed, 0)
-    rec = _Recorder()
-    return build_agencies(scenario, schedule, streams=streams, recorder=rec), schedule, rec
+) -> tuple[list[AgencyState], calendar.Run, Any]:
+    """The engine's agency states, built exactly as :func:`simlib.simulate` builds them.
+
+    Returns the states, the run they belong to, and the inputs' tables (the steps read
+    them inside ``simlib.params.tables.reading``).
+    """
+    inputs = resolve(scenario, PolicySchedule(((0, policy),)))
+    with reading(inputs.tables):
+        run, states = calendar.start(inputs, seed=seed, replication=0)
+    return states, run, inputs.tables
 
 
 # -- A: the engine -----------------------------------------------------------------------
@@ -175,14 +182,12 @@ def run_plain_loop(scenario: Scenario, policy: Policy) -> RunResult:
     the same order; the loop below reproduces that order, so the recorded rows come out
     identical.
     """
-    agencies, schedule, rec = engine_agencies(scenario, policy, seed=SEED)
-    for agency in agencies:
-        agency.open_year(0)
-        agency.start_quarter(0)
-    for t in range(1, scenario.calendar.horizon_months + 1):
-        for agency in agencies:
-            agency.tick(t)
-    return _result(scenario, schedule, agencies, rec, seed=SEED, replication=0)
+    agencies, run, tables = engine_agencies(scenario, policy, seed=SEED)
+    with reading(tables):
+        agencies = [calendar.begin(run, agency) for agency in agencies]
+        for t in range(1, scenario.calendar.horizon_months + 1):
+            agencies = [calendar.tick(run, agency, t) for agency in agencies]
+    return calendar.finish(run)
 
 
 # -- C: the naive design -----------------------------------------------------------------

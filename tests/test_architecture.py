@@ -67,6 +67,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "params.scenario",
             "params.policy",
             "params.runinputs",
+            "params.resolve",
             "params",
         ),
     ),

@@ -22,11 +22,11 @@ import pytest
 from helpers import shrink
 
 import simlib
-import simlib.engine.model
+import simlib.engine.steps
 from simlib.core.paths import ROOT
 from simlib.core.streams import Streams
-from simlib.engine.model import Agency
 from simlib.engine.services import run_campaign
+from simlib.engine.steps import pay_linked
 from simlib.experiment.sweep import load_experiment, plan_sweep
 from simlib.params.campaign import load_campaign
 from simlib.world.flows import LEAVE_REASONS, YearFlows, leavers
@@ -50,16 +50,16 @@ def _small(scenario: simlib.Scenario) -> simlib.Scenario:
 def _run(scenario, schedule, *, seed, replication, monkeypatch):
     """Simulate, recording every year's hires: a list of (posts, Hires) per call."""
     calls = []
-    real = simlib.engine.model.hire
+    real = simlib.engine.steps.hire
 
     def recording(posts, *args, **kwargs):
         out = real(posts, *args, **kwargs)
         calls.append((np.asarray(posts).copy(), out))
         return out
 
-    monkeypatch.setattr(simlib.engine.model, "hire", recording)
+    monkeypatch.setattr(simlib.engine.steps, "hire", recording)
     result = simlib.simulate(scenario, schedule, seed=seed, replication=replication)
-    monkeypatch.setattr(simlib.engine.model, "hire", real)
+    monkeypatch.setattr(simlib.engine.steps, "hire", real)
     return result, calls
 
 
@@ -126,7 +126,7 @@ def _same_ratings(base, mine, base_schedule, schedule, arm, r) -> int | None:
     m = a.merge(b, on=keys, suffixes=("_base", "_arm"))
     same_rule = np.array([
         base_schedule.at(t).appraisal.rater == schedule.at(t).appraisal.rater == "supervisor"
-        and Agency._pay_linked(base_schedule.at(t)) == Agency._pay_linked(schedule.at(t))
+        and pay_linked(base_schedule.at(t)) == pay_linked(schedule.at(t))
         for t in m["t_month"]
     ])  # fmt: skip
     if not same_rule.any():
@@ -182,7 +182,7 @@ def test_one_extra_leaver_adds_one_hire_and_changes_no_other(plan, monkeypatch):
     # The extra leaver: a staff member who stays in the baseline (last post not vacated).
     staff = np.flatnonzero(base.workforce["job_type"].isin(["fungsional", "pelaksana"]))
     extra = int(next(p for p in staff[::-1] if p not in set(first_hires)))
-    real = simlib.engine.model.leavers
+    real = simlib.engine.steps.leavers
     year = {"n": 0}
 
     def one_more(**kwargs) -> YearFlows:
@@ -194,7 +194,7 @@ def test_one_extra_leaver_adds_one_hire_and_changes_no_other(plan, monkeypatch):
         year["n"] += 1
         return out
 
-    monkeypatch.setattr(simlib.engine.model, "leavers", one_more)
+    monkeypatch.setattr(simlib.engine.steps, "leavers", one_more)
     mine, calls = _run(scenario, schedule, seed=3, replication=0, monkeypatch=monkeypatch)
     posts_a, hires_a = base_calls[0]
     posts_b, hires_b = calls[0]

@@ -1,0 +1,912 @@
+"""The agency's steps: each takes its state, the parameters in force and the random streams.
+
+Every step is a function ``step(state, policy, world, *, <period>, streams) -> (state,
+out)``: ``state`` is the agency's :class:`~simlib.engine.state.AgencyState`, ``policy`` the
+:class:`~simlib.params.policy.Policy` in force, ``world`` the
+:class:`~simlib.params.scenario.Scenario` (its behaviour, rater, flow and output parameters),
+``streams`` the replication's :class:`~simlib.core.streams.Streams` (each draw keyed by the
+agency, the stream's name and what it belongs to). A step updates the state it is given
+and returns it, with a :class:`StepOut`: its metrics (the period's declared outcomes, or the
+month's ledger columns) and, when the scenario's outputs ask for them, per-employee rows.
+Copy the state first (:meth:`~simlib.engine.state.AgencyState.copy`) to keep the old one.
+
+The calendar (:mod:`simlib.engine.calendar`) calls them in the documented order:
+
+* :func:`pay` -- the month's payroll: tukin due by the predikat in force, absence and
+  performance cuts, the budget cap, the team bonus, and the month's change management
+  (:func:`manage_change`: socialisation, SKP audits, adoption transitions);
+* :func:`appraise` -- a quarter's ratings, levels and predikat, and what employees learn
+  from them;
+* :func:`close_year` -- the annual predikat (organisation predikat, distribution curve),
+  the close of the budget year and the workforce flows (:func:`flows`);
+* :func:`open_year`, :func:`start_quarter` (effort, :func:`train`, true performance) and
+  :func:`hold_campaign`;
+* :func:`close_run` -- run-level adoption outcomes.
+
+Steps are vectorised over the agency's employees; none loops over them in Python. They
+open no file: the tables they read come from the run's inputs
+(:func:`simlib.params.tables.reading`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from simlib.behaviour.adoption import (
+    ADOPTING,
+    COMPLYING,
+    RESISTING,
+    adoption_step,
+    draw_people,
+    experienced_accuracy,
+    fairness_signal,
+    gaming_shares,
+    pay_gap_to_peers,
+    socialise,
+    valence,
+)
+from simlib.behaviour.performance import effort, pay_at_stake, true_performance
+from simlib.core.domain import ORG_PREDIKAT, PREDIKAT
+from simlib.core.streams import Keyed, Streams, gammas, poissons, uniforms
+from simlib.engine.outcomes import (
+    chance_misclassification,
+    correlation,
+    gini,
+    implied_predikat,
+    misclassification,
+    predikat_shares,
+)
+from simlib.engine.services import expected_bonus_share, run_campaign, team_incentive_idr
+from simlib.engine.state import BAIK, YEAR_SUMS, AgencyState
+from simlib.engine.training import effective_competence
+from simlib.engine.training import run_quarter as run_training_quarter
+from simlib.params.policy import Policy
+from simlib.params.scenario import Scenario
+from simlib.params.tables import distribution_curve, predikat_matrix
+from simlib.rules.appraisal import (
+    aggregate,
+    composite,
+    enforce_curve,
+    levels,
+    org_predikat,
+    predikat,
+    reluctant_levels,
+)
+from simlib.rules.incentives import BudgetYear, apply_cap, due, entitlement
+from simlib.rules.raters import (
+    BERAKHLAK,
+    RATING_RULES,
+    RatingContext,
+    Ratings,
+    RatingTable,
+    closeness_to_superior,
+    draw_traits,
+    halo_index,
+)
+from simlib.world.flows import SANGAT_KURANG, hire, leavers, transfer_order
+
+__all__ = [
+    "StepOut",
+    "appraise",
+    "close_run",
+    "close_year",
+    "flows",
+    "hold_campaign",
+    "manage_change",
+    "open_year",
+    "pay",
+    "pay_linked",
+    "start_quarter",
+    "train",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class StepOut:
+    """What a step reports besides the new state.
+
+    Attributes
+    ----------
+    metrics
+        The step's numbers: declared outcomes of the period (quarter, year, training,
+        campaign, run), or the month's ledger columns for :func:`pay`.
+    employees
+        Opt-in per-employee rows (panel or employee ledger), one array per column (the
+        calendar adds the agency and period columns).
+    ratings
+        Opt-in multi-source rating table of the quarter.
+    """
+
+    metrics: dict[str, float]
+    employees: dict[str, np.ndarray] | None = None
+    ratings: RatingTable | None = None
+
+
+def _rng(streams: Streams, state: AgencyState, name: str, period: int | None = None):
+    return streams.rng(name, agency=state.index, period=period)
+
+
+def _keyed(streams: Streams, state: AgencyState, name: str, period: int | None = None) -> Keyed:
+    return streams.keyed(name, agency=state.index, period=period)
+
+
+def pay_linked(policy: Policy) -> bool:
+    """Whether ratings decide pay (some predikat cut tukin): raters then inflate."""
+    inc = policy.incentives
+    return inc.performance_share > 0 and len(set(inc.multipliers.as_tuple())) > 1
+
+
+# -- the budget year and the quarter ---------------------------------------------------------
+
+
+def open_year(state: AgencyState, policy: Policy, *, year: int) -> tuple[AgencyState, StepOut]:
+    """Open budget year ``year`` (0-based): the cap from the policy in force in January."""
+    entitled = entitlement(state.wf.kelas, policy.incentives)
+    state.budget = BudgetYear.open(float(entitled.sum()), policy.budget)
+    state.socialisation_left_idr = policy.change_management.socialisation.budget_idr_per_year
+    state.year_sums = {k: np.zeros(state.n) for k in YEAR_SUMS}
+    state.quarters_in_year = 0
+    return state, StepOut({})
+
+
+def start_quarter(
+    state: AgencyState, policy: Policy, world: Scenario, *, quarter: int, streams: Streams
+) -> tuple[AgencyState, StepOut]:
+    """Effort and true performance for quarter ``quarter`` (0-based), after its training.
+
+    Returns the quarter's training metrics (none without a training plan).
+    """
+    month = 3 * quarter
+    beh, people = world.behaviour, state.people
+    tukin = entitlement(state.wf.kelas, policy.incentives)
+    state.valence = valence(pay_at_stake(policy), tukin, state.gaji)
+    response = np.asarray(beh.state_response.as_tuple())[people.state]
+    state.effort = effort(
+        state.wf,
+        beh,
+        stake=state.valence,
+        instrumentality=people.instrumentality,
+        team_stake=_team_stake(state, month, policy),
+        response=response,
+    )
+    state, out = train(state, policy, quarter=quarter, streams=streams)
+    competence = None
+    if state.training is not None:
+        competence = effective_competence(state.wf.competence, state.training)
+    state.hasil_true, state.perilaku_true = true_performance(
+        state.wf,
+        state.effort,
+        world.performance,
+        rng=_keyed(streams, state, "performance", month),
+        competence=competence,
+        person=people.person,
+    )
+    state.quarter_money[:] = 0.0
+    state.quarter_paid[:] = 0.0
+    state.quarter_entitled[:] = 0.0
+    return state, out
+
+
+def train(
+    state: AgencyState, policy: Policy, *, quarter: int, streams: Streams
+) -> tuple[AgencyState, StepOut]:
+    """A quarter of training (SimPy seats, :mod:`simlib.engine.training`), if there is a plan.
+
+    With ``budget.training_from_tukin_budget`` courses start only as far as the tukin
+    budget has money released and unspent this month; the cost is charged to the budget
+    with the month's payroll.
+    """
+    plan = state.training_plan
+    if plan is None:
+        return state, StepOut({})
+    month = 3 * quarter
+    room = math.inf
+    if policy.budget.training_from_tukin_budget:
+        # One budget: courses start only as far as the tukin budget has money released
+        # and unspent this month, so tukin plus training never exceeds the cap.
+        room = max(state.budget.available(month % 12) - state.training_cost_idr, 0.0)
+    state.training, report = run_training_quarter(
+        plan,
+        state.training,
+        state.wf.competence,
+        ~state.wf.pppk,  # the 20 JP rule of PP 11/2017 binds PNS
+        quarter=quarter,
+        rng=_keyed(streams, state, "training", month),
+        predikat=state.pay_predikat,
+        job_type=state.wf.job_type,
+        person=state.people.person,
+        spend_limit_idr=room,
+    )
+    state.training_cost_idr += report.cost_idr
+    competence = effective_competence(state.wf.competence, state.training)
+    return state, StepOut(
+        {
+            "training_trainees": float(report.trainees),
+            "training_hours_jp": report.hours_jp,
+            "training_cost_idr": report.cost_idr,
+            "training_budget_left_idr": report.budget_left_idr,
+            "training_cost_per_sd_idr": (
+                report.cost_idr / report.total_gain_sd if report.total_gain_sd > 0 else np.nan
+            ),
+            "jp_compliance": report.compliance,
+            "shock_penalised": float(report.penalised),
+            "mean_competence": float(competence.mean()),
+        }
+    )
+
+
+# -- the campaign ------------------------------------------------------------------------------
+
+
+def _campaign_on(state: AgencyState, first: int, last: int) -> bool:
+    c = state.campaign
+    return c is not None and not (last < c.start_month or first >= c.end_month)
+
+
+def _team_stake(state: AgencyState, month: int, policy: Policy) -> np.ndarray | float:
+    """Expected campaign bonus over annual tukin, for the campaign's staff, when it is on."""
+    c = state.campaign
+    if c is None or not (c.start_month <= month + 2 and month < c.end_month):
+        return 0.0
+    annual = 12.0 * (entitlement(state.wf.kelas, policy.incentives) + state.gaji)
+    bonus = c.params.incentive.bonus_idr_per_staff * expected_bonus_share(c.params)
+    with np.errstate(divide="ignore"):
+        return np.where(c.staff & (annual > 0), bonus / annual, 0.0)
+
+
+def hold_campaign(
+    state: AgencyState, *, month: int, streams: Streams
+) -> tuple[AgencyState, StepOut]:
+    """Run the campaign; each post's performance is its unit's mean true hasil this quarter."""
+    c = state.campaign
+    unit = state.wf.unit
+    counts = np.bincount(unit)
+    unit_mean = np.bincount(unit, weights=state.hasil_true) / np.maximum(counts, 1)
+    result = run_campaign(
+        c.params,
+        staff_performance=unit_mean[c.post_unit],
+        rng=_rng(streams, state, "arrivals", month),
+    )
+    c.result = result
+    # The bonus goes to every staff member of the units that ran the posts.
+    c.bonus_idr = team_incentive_idr(
+        c.params.incentive, coverage=result.coverage, staff=int(c.staff.sum())
+    )
+    return state, StepOut(
+        {
+            "campaign_coverage": result.coverage,
+            "campaign_vaccinated": float(result.vaccinated),
+            "campaign_abandoned": float(result.abandoned),
+            "campaign_mean_wait_min": result.mean_wait_min,
+            "campaign_p90_wait_min": result.p90_wait_min,
+            "campaign_target_met": float(result.target_met),
+            "team_incentive_idr": c.bonus_idr,
+        }
+    )
+
+
+def _team_incentive(state: AgencyState, month: int) -> np.ndarray:
+    """The campaign's team bonus, shared equally by its units' staff in its last month."""
+    team = np.zeros(state.n)
+    c = state.campaign
+    if c is not None and c.result is not None and month == c.end_month - 1:
+        team[c.staff] = c.bonus_idr / max(int(c.staff.sum()), 1)
+    return team
+
+
+def _with_objective_part(state: AgencyState, hasil: np.ndarray, quarter: int) -> np.ndarray:
+    """Campaign staff's hasil kerja partly from measured coverage, while it runs.
+
+    The objective score is (coverage - target) / coverage_uncertainty, in SD units and
+    clipped to +-3: the scale on which staff judge the target's attainability.
+    """
+    c = state.campaign
+    if c is None or c.result is None or c.objective_weight == 0:
+        return hasil
+    if not _campaign_on(state, 3 * quarter, 3 * quarter + 2):
+        return hasil
+    inc = c.params.incentive
+    objective = np.clip((c.result.coverage - inc.target_coverage) / inc.coverage_uncertainty,
+                        -3.0, 3.0)  # fmt: skip
+    w = c.objective_weight
+    return np.where(c.staff, (1 - w) * hasil + w * objective, hasil)
+
+
+# -- the month's payroll -----------------------------------------------------------------------
+
+
+def pay(
+    state: AgencyState, policy: Policy, world: Scenario, *, month: int, streams: Streams
+) -> tuple[AgencyState, StepOut]:
+    """Monthly payroll of month ``month``: tukin due, absence and performance cuts, the cap.
+
+    Returns the month's ledger columns
+    (:data:`simlib.engine.recorder.LEDGER_VALUES`) and, with ``outputs.employee_ledger``,
+    one row per employee.
+    """
+    inc = policy.incentives
+    wf, people, budget = state.wf, state.people, state.budget
+    entitled = entitlement(wf.kelas, inc)
+    absence = poissons(
+        _keyed(streams, state, "attendance", month), people.person, state.absence_rate
+    )
+    due_idr, performance_cut = due(entitled, state.pay_predikat, absence, inc)
+    training_cost, state.training_cost_idr = state.training_cost_idr, 0.0
+    if policy.budget.training_from_tukin_budget:
+        # One budget: what training spent this month is no longer there for tukin.
+        budget.spent_idr += training_cost
+    available = budget.available(month % 12)
+    rule = policy.budget.over_cap_rule
+    over = rule == "rank_order" and due_idr.sum() > available
+    # The payment order is only needed when the money runs short.
+    paid = apply_cap(due_idr, available, rule=rule, rank=state.pay_rank() if over else None)
+    team = _team_incentive(state, month)
+    state, change = manage_change(
+        state, policy, world, month=month, entitled=entitled, paid=paid, streams=streams
+    )
+    total_entitled, total_due, total_paid = entitled.sum(), due_idr.sum(), paid.sum()
+    budget.spent_idr += total_paid
+    sums = state.year_sums
+    sums["entitled"] += entitled
+    sums["due"] += due_idr
+    sums["paid"] += paid
+    state.quarter_paid += paid
+    state.quarter_entitled += entitled
+    state.quarter_money += (total_entitled, total_due, total_paid)
+    perf_cut = performance_cut.sum()
+    metrics = {
+        "employees": wf.n,
+        "entitled_idr": total_entitled,
+        "performance_cut_idr": perf_cut,
+        "absence_cut_idr": total_entitled - perf_cut - total_due,
+        "due_idr": total_due,
+        "cap_cut_idr": total_due - total_paid,
+        "paid_idr": total_paid,
+        "budget_cap_idr": budget.cap_idr,
+        "budget_spent_ytd_idr": budget.spent_idr,
+        "team_incentive_idr": team.sum(),
+        "training_cost_idr": training_cost,
+        "change_cost_idr": change.metrics["change_cost_idr"],
+    }
+    employees = None
+    if world.outputs.employee_ledger:
+        employees = {
+            "t_month": np.full(wf.n, month),
+            "employee": np.arange(wf.n),
+            "person": people.person.copy(),
+            "predikat": state.pay_predikat.copy(),
+            "absence_days": absence,
+            "entitled_idr": entitled,
+            "due_idr": due_idr,
+            "paid_idr": paid,
+            "team_incentive_idr": team,
+        }
+    return state, StepOut(metrics, employees)
+
+
+def manage_change(
+    state: AgencyState,
+    policy: Policy,
+    world: Scenario,
+    *,
+    month: int,
+    entitled: np.ndarray,
+    paid: np.ndarray,
+    streams: Streams,
+) -> tuple[AgencyState, StepOut]:
+    """Socialisation sessions, SKP audit costs, and a month of adoption transitions.
+
+    ``entitled`` and ``paid`` are the month's tukin per employee (IDR). Reports
+    ``change_cost_idr``: participants x cost per participant, plus, in a quarter's last
+    month, the SKP audits of the quarter.
+    """
+    cm = policy.change_management
+    people = state.people
+    reached, cost = socialise(
+        people, cm, state.socialisation_left_idr, rng=_keyed(streams, state, "socialisation", month)
+    )
+    state.socialisation_left_idr -= cost
+    state.socialised_this_quarter += reached
+    if month % 3 == 2:
+        cost += round(cm.audit_share * state.n) * cm.audit_cost_idr_per_skp
+    take_home = entitled + state.gaji
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(
+            np.isfinite(people.last_paid) & (take_home > 0),
+            (paid - people.last_paid) / take_home,
+            0.0,
+        )
+    # The reference point adapts slowly: a lasting cut is felt as a loss for months.
+    alpha = world.adoption.reference_adaptation
+    people.last_paid = np.where(
+        np.isfinite(people.last_paid), people.last_paid + alpha * (paid - people.last_paid),
+        paid,
+    )  # fmt: skip
+    adoption_step(
+        people, state.wf.unit, world.adoption, pay_change=change,
+        rng=_keyed(streams, state, "adoption", month),
+    )  # fmt: skip
+    state.adoption_by_month.append(float(np.mean(people.state == ADOPTING)))
+    return state, StepOut({"change_cost_idr": cost})
+
+
+# -- the quarter's appraisal -------------------------------------------------------------------
+
+
+def appraise(
+    state: AgencyState, policy: Policy, world: Scenario, *, quarter: int, streams: Streams
+) -> tuple[AgencyState, StepOut]:
+    """Periodic appraisal of quarter ``quarter``: ratings, levels, predikat, and learning.
+
+    Returns the quarter's outcomes and, with ``outputs.employee_panel``, one panel row per
+    employee; with ``outputs.ratings``, the multi-source rating table.
+    """
+    month = 3 * quarter + 2
+    ap = policy.appraisal
+    cm = policy.change_management
+    people = state.people
+    multi = ap.rater == "multi_source"
+    linked = pay_linked(policy)
+    colluding_share, easing_share = gaming_shares(
+        world.gaming,
+        world.raters.multi_source.collusion_share,
+        stake=float(state.valence.mean()),
+        pay_linked=linked,
+        severity_adjusted=ap.aggregation.rule == "severity_adjusted",
+        audit_share=cm.audit_share,
+    )
+    colluding = people.collusion_u < colluding_share
+    context = RatingContext(
+        hasil_true=state.hasil_true,
+        perilaku_true=state.perilaku_true,
+        workforce=state.wf,
+        traits=replace(state.traits, collusive=colluding),
+        params=world.raters,
+        pay_linked=linked,
+        person=people.person,
+    )
+    ratings = RATING_RULES[ap.rater](context, rng=_keyed(streams, state, "rating_noise", month))
+    perilaku = ratings.perilaku
+    if perilaku is None:
+        agg = ap.aggregation
+        perilaku = aggregate(
+            ratings.table,
+            state.wf,
+            rule=agg.rule,
+            weights=agg.weights.as_tuple(),
+            trim_share=agg.trim_share,
+        )
+    hasil = _with_objective_part(state, ratings.hasil_kerja, quarter)
+    hasil, gaming, missing = _game_and_comply(state, hasil, policy, world, month, easing_share,
+                                              streams)  # fmt: skip
+    ratings = Ratings(hasil, ratings.perilaku, ratings.table)
+    cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
+    h_level, p_level = levels(ratings.hasil_kerja, **cut), levels(perilaku, **cut)
+    # The superior judges hasil kerja (a missing SKP is rated by rule) and, under the
+    # supervisor rule, perilaku; an aggregated 360 score is not one person's judgement.
+    h_level, p_level = _reluctant(
+        state, h_level, p_level, policy, world, month, slot=0, streams=streams,
+        judged_hasil=~missing, judged_perilaku=not multi,
+    )  # fmt: skip
+    matrix = predikat_matrix()
+    codes = predikat(h_level, p_level, matrix)
+    true_codes = predikat(levels(state.hasil_true, **cut), levels(state.perilaku_true, **cut),
+                          matrix)  # fmt: skip
+    true_score = composite(state.hasil_true, state.perilaku_true, skp_weight=ap.skp_weight)
+    score = composite(ratings.hasil_kerja, perilaku, skp_weight=ap.skp_weight)
+    accuracy = correlation(ratings.hasil_kerja, state.hasil_true)
+    _learn(state, ratings.hasil_kerja, policy, world)
+
+    sums = state.year_sums
+    sums["hasil_rating"] += ratings.hasil_kerja
+    sums["perilaku_rating"] += perilaku
+    sums["hasil_true"] += state.hasil_true
+    sums["perilaku_true"] += state.perilaku_true
+    state.quarters_in_year += 1
+    if ap.pay_basis == "periodic":
+        state.set_pay_basis(codes, score)
+
+    entitled, due_q, paid_q = state.quarter_money
+    metrics = {
+        "mean_true_performance": float(state.hasil_true.mean()),
+        "mean_effort": float(state.effort.mean()),
+        "rating_accuracy": accuracy,
+        **_predikat_metrics(
+            codes,
+            true_codes,
+            true_score,
+            rated_levels=(h_level, p_level),
+            true_axes=(state.hasil_true, state.perilaku_true),
+            matrix=matrix,
+        ),
+        **_rating_quality(state, perilaku, ratings.table),
+        "tukin_entitled_idr": entitled,
+        "tukin_due_idr": due_q,
+        "tukin_paid_idr": paid_q,
+        **_behaviour_metrics(state),
+        "gaming_incidence": float(np.mean(gaming | (colluding if multi else False))),
+        "colluding_share": float(colluding.mean()) if multi else 0.0,
+        "easy_target_share": float(gaming.mean()),
+        "skp_compliance": float(1.0 - missing.mean()),
+    }
+    employees = None
+    if world.outputs.employee_panel:
+        n = state.n
+        employees = {
+            "t_month": np.full(n, month),
+            "employee": np.arange(n),
+            "person": people.person.copy(),
+            "adoption_state": people.state.copy(),
+            "fairness": people.fairness.copy(),
+            "instrumentality": people.instrumentality.copy(),
+            "effort": state.effort,
+            "hasil_true": state.hasil_true,
+            "perilaku_true": state.perilaku_true,
+            "hasil_rating": ratings.hasil_kerja,
+            "perilaku_rating": perilaku,
+            "hasil_level": h_level,
+            "perilaku_level": p_level,
+            "predikat": codes,
+        }
+    table = ratings.table if world.outputs.ratings else None
+    return state, StepOut(metrics, employees, table)
+
+
+def _game_and_comply(
+    state: AgencyState,
+    hasil: np.ndarray,
+    policy: Policy,
+    world: Scenario,
+    month: int,
+    easing_share: float,
+    streams: Streams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Resisting superiors' inflation, easy targets not caught by audit, missing SKP.
+
+    Returns the hasil-kerja ratings after these, who set easy targets uncaught, and whose
+    SKP is missing.
+    """
+    people, wf = state.people, state.wf
+    ad, cm = world.adoption, policy.change_management
+    u = uniforms(_keyed(streams, state, "gaming", month), people.person, 2).T
+    has_superior = wf.supervisor >= 0
+    resisting_superior = np.zeros(wf.n, dtype=bool)
+    resisting_superior[has_superior] = people.state[wf.supervisor[has_superior]] == RESISTING
+    audited = u[0] < cm.audit_share
+    gaming = (people.gaming_u < easing_share) & ~audited
+    missing = u[1] < np.asarray(ad.skp_missing.as_tuple())[people.state]
+    hasil = (
+        hasil
+        + ad.resisting_rater_inflation * resisting_superior
+        + world.gaming.target_easing_sd * gaming
+    )
+    # A late or missing SKP is rated below expectation (di bawah ekspektasi).
+    below = policy.appraisal.cutoff_below - 0.5
+    return np.where(missing, np.minimum(hasil, below), hasil), gaming, missing
+
+
+def _reluctant(
+    state: AgencyState,
+    h_level: np.ndarray,
+    p_level: np.ndarray,
+    policy: Policy,
+    world: Scenario,
+    month: int,
+    *,
+    slot: int,
+    streams: Streams,
+    judged_hasil,
+    judged_perilaku,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Levels after the superiors' reluctance to rate below expectation (section 7.4).
+
+    One uniform per person and appraisal (stream ``reluctance``: slot 0 the quarter,
+    slot 1 the annual close, keyed by the appraisal month).
+    """
+    tukin = entitlement(state.wf.kelas, policy.incentives)
+    total = tukin + state.gaji
+    share = np.divide(tukin, total, out=np.zeros_like(tukin), where=total > 0)
+    u = uniforms(_keyed(streams, state, "reluctance", month), state.people.person, 1,
+                 first=slot)[:, 0]  # fmt: skip
+    return reluctant_levels(
+        h_level, p_level, matrix=predikat_matrix(), params=world.raters.reluctance,
+        incentives=policy.incentives, take_home_share=share,
+        closeness=closeness_to_superior(state.wf), u=u,
+        judged_hasil=judged_hasil, judged_perilaku=judged_perilaku,
+    )  # fmt: skip
+
+
+def _learn(state: AgencyState, hasil_rating: np.ndarray, policy: Policy, world: Scenario) -> None:
+    """Instrumentality and fairness from this quarter's own rating and pay."""
+    people, beh, fa = state.people, world.behaviour, world.fairness
+    lr = beh.instrumentality_learning_rate
+    accuracy = experienced_accuracy(hasil_rating, state.hasil_true)
+    people.instrumentality = np.clip((1 - lr) * people.instrumentality + lr * accuracy, -1.0, 1.0)
+    signal = fairness_signal(
+        fa,
+        rating=hasil_rating,
+        self_view=state.hasil_true + people.self_bias,
+        pay_gap=pay_gap_to_peers(state.quarter_paid, state.quarter_entitled, state.hasil_true),
+        transparent=policy.change_management.transparent_indicators,
+        multi_source=policy.appraisal.rater == "multi_source",
+    )
+    people.fairness = (1 - fa.learning_rate) * people.fairness + fa.learning_rate * signal
+
+
+def _behaviour_metrics(state: AgencyState) -> dict[str, float]:
+    """Effort, fairness and adoption over employees; resets the quarter's participants."""
+    people = state.people
+    adoption = people.state
+    reached, state.socialised_this_quarter = state.socialised_this_quarter, 0
+    effort_p10, effort_p90 = (float(x) for x in np.quantile(state.effort, [0.1, 0.9]))
+    fairness_p10, fairness_p90 = (float(x) for x in np.quantile(people.fairness, [0.1, 0.9]))
+    return {
+        "effort_sd": float(state.effort.std()),
+        "effort_p10": effort_p10,
+        "effort_p90": effort_p90,
+        "mean_instrumentality": float(people.instrumentality.mean()),
+        "mean_fairness": float(people.fairness.mean()),
+        "fairness_sd": float(people.fairness.std()),
+        "fairness_p10": fairness_p10,
+        "fairness_p90": fairness_p90,
+        "unfair_share": float(np.mean(people.fairness < -0.5)),
+        "adoption_share": float(np.mean(adoption == ADOPTING)),
+        "complying_share": float(np.mean(adoption == COMPLYING)),
+        "resisting_share": float(np.mean(adoption == RESISTING)),
+        "socialised_share": float(people.socialised.mean()),
+        "socialisation_participants": float(reached),
+    }
+
+
+def _rating_quality(state: AgencyState, perilaku: np.ndarray, table: RatingTable | None) -> dict:
+    """Accuracy, leniency, disparities and halo of the perilaku ratings."""
+    wf = state.wf
+    error = perilaku - state.perilaku_true
+    unit_error = np.bincount(wf.unit, weights=error) / np.maximum(np.bincount(wf.unit), 1)
+    return {
+        "perilaku_accuracy": correlation(perilaku, state.perilaku_true),
+        "rating_leniency": float(error.mean()),
+        "rating_gap_sex": _gap(error, wf.female),
+        "rating_gap_grade": _gap(error, wf.golongan >= 2),
+        "rating_unit_sd": float(unit_error[np.bincount(wf.unit) > 0].std()),
+        "halo_index": halo_index(table) if table is not None else float("nan"),
+        "raters_per_employee": (
+            len(table.ratee) / len(BERAKHLAK) / wf.n if table is not None else 1.0
+        ),
+    }
+
+
+def _predikat_metrics(
+    codes, true_codes, true_score, *, rated_levels, true_axes, matrix
+) -> dict[str, float]:
+    """Shares, and agreement with the true scores' predikat at the same shares and cut-offs.
+
+    ``rated_levels`` are the levels behind ``codes`` before any distribution curve.
+    """
+    shares = predikat_shares(codes)
+    implied = implied_predikat(codes, rated_levels=rated_levels, true_axes=true_axes,
+                               true_score=true_score, matrix=matrix)  # fmt: skip
+    wrong, chance = misclassification(codes, implied), chance_misclassification(codes)
+    return {
+        **{f"share_{p}": float(s) for p, s in zip(PREDIKAT, shares, strict=True)},
+        "misclassification": wrong,
+        "predikat_kappa": 1.0 - wrong / chance if chance > 0 else float("nan"),
+        "predikat_agreement": float(np.mean(codes == true_codes)),
+    }
+
+
+def _gap(error: np.ndarray, group: np.ndarray) -> float:
+    """Mean rating error of ``group`` minus that of the others (NaN if one side is empty)."""
+    if group.all() or not group.any():
+        return float("nan")
+    return float(error[group].mean() - error[~group].mean())
+
+
+# -- the year's close --------------------------------------------------------------------------
+
+
+def close_year(
+    state: AgencyState, policy: Policy, world: Scenario, *, year: int, streams: Streams
+) -> tuple[AgencyState, StepOut]:
+    """Annual predikat (with the distribution curve), the budget year's close, the flows.
+
+    The year's workforce flows are :func:`flows`, after the predikat.
+    """
+    month = 12 * year + 11
+    ap = policy.appraisal
+    q = max(state.quarters_in_year, 1)
+    sums = state.year_sums
+    hasil, perilaku = sums["hasil_rating"] / q, sums["perilaku_rating"] / q
+    hasil_true, perilaku_true = sums["hasil_true"] / q, sums["perilaku_true"] / q
+
+    if ap.organisation_predikat == "derived":
+        noise = world.organisation.achievement_noise_sd
+        shock = _rng(streams, state, "organisation", month).standard_normal()
+        org = org_predikat(float(hasil_true.mean()) + noise * shock, ap.org_cutoffs)
+    else:
+        org = ORG_PREDIKAT.index(ap.organisation_predikat)
+
+    cut = {"cutoff_below": ap.cutoff_below, "cutoff_above": ap.cutoff_above}
+    h_level = levels(hasil, **cut)
+    # The head's hasil kerja is the organisation's achievement (PermenPANRB 6/2022).
+    h_level[state.is_head] = 2 if org == 0 else (1 if org == 1 else 0)
+    matrix = predikat_matrix()
+    p_level = levels(perilaku, **cut)
+    h_level, p_level = _reluctant(
+        state, h_level, p_level, policy, world, month, slot=1, streams=streams,
+        judged_hasil=~state.is_head, judged_perilaku=ap.rater != "multi_source",
+    )  # fmt: skip
+    codes = predikat(h_level, p_level, matrix)
+    true_codes = predikat(levels(hasil_true, **cut), levels(perilaku_true, **cut), matrix)
+    score = composite(hasil, perilaku, skp_weight=ap.skp_weight)
+    moved, infeasible = 0.0, 0.0
+    if ap.distribution_curve.enforce:
+        curve = ap.distribution_curve
+        enforced, feasible = enforce_curve(
+            codes, score, distribution_curve()[org], tie_break=curve.tie_break,
+            majority_share=curve.majority_share,
+        )  # fmt: skip
+        moved = float(np.mean(enforced != codes))
+        infeasible = 0.0 if feasible else 1.0
+        # Being moved down by a quota, against one's rating, is felt as unfair.
+        fa = world.fairness
+        state.people.fairness -= fa.learning_rate * fa.quota_weight * (enforced > codes)
+        codes = enforced
+    if ap.pay_basis == "annual":
+        state.set_pay_basis(codes, score)
+
+    cap = state.budget.cap_idr
+    paid_year = sums["paid"]
+    true_score = composite(hasil_true, perilaku_true, skp_weight=ap.skp_weight)
+    metrics = {
+        "mean_true_performance": float(hasil_true.mean()),
+        "rating_accuracy": correlation(hasil, hasil_true),
+        **_predikat_metrics(
+            codes,
+            true_codes,
+            true_score,
+            rated_levels=(h_level, p_level),
+            true_axes=(hasil_true, perilaku_true),
+            matrix=matrix,
+        ),
+        "org_predikat": float(org),
+        "curve_moved_share": moved,
+        "curve_infeasible": infeasible,
+        "tukin_entitled_idr": float(sums["entitled"].sum()),
+        "tukin_due_idr": float(sums["due"].sum()),
+        "tukin_paid_idr": float(paid_year.sum()),
+        "budget_cap_idr": cap,
+        "budget_used_share": float(paid_year.sum() / cap) if cap > 0 else float("nan"),
+        "budget_pressure": float(sums["due"].sum() / cap) if cap > 0 else float("nan"),
+        "pay_performance_corr": correlation(paid_year, hasil_true),
+        "pay_gini": gini(paid_year),
+    }
+    # Forced separation ranks people by their rated results (hasil kerja).
+    state, out = flows(state, world, month=month, codes=codes, rating=hasil, streams=streams)
+    return state, StepOut({**metrics, **out.metrics})
+
+
+def flows(
+    state: AgencyState,
+    world: Scenario,
+    *,
+    month: int,
+    codes: np.ndarray,
+    rating: np.ndarray,
+    streams: Streams,
+) -> tuple[AgencyState, StepOut]:
+    """Leavers, transfers, ageing and hires at the close of a year (:mod:`simlib.world.flows`).
+
+    ``codes`` are the year's predikat and ``rating`` the rated results forced separation
+    ranks by. Draws are keyed by person (exits, transfers) and by vacancy (hires).
+    """
+    fl, people, wf = world.flows, state.people, state.wf
+    people.sk_streak = np.where(codes == SANGAT_KURANG, people.sk_streak + 1, 0).astype(np.int16)
+    out = leavers(
+        unit=wf.unit, job_type=wf.job_type, pppk=wf.pppk, age_years=wf.age_years,
+        tenure_years=wf.tenure_years, is_head=state.is_head, predikat=codes, score=rating,
+        sk_streak=people.sk_streak, params=fl, person=people.person,
+        rng=_keyed(streams, state, "flows", month),
+    )  # fmt: skip
+    leaving = out.leaving
+    order, movers = transfer_order(
+        wf.job_type, leaving, fl.transfer_rate, person=people.person,
+        rng=_keyed(streams, state, "transfers", month),
+    )  # fmt: skip
+    if movers:
+        _reorder(state, order)
+    state.wf = state.wf.aged(1.0)
+    if len(leaving):
+        hires = hire(
+            leaving, fl, world.workforce, female_share=float(wf.female.mean()),
+            rng=_keyed(streams, state, "hiring", month),
+        )  # fmt: skip
+        _hire(state, world, leaving, hires, month, streams)
+    return state, StepOut(
+        {
+            **out.counts(),
+            "separations": float(len(leaving)),
+            "hires": float(len(leaving)),
+            "transfers": float(movers),
+            "headcount": float(state.wf.n),
+            "mean_workforce_potential": float(state.wf.competence.mean()),
+        }
+    )
+
+
+def _reorder(state: AgencyState, order: np.ndarray) -> None:
+    """Move people between posts: every person-level array follows its person."""
+    n = state.n
+    state.wf = state.wf.moved(order)
+    state.people.take(order)
+    traits = state.traits
+    lenient = traits.leniency.copy()
+    lenient[:n] = lenient[:n][order]
+    state.traits = replace(traits, leniency=lenient, profile=traits.profile[order],
+                           collusive=traits.collusive[order])  # fmt: skip
+    state.absence_rate = state.absence_rate[order]
+    state.set_pay_basis(state.pay_predikat[order], state.pay_score[order])
+    if state.training is not None:
+        state.training = state.training.reordered(order)
+
+
+def _hire(
+    state: AgencyState, world: Scenario, positions: np.ndarray, hires, month: int, streams
+) -> None:
+    """New people in ``positions``: their own traits, state, absence and history.
+
+    A hire's person id is ``n x (month + 1) + post``: stable across policy arms, and the
+    key of the hire's own draws (traits, behaviour, absence rate).
+    """
+    k = len(positions)
+    state.wf = state.wf.with_hires(positions, hires)
+    person = state.wf.n * (month + 1) + np.asarray(positions, dtype=np.int64)
+    state.people.put(positions, draw_people(hires.openness, world,
+                                            rng=_keyed(streams, state, "behaviour"),
+                                            initial=False, person=person))  # fmt: skip
+    new = draw_traits(k, world.raters, rng=_keyed(streams, state, "raters"), person=person)
+    lenient, profile = state.traits.leniency.copy(), state.traits.profile.copy()
+    lenient[positions], profile[positions] = new.leniency[:k], new.profile
+    state.traits = replace(state.traits, leniency=lenient, profile=profile)
+    att = world.attendance
+    shape = att.heterogeneity_shape
+    state.absence_rate = state.absence_rate.copy()
+    state.absence_rate[positions] = gammas(
+        _keyed(streams, state, "attendance"), person, shape, att.absence_days_per_month / shape
+    )
+    predikat_, score = state.pay_predikat.copy(), state.pay_score.copy()
+    predikat_[positions], score[positions] = BAIK, 0.0
+    state.set_pay_basis(predikat_, score)
+    if state.training is not None:
+        state.training = state.training.with_new_people(positions)
+
+
+# -- the run's close ---------------------------------------------------------------------------
+
+
+def close_run(state: AgencyState, *, months: int) -> tuple[AgencyState, StepOut]:
+    """Run-level outcomes after ``months``: months to 50 % and 80 % adoption (NaN if never)."""
+    path = np.asarray(state.adoption_by_month)
+
+    def months_to(level: float) -> float:
+        hit = np.flatnonzero(path >= level)
+        return float(hit[0] + 1) if len(hit) else float("nan")
+
+    half, most = months_to(0.5), months_to(0.8)
+    t = months
+    return state, StepOut(
+        {
+            "months_to_50pct_adoption": half,
+            "months_to_80pct_adoption": most,
+            # Restricted to the run: a run that never gets there counts its length, so that
+            # arms can be compared even when the baseline never reaches the level.
+            "months_to_50pct_restricted": min(half, t) if np.isfinite(half) else float(t),
+            "months_to_80pct_restricted": min(most, t) if np.isfinite(most) else float(t),
+            "reached_50pct_adoption": float(np.isfinite(half)),
+            "reached_80pct_adoption": float(np.isfinite(most)),
+            "adoption_at_horizon": float(path[-1]) if len(path) else float("nan"),
+        }
+    )
