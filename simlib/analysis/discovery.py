@@ -180,29 +180,30 @@ def failure_boxes(
     Returns
     -------
     pandas.DataFrame
-        One row per arm and box: ``arm, agency, box`` (1, 2, ...), ``limits`` (text),
-        ``coverage, density, mass, n, n_failing``, ``failing_share`` (of all the arm's
-        draws) and ``draws``. An arm whose draws never fail (or all fail) has one row with
-        ``box`` 0 and no limits.
+        One row per arm, period kind and box: ``arm, agency, period_kind, box`` (1, 2,
+        ...), ``limits`` (text), ``coverage, density, mass, n, n_failing``,
+        ``failing_share`` (of all the arm's draws) and ``draws``. An arm whose draws
+        never fail (or all fail) has one row with ``box`` 0 and no limits.
     """
     from simlib.analysis.effects import _design_matrix, assumption_draws
 
-    cols = ["arm", "agency", "box", "limits", "coverage", "density", "mass", "n", "n_failing",
-            "failing_share", "draws"]  # fmt: skip
+    cols = ["arm", "agency", "period_kind", "box", "limits", "coverage", "density", "mass",
+            "n", "n_failing", "failing_share", "draws"]  # fmt: skip
     draws = assumption_draws(store, metrics=[outcome])
     if draws.empty:
         return pd.DataFrame(columns=cols)
     design = store.manifest["uncertainties"]
     params = [p["path"] for p in design["parameters"]]
     rows = []
-    for (arm, agency), part in draws.groupby(["arm", "agency"], sort=False):
+    for (arm, agency, kind), part in draws.groupby(["arm", "agency", "period_kind"], sort=False):
         part = part.reset_index(drop=True)
         value = part["arm_value"] if cap is not None else part["effect"]
         ok = np.isfinite(value.to_numpy(dtype=float))
         part, value = part[ok].reset_index(drop=True), value[ok].reset_index(drop=True)
         failing = (value > cap) if cap is not None else (value < 0)
         x = pd.DataFrame(_design_matrix(part, params, design), columns=params)
-        head = {"arm": arm, "agency": agency, "failing_share": float(failing.mean()),
+        head = {"arm": arm, "agency": agency, "period_kind": kind,
+                "failing_share": float(failing.mean()),
                 "draws": len(part)}  # fmt: skip
         boxes = discover(x, failing.to_numpy(), max_boxes=max_boxes, min_density=min_density)
         if not boxes:

@@ -127,7 +127,7 @@ def _box_lines(boxes, outcome: str, cap: float | None) -> list[str]:
     rule = f"{outcome} above {cap:g}" if cap is not None else f"effect on {outcome} below 0"
     lines = ["", f"Scenario discovery (PRIM): where {rule}"]
     for r in boxes.itertuples(index=False):
-        head = f"  {r.arm:<22} fails in {r.failing_share:.0%} of {r.draws} draws"
+        head = f"  {r.arm:<22} {r.period_kind:<8} fails in {r.failing_share:.0%} of {r.draws} draws"
         if r.box == 0:
             lines.append(head + ": no box")
         else:
