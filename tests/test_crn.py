@@ -41,6 +41,12 @@ def plan():
     return plan_sweep(EXPERIMENT)
 
 
+def _arm(plan, arm: str):
+    """The scenario and schedule of ``arm`` (sample 0): the tests shrink the scenario."""
+    inputs = plan.inputs[([a.name for a in plan.experiment.arms].index(arm), 0)]
+    return inputs.scenario, inputs.schedule
+
+
 def _small(scenario: simlib.Scenario) -> simlib.Scenario:
     scenario = shrink(scenario, employees=EMPLOYEES, horizon_months=MONTHS)
     outputs = scenario.outputs.model_copy(update={"employee_panel": True})
@@ -75,8 +81,7 @@ def _hires_frame(calls) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def baseline_runs(plan):
-    names = [a.name for a in plan.experiment.arms]
-    scenario, schedule = plan.inputs[(names.index(plan.experiment.baseline), 0)]
+    scenario, schedule = _arm(plan, plan.experiment.baseline)
     mp = pytest.MonkeyPatch()
     runs = [
         _run(_small(scenario), schedule, seed=plan.experiment.seed, replication=r, monkeypatch=mp)
@@ -93,8 +98,7 @@ def _default_arms() -> list[str]:
 
 @pytest.mark.parametrize("arm", _default_arms())
 def test_what_the_reform_cannot_touch_is_identical(plan, baseline_runs, arm, monkeypatch):
-    names = [a.name for a in plan.experiment.arms]
-    scenario, schedule = plan.inputs[(names.index(arm), 0)]
+    scenario, schedule = _arm(plan, arm)
     runs, base_schedule = baseline_runs
     for r, (base, base_calls) in enumerate(runs):
         mine, calls = _run(_small(scenario), schedule, seed=plan.experiment.seed,
@@ -174,8 +178,7 @@ def test_campaign_arrivals_do_not_depend_on_staff_performance():
 
 def test_one_extra_leaver_adds_one_hire_and_changes_no_other(plan, monkeypatch):
     """Force one more leaver in the first year: every other hire and transfer stays put."""
-    names = [a.name for a in plan.experiment.arms]
-    scenario, schedule = plan.inputs[(names.index(plan.experiment.baseline), 0)]
+    scenario, schedule = _arm(plan, plan.experiment.baseline)
     scenario = _small(scenario)
     base, base_calls = _run(scenario, schedule, seed=3, replication=0, monkeypatch=monkeypatch)
     first_hires = base_calls[0][0]
@@ -219,10 +222,9 @@ def test_one_extra_leaver_adds_one_hire_and_changes_no_other(plan, monkeypatch):
 
 def test_issue_case_tight_budget_keeps_every_common_hire(plan, monkeypatch):
     """The issue's case: 600 employees, seed 3, today against tight_budget."""
-    names = [a.name for a in plan.experiment.arms]
     runs = []
     for arm in (plan.experiment.baseline, "tight_budget"):
-        scenario, schedule = plan.inputs[(names.index(arm), 0)]
+        scenario, schedule = _arm(plan, arm)
         scenario = _small(shrink(scenario, employees=600, horizon_months=24))
         runs.append(_run(scenario, schedule, seed=3, replication=0, monkeypatch=monkeypatch))
     (a, calls_a), (b, calls_b) = runs

@@ -64,23 +64,23 @@ def test_default_experiment_compares_six_reforms():
     } <= set(others), others
 
 
-def test_arm_scenario_changes_reach_the_scenario():
+def test_arm_levers_reach_the_inputs():
     plan = plan_sweep(DATA / "experiments" / "default.yaml", replications=1)
     names = [a.name for a in plan.experiment.arms]
-    team = plan.inputs[(names.index("team_bonus"), 0)][0]
-    training = plan.inputs[(names.index("training_first"), 0)][0]
-    today = plan.inputs[(names.index("today"), 0)][0]
-    assert team.agencies[0].campaign is not None, team.agencies[0]
-    assert team.agencies[0].campaign.objective_weight == 0.3
-    assert training.agencies[0].training is not None, training.agencies[0]
-    assert today.agencies[0].campaign is None and today.agencies[0].training is None
+    team = plan.inputs[(names.index("team_bonus"), 0)].agencies[0]
+    training = plan.inputs[(names.index("training_first"), 0)].agencies[0]
+    today = plan.inputs[(names.index("today"), 0)].agencies[0]
+    assert team.campaign is not None and team.training is None, team
+    assert team.objective_weight == 0.3
+    assert training.training is not None and training.campaign is None, training
+    assert today.campaign is None and today.training is None
 
 
 def test_variants_build_the_arm_policy():
     plan = plan_sweep(TINY, replications=1)
     names = [a.name for a in plan.experiment.arms]
-    steep = plan.inputs[(names.index("steeper_tiers"), 0)][1].at(0)
-    base = plan.inputs[(names.index("today"), 0)][1].at(0)
+    steep = plan.inputs[(names.index("steeper_tiers"), 0)].schedule.at(0)
+    base = plan.inputs[(names.index("today"), 0)].schedule.at(0)
     assert steep.incentives.multipliers.baik == 0.9, steep.incentives.multipliers
     assert base.incentives.multipliers.baik != 0.9, base.incentives.multipliers
 
@@ -104,8 +104,8 @@ def test_factorial_crosses_levels_and_points(tmp_path):
     want = sorted((x, r) for x in (0.5, 1.0, 1.5) for r in ("prorate", "rank_order"))
     assert got == want, got
     plan = plan_sweep(exp, replications=1)
-    pol = {s: plan.inputs[(0, s)][1].at(0).budget.over_cap_rule for s in range(len(samples))}
-    sens = {s: plan.inputs[(0, s)][0].behaviour.pay_sensitivity for s in range(len(samples))}
+    pol = {s: plan.inputs[(0, s)].schedule.at(0).budget.over_cap_rule for s in range(len(samples))}
+    sens = {s: plan.inputs[(0, s)].scenario.behaviour.pay_sensitivity for s in range(len(samples))}
     for s, values in enumerate(samples):
         assert pol[s] == values["policy.budget.over_cap_rule"], (s, pol[s], values)
         assert sens[s] == values["behaviour.pay_sensitivity"], (s, sens[s], values)
@@ -179,9 +179,10 @@ def test_common_random_numbers_every_arm_and_sample_share_replication_streams(
     calls = []
     real = experiment.simulate
 
-    def spy(scenario, schedule, *, seed, replication=0, progress=None):
-        calls.append((scenario.behaviour.pay_sensitivity, schedule.at(0).name, seed, replication))
-        return real(scenario, schedule, seed=seed, replication=replication)
+    def spy(inputs, *, seed, replication=0, progress=None):
+        sensitivity = inputs.scenario.behaviour.pay_sensitivity
+        calls.append((sensitivity, inputs.schedule.at(0).name, seed, replication))
+        return real(inputs, seed=seed, replication=replication)
 
     monkeypatch.setattr(experiment, "simulate", spy)
     run_sweep(path, tmp_path / "store", executor="inprocess")

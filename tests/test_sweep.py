@@ -101,10 +101,10 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(
 ):
     real = experiment.simulate
 
-    def flaky(scenario, schedule, *, seed, replication=0, progress=None):
-        if replication == 1 and schedule.at(0).name.endswith("Steeper tukin tiers"):
+    def flaky(inputs, *, seed, replication=0, progress=None):
+        if replication == 1 and inputs.schedule.at(0).name.endswith("Steeper tukin tiers"):
             raise RuntimeError("injected failure")
-        return real(scenario, schedule, seed=seed, replication=replication)
+        return real(inputs, seed=seed, replication=replication)
 
     monkeypatch.setattr(experiment, "simulate", flaky)
     seen = []

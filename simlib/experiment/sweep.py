@@ -82,14 +82,13 @@ from simlib.params.policy import (
     load_policy,
     load_variant,
 )
+from simlib.params.resolve import InputCache, Inputs, resolve
 from simlib.params.scenario import Scenario, read_scenario, scenario_from_dict
 from simlib.store.provenance import (
     code_version,
     file_sha256,
     input_files,
     package_versions,
-    resolved_inputs,
-    stable_hash,
 )
 from simlib.store.rundir import claim_dir, make_parents
 from simlib.store.runstore import (
@@ -450,9 +449,10 @@ class SweepPlan:
     experiment
         The validated experiment.
     inputs
-        ``(arm_index, sample) -> (scenario, schedule)``, each validated whole.
+        ``(arm_index, sample) ->`` :class:`~simlib.params.resolve.Inputs`: the scenario and
+        schedule, each validated whole, with every file they name read once for the plan.
     inputs_sha256
-        ``(arm_index, sample) -> hash`` of the resolved inputs (part of every run key).
+        ``(arm_index, sample) ->`` the inputs' content hash (part of every run key).
     samples
         Values of the uncertain parameters: one mapping ``path -> value`` per sample.
     replications
@@ -467,7 +467,7 @@ class SweepPlan:
     """
 
     experiment: Experiment
-    inputs: dict[tuple[int, int], tuple[Scenario, PolicySchedule]]
+    inputs: dict[tuple[int, int], Inputs]
     inputs_sha256: dict[tuple[int, int], str]
     samples: tuple[dict[str, Any], ...]
     replications: int
@@ -528,8 +528,8 @@ def plan_sweep(
         except ValueError as exc:
             raise ConfigError(str(exc), file=file, path="replications (--replications)") from None
     scenario_path = exp.existing(exp.scenario, "scenario file", field="scenario")
+    _require_scenario_kind(read_yaml(scenario_path), exp, scenario_path)
     raw_scenario = read_scenario(scenario_path)  # extends resolved: changes apply after it
-    _require_scenario_kind(raw_scenario, exp, scenario_path)
     try:
         raw_scenario = _apply_scenario_changes(
             raw_scenario, exp.scenario_changes, file=file, where="scenario_changes"
@@ -543,11 +543,12 @@ def plan_sweep(
         policy_path = exp.existing(exp.baseline_policy, "policy file", field="baseline_policy")
     else:
         policy_path = probe.resolve(probe.baseline_policy)
-    base = load_policy(policy_path)
+    base = load_policy(policy_path, on=probe.calendar.start_date)
     samples = design_samples(exp)
-    inputs: dict[tuple[int, int], tuple[Scenario, PolicySchedule]] = {}
+    inputs: dict[tuple[int, int], Inputs] = {}
     digests: dict[tuple[int, int], str] = {}
-    hashes: dict[Path, str] = {}  # each referenced file read once for the whole plan
+    cache = InputCache()  # each referenced file read once for the whole plan
+    hashes: dict[Path, str] = {}
     files = [
         ("experiment", exp.source_file),
         ("scenario", str(scenario_path)),
@@ -568,9 +569,13 @@ def plan_sweep(
             )
             if exp.group_summaries and not scenario.outputs.employee_ledger:
                 scenario = apply_changes(scenario, {"outputs.employee_ledger": True})
-            inputs[(a, s)] = (scenario, schedule)
-            digests[(a, s)] = stable_hash(resolved_inputs(scenario, schedule, hashes=hashes))
-            files += [(role, str(path)) for role, _, path in input_files(scenario)]
+            bundle = resolve(scenario, schedule, cache=cache)
+            inputs[(a, s)] = bundle
+            digests[(a, s)] = bundle.sha256
+            hashes.update({f.path.resolve(): f.sha256 for f in bundle.files})
+            files += [(f.role, str(f.path)) for f in bundle.files]
+            if s == 0:  # what else the scenario's values come from (the same for every sample)
+                files += [(role, str(path)) for role, _, path in input_files(scenario)]
     unique = dict.fromkeys((role, Path(p).resolve()) for role, p in files if p)
     listed = tuple(
         {"role": role, "path": _display(p), "sha256": hashes.get(p) or file_sha256(p)}
@@ -582,9 +587,10 @@ def plan_sweep(
 
 def _require_scenario_kind(raw: dict[str, Any], exp: Experiment, path: Path) -> None:
     """The experiment's ``scenario`` must name a scenario, not a policy or a variant."""
-    if "agencies" in raw:
-        return
-    kind = "a policy variant" if "changes" in raw else "a policy" if "appraisal" in raw else ""
+    from simlib.params.tree import file_kind_of
+
+    found = file_kind_of(raw, path)  # its kind:, its content, or its parent's
+    kind = {"variant": "a policy variant", "policy": "a policy"}.get(found, "")
     if kind:
         raise ConfigError(
             f"{exp.scenario!r} is {kind} file ({_display(path)}); allowed: a scenario file "
@@ -831,11 +837,11 @@ def _cast(param: Uncertainty, x: float) -> Any:
 
 # -- running ------------------------------------------------------------------------------
 
-_WORKER_INPUTS: dict[tuple[int, int], tuple[Scenario, PolicySchedule]] = {}
+_WORKER_INPUTS: dict[tuple[int, int], Inputs] = {}
 
 
 def execute_runs(
-    inputs: dict[tuple[int, int], tuple[Scenario, PolicySchedule]],
+    inputs: dict[tuple[int, int], Inputs],
     specs: Sequence[RunSpec],
     store: str,
     groups: bool,
@@ -858,8 +864,8 @@ def _execute_one(inputs, spec: RunSpec, store: str, groups: bool) -> RunRecord:
     started = time.perf_counter()
     marks = [started]
     try:
-        scenario, schedule = inputs[(spec.arm_index, spec.sample)]
-        result = simulate(scenario, schedule, seed=spec.seed, replication=spec.replication)
+        bundle = inputs[(spec.arm_index, spec.sample)]
+        result = simulate(bundle, seed=spec.seed, replication=spec.replication)
         marks.append(time.perf_counter())
         table = run_table(result, groups=groups)
         marks.append(time.perf_counter())
@@ -1011,7 +1017,7 @@ def manifest_for(plan: SweepPlan) -> dict[str, Any]:
                 "description": a.description,
                 "variants": list(a.variants),
                 "scenario_changes": a.scenario_changes,
-                "policy": plan.inputs[(i, 0)][1].entries[-1][1].name,
+                "policy": plan.inputs[(i, 0)].schedule.entries[-1][1].name,
             }
             for i, a in enumerate(exp.arms)
         ],
