@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import yaml
@@ -12,8 +13,14 @@ from simlib.core.paths import POLICIES, SCENARIOS
 NASTY_LABEL = '<script>alert("x")</script> Tiers & Co'
 
 
-def write_tiny_scenario(folder: Path, *, employees: int = 60, horizon_months: int = 24) -> Path:
-    """The default scenario shrunk to a few employees and a short horizon."""
+def write_tiny_scenario(
+    folder: Path, *, employees: int = 60, horizon_months: int = 24, agencies: int = 1
+) -> Path:
+    """The default scenario shrunk to a few employees and a short horizon.
+
+    With ``agencies`` > 1 the agency is repeated under other names (a report then has a
+    page per agency).
+    """
     source = SCENARIOS / "district_health_office.yaml"
     raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     structure = raw["agencies"][0]["structure"]
@@ -22,14 +29,20 @@ def write_tiny_scenario(folder: Path, *, employees: int = 60, horizon_months: in
     structure["subunits_per_unit"]["value"] = 1
     raw["calendar"]["horizon_months"]["value"] = horizon_months
     raw["baseline_policy"] = str((source.parent / raw["baseline_policy"]).resolve())
+    for k in range(1, agencies):
+        raw["agencies"].append({**copy.deepcopy(raw["agencies"][0]), "name": f"Dinkes {k + 1}"})
     path = folder / "tiny_scenario.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     return path
 
 
-def write_tiny_experiment(folder: Path) -> Path:
-    """Two arms (one with an HTML label) on the tiny scenario, two replications."""
-    scenario = write_tiny_scenario(folder)
+def write_tiny_experiment(folder: Path, *, agencies: int = 1, bilingual: bool = False) -> Path:
+    """Two arms (one with an HTML label) on the tiny scenario, two replications.
+
+    With ``bilingual`` the baseline's label and description are given in both languages
+    (the other arm's stay in one).
+    """
+    scenario = write_tiny_scenario(folder, agencies=agencies)
     experiment = {
         "name": "Tiny <b>comparison</b>",
         "description": "A tiny experiment for tests & checks.",
@@ -47,12 +60,15 @@ def write_tiny_experiment(folder: Path) -> Path:
             },
         ],
     }
+    if bilingual:
+        experiment["arms"][0]["label"] = {"id": "Aturan hari ini", "en": "Today's rules"}
+        experiment["arms"][0]["description"] = {"id": "Dasar.", "en": "The baseline."}
     path = folder / "tiny_experiment.yaml"
     path.write_text(yaml.safe_dump(experiment, sort_keys=False), encoding="utf-8")
     return path
 
 
-def make_store(folder: Path) -> tuple[Path, str]:
+def make_store(folder: Path, **options) -> tuple[Path, str]:
     """Run the tiny experiment in-process into ``folder/<run id>/store``.
 
     Returns the store and the run id (the layout ``simlib report`` uses, so the command
@@ -61,7 +77,7 @@ def make_store(folder: Path) -> tuple[Path, str]:
     from simlib.experiment.sweep import manifest_for, plan_sweep, run_sweep
     from simlib.reporting.stores import run_id_for
 
-    plan = plan_sweep(write_tiny_experiment(folder))
+    plan = plan_sweep(write_tiny_experiment(folder, **options))
     run_id = run_id_for(manifest_for(plan))
     store = folder / "reports" / run_id / "store"
     run_sweep(plan, store, executor="inprocess")
