@@ -3,6 +3,8 @@
 ``tests/data/scenario_values.json`` holds every shipped scenario's values (the record's
 ``model_dump`` without ``docs`` and ``source_file``) as loaded from the full 150-line files
 *before* they were shrunk to deltas; the shrunk files must resolve to exactly those values.
+Since the parameter tree (``data/parameters/scenario.yaml``, ``tests/test_tree.py``), the
+default district is itself a delta on the tree, which holds its defaults.
 """
 
 from __future__ import annotations
@@ -221,7 +223,7 @@ def test_a_missing_parent_is_refused_in_one_line(tmp_path, parent):
 
 
 def test_an_invalid_parent_is_reported_in_its_own_file(tmp_path):
-    raw = yaml.safe_load((SCENARIOS / "district_health_office.yaml").read_text())
+    raw = read_scenario(SCENARIOS / "district_health_office.yaml")  # the whole tree
     raw["baseline_policy"] = str(DATA / "policies" / "baseline_regional.yaml")
     raw["flows"]["transfer_rate"]["value"] = 2.0
     parent = write(tmp_path / "parent.yaml", raw)
@@ -294,7 +296,7 @@ def test_sweep_applies_scenario_changes_after_extends(tmp_path):
         ],
     })  # fmt: skip
     plan = plan_sweep(experiment)
-    today, resistant = plan.inputs[(0, 0)][0], plan.inputs[(1, 0)][0]
+    today, resistant = plan.inputs[(0, 0)].scenario, plan.inputs[(1, 0)].scenario
     assert today.agencies[0].structure.employees == 120
     assert today.adoption.initial_resisting_share == 0.16
     assert resistant.adoption.initial_resisting_share == 0.3

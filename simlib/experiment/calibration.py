@@ -845,7 +845,7 @@ def plan_calibration(
 
     probe = scenario_from_dict(raw, file=scenario_path)
     policy_path = probe.resolve(probe.baseline_policy)
-    base = load_policy(policy_path)
+    base = load_policy(policy_path, on=probe.calendar.start_date)
     files = [
         {"role": "scenario", "path": _display(scenario_path), "sha256": file_sha256(scenario_path)},
         {"role": "policy", "path": _display(policy_path), "sha256": file_sha256(policy_path)},

@@ -1,13 +1,16 @@
 """Every kind of input file: how its kind is recognised, and its check (``simlib validate``).
 
-A file's kind comes from a top-level ``kind:`` field if it has one, else from its folder
-(``data/scenarios``, ``data/policies``, ``data/experiments``, ``data/training``,
-``data/services``, ``data/raw``, ``data/tables``), else from its content (``agencies`` or
-``extends`` is a scenario, ``changes`` a variant, ``appraisal`` a policy, ``arms`` an
-experiment, ``programmes`` a training plan, ``target_population`` a campaign, ``targets``
-calibration targets (``data/calibration`` holds targets and variants), a CSV with
-``employee_id`` and ``supervisor_id`` an organisation CSV). A file whose content says one
-kind while its folder holds another is refused before it is read as the wrong kind.
+A file's kind comes from a top-level ``kind:`` field if it has one (``scenario``,
+``policy``, ``variant``, ``experiment``, ``training``, ``campaign``, ``calibration-targets``,
+``parameters``), else from its folder (``data/scenarios``, ``data/policies``,
+``data/experiments``, ``data/training``, ``data/services``, ``data/raw``, ``data/tables``,
+``data/parameters``), else from its content (``agencies`` is a scenario, ``changes`` a
+variant, ``appraisal`` a policy, ``arms`` an experiment, ``programmes`` a training plan,
+``target_population`` a campaign, ``targets`` calibration targets (``data/calibration``
+holds targets and variants), ``parameters`` a parameter tree, a delta with ``extends``
+its parent's kind, a CSV with ``employee_id`` and ``supervisor_id`` an organisation CSV).
+A file whose ``kind:`` or content says one kind while its folder holds another is refused
+in one line before it is read as the wrong kind.
 
 :func:`check_file` validates a file the way the workbench will read it and returns a
 one-line summary; problems raise :class:`~simlib.core.errors.ConfigError` (file, field, value,
@@ -25,7 +28,7 @@ import numpy as np
 
 from simlib.core.errors import ConfigError
 from simlib.core.paths import DEFAULT_SCENARIO, TABLES
-from simlib.params.config import read_yaml
+from simlib.params.config import FILE_KINDS, KIND_ALIASES, read_yaml
 
 __all__ = ["KINDS", "check_file", "detect_kind"]
 
@@ -39,19 +42,22 @@ KINDS = {
     "campaign": "services",
     "org_csv": "raw",
     "table": "tables",
+    "parameters": "parameters",
 }
 #: Kinds read from YAML; the others are CSV.
-YAML_KINDS = ("scenario", "policy", "variant", "experiment", "training", "campaign", "calibration")
+YAML_KINDS = tuple(FILE_KINDS)
+#: Kinds each folder may hold when a file says its ``kind:`` (besides the folder's own).
+FOLDER_KINDS = {"policies": ("policy", "variant"), "calibration": ("calibration", "variant")}
 #: Top-level keys that tell a YAML file's kind, in the order they are tried.
 CONTENT_KEYS = (
     ("agencies", "scenario"),
-    ("extends", "scenario"),
     ("arms", "experiment"),
     ("changes", "variant"),
     ("appraisal", "policy"),
     ("programmes", "training"),
     ("target_population", "campaign"),
     ("targets", "calibration"),
+    ("parameters", "parameters"),
 )
 NAMES = {
     "scenario": "scenario",
@@ -63,6 +69,7 @@ NAMES = {
     "calibration": "calibration targets",
     "org_csv": "organisation CSV",
     "table": "regulation table",
+    "parameters": "parameter tree",
 }
 
 
@@ -90,11 +97,28 @@ def detect_kind(path: str | Path, raw: dict[str, Any] | None = None) -> str:
             file=path,
         )
     if "kind" in raw:
-        kind = raw["kind"]
+        given = raw["kind"]
+        kind = KIND_ALIASES.get(given, given) if isinstance(given, str) else given
         if kind not in YAML_KINDS:
-            raise ConfigError(f"{kind!r}: allowed: {', '.join(YAML_KINDS)}", file=path, path="kind")
+            names = ", ".join(
+                k if k != "calibration" else "calibration-targets" for k in YAML_KINDS
+            )
+            raise ConfigError(f"{given!r}: allowed: {names}", file=path, path="kind")
+        here = FOLDER_KINDS.get(folder, tuple(by_folder))
+        if by_folder and by_folder[0] in YAML_KINDS and kind not in here:
+            raise ConfigError(
+                f"{given!r}: this file says it is {_a(NAMES[kind])} file, but it lies in "
+                f"{folder}/, where {NAMES[by_folder[0]]} files live; allowed: kind: "
+                f"{' or '.join(here)} here, or move it to data/{KINDS.get(kind, kind)}/",
+                file=path,
+                path="kind",
+            )
         return kind
     key, by_content = next(((k, v) for k, v in CONTENT_KEYS if k in raw), (None, None))
+    if by_content is None and "extends" in raw:
+        from simlib.params.tree import file_kind_of
+
+        key, by_content = "extends", file_kind_of(raw, path)
     if by_folder and by_folder[0] in YAML_KINDS:
         if by_content is not None and by_content not in by_folder:
             raise ConfigError(
@@ -105,7 +129,9 @@ def detect_kind(path: str | Path, raw: dict[str, Any] | None = None) -> str:
                 file=path,
             )
         if folder == "policies":
-            return "variant" if "changes" in raw else "policy"
+            from simlib.params.tree import file_kind_of
+
+            return "variant" if file_kind_of(raw, path) == "variant" else "policy"
         return by_folder[0]
     if by_content is None:
         keys = ", ".join(f"{k} ({NAMES[v]})" for k, v in CONTENT_KEYS)
@@ -261,6 +287,30 @@ def _table(path: Path, _base: Any) -> str:
     return f"regulation table, {rows} rows"
 
 
+def _parameters(path: Path, _base: Any) -> str:
+    from simlib.params.policy import Policy
+    from simlib.params.scenario import Scenario
+    from simlib.params.tree import TREE_KINDS, check_tree
+
+    raw = read_yaml(path)
+    kind = raw.get("record")
+    models = {"scenario": Scenario, "policy": Policy}
+    if kind not in TREE_KINDS:
+        raise ConfigError(
+            f"{kind!r}: allowed: {', '.join(TREE_KINDS)} (the record this tree declares)",
+            file=path,
+            path="record",
+        )
+    tree = check_tree(kind, models[kind], file=path)
+    ps = tree.parameters.values()
+    defaults = sum(p.has_default for p in ps)
+    ranged = sum(p.range is not None for p in ps)
+    return (
+        f"parameter tree of the {kind}, {len(tree.parameters)} parameters ({defaults} with a "
+        f"default, {ranged} with a plausible range)"
+    )
+
+
 def _calibration(path: Path, _base: Any) -> str:
     from simlib.experiment.calibration import load_targets
 
@@ -278,4 +328,5 @@ _CHECKS: dict[str, Callable[[Path, Any], str]] = {
     "org_csv": _org_csv,
     "table": _table,
     "calibration": _calibration,
+    "parameters": _parameters,
 }

@@ -9,7 +9,15 @@ leaf*::
 an optional ``note`` may explain the choice. :func:`unwrap` strips the leaves to plain
 values and keeps their documentation in a side table keyed by dotted path, so the typed
 records stay plain and the provenance stays inspectable. Strings, booleans and dates may be
-written bare or as documented leaves.
+written bare or as documented leaves. A value may be *dated*: ``{values: {2014-01-01: 0.6,
+2020-01-01: 0.7}, unit: ..., source: ...}`` holds the value in force from each date on;
+:func:`unwrap` keeps the one in force on the run's start date (``on``).
+
+Every parameter is declared once, with its default, in the parameter tree
+(``data/parameters/``, :mod:`simlib.params.tree`); a file's numbers are laid over it there.
+A file may say what it is with a top-level ``kind:`` (``scenario``, ``policy``, ``variant``,
+...); :func:`take_kind` checks and removes it, so a policy given where a scenario is read is
+one line, not a list of missing keys.
 
 Records are pydantic v2 models that are frozen, reject unknown keys, do no type coercion
 (``"3"`` is not a number) and refuse NaN and infinity. :func:`validate` turns a pydantic
@@ -30,7 +38,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -41,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from simlib.core.errors import ConfigError
 
 __all__ = [
+    "FILE_KINDS",
     "LEAF_KEYS",
     "Documented",
     "FromFile",
@@ -51,11 +60,35 @@ __all__ = [
     "reject_reserved",
     "require_documented",
     "require_unique",
+    "take_kind",
     "unwrap",
     "validate",
 ]
 
-LEAF_KEYS = frozenset({"value", "unit", "source", "note"})
+LEAF_KEYS = frozenset({"value", "values", "unit", "source", "note"})
+#: Every ``kind:`` a file may give, with the words messages use for it. ``calibration`` is
+#: also accepted as ``calibration-targets``.
+FILE_KINDS = {
+    "scenario": "scenario",
+    "policy": "policy",
+    "variant": "policy variant",
+    "experiment": "experiment",
+    "training": "training plan",
+    "campaign": "campaign",
+    "calibration": "calibration targets",
+    "parameters": "parameter tree",
+}
+KIND_ALIASES = {"calibration-targets": "calibration"}
+#: The kind of file each record is read from (by the record's class name: this module is
+#: below the records and does not import them).
+RECORD_KINDS = {
+    "Scenario": "scenario",
+    "Policy": "policy",
+    "Experiment": "experiment",
+    "TrainingPlan": "training",
+    "Campaign": "campaign",
+    "TargetFile": "calibration",
+}
 #: Record fields filled by the loader, not by files.
 RESERVED = frozenset({"source_file", "docs"})
 
@@ -123,11 +156,19 @@ class Record(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Documented:
-    """The unit and source of one parameter, as written in its file."""
+    """The unit and source of one parameter, as written in its file (or in the tree).
+
+    ``status`` (V, P, M or S) and ``range`` (low, high) come from the parameter tree when
+    the value is the tree's (or lies inside the tree's range); ``effective`` is the date
+    from which a dated value is in force.
+    """
 
     unit: str
     source: str
     note: str = ""
+    status: str = ""
+    range: tuple[float, float] | None = None
+    effective: dt.date | None = None
 
 
 #: Largest input file read (bytes). Parameter files are a few KB; a bigger one is a mistake.
@@ -247,7 +288,9 @@ class _StrictLoader(yaml.SafeLoader):
 _StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
 
 
-def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], list[str]]:
+def unwrap(
+    data: Any, *, prefix: str = "", on: dt.date | None = None
+) -> tuple[Any, dict[str, Documented], list[str]]:
     """Strip documented leaves to plain values.
 
     Parameters
@@ -256,6 +299,9 @@ def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], 
         A tree of mappings, lists and scalars as read from YAML.
     prefix
         Dotted path of ``data`` inside its file, for error messages.
+    on
+        The run's start date: a dated leaf (``values: {date: value, ...}``) gives the value
+        in force on it. Without a date, the latest value.
 
     Returns
     -------
@@ -266,24 +312,74 @@ def unwrap(data: Any, *, prefix: str = "") -> tuple[Any, dict[str, Documented], 
     """
     docs: dict[str, Documented] = {}
     bare: list[str] = []
-    plain = _unwrap(data, prefix, docs, bare)
+    plain = _unwrap(data, prefix, docs, bare, on)
     return plain, docs, bare
 
 
-def record_from_dict(model: type[M], raw: dict[str, Any], *, file: str | Path | None) -> M:
+def take_kind(
+    raw: dict[str, Any], expected: str | tuple[str, ...], *, file: str | Path | None
+) -> dict[str, Any]:
+    """``raw`` without its ``kind:`` field, or a one-line error if it names another kind.
+
+    Parameters
+    ----------
+    raw
+        A file's mapping as read from YAML.
+    expected
+        The kind (or kinds) the reader reads, keys of :data:`FILE_KINDS`.
+    file
+        The file, named in the error.
+    """
+    if "kind" not in raw:
+        return raw
+    kinds = (expected,) if isinstance(expected, str) else expected
+    given = raw["kind"]
+    kind = KIND_ALIASES.get(given, given) if isinstance(given, str) else given
+    if kind not in kinds:
+        shown = {v: k for k, v in KIND_ALIASES.items()}
+        wanted = " or ".join(f"a {FILE_KINDS[k]} file (kind: {shown.get(k, k)})" for k in kinds)
+        if kind in FILE_KINDS:
+            problem = f"{given!r}: this is {_a(FILE_KINDS[kind])} file"
+        else:
+            problem = f"{_show(given)} is not a kind of file ({', '.join(FILE_KINDS)})"
+        raise ConfigError(
+            f"{problem}; allowed here: {wanted}, or no 'kind'", file=file, path="kind"
+        )
+    return {k: v for k, v in raw.items() if k != "kind"}
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def record_from_dict(
+    model: type[M],
+    raw: dict[str, Any],
+    *,
+    file: str | Path | None,
+    on: dt.date | None = None,
+    document: Callable[[dict[str, Documented], Any], dict[str, Documented]] | None = None,
+) -> M:
     """Validate a documented mapping (as read from YAML) into a record with provenance.
 
-    Strips the ``{value, unit, source}`` leaves, refuses reserved keys, validates, checks
-    that every number is documented, and fills ``source_file`` and ``docs``.
+    Checks and removes a ``kind:`` field (:func:`take_kind`), strips the ``{value, unit,
+    source}`` leaves (dated ones at ``on``), refuses reserved keys, validates, checks that
+    every number is documented, and fills ``source_file`` and ``docs`` (passed through
+    ``document(docs, plain values)`` first when given: the tree adds status and range).
     """
+    kind = RECORD_KINDS.get(model.__name__)
+    if kind is not None:
+        raw = take_kind(raw, kind, file=file)
     try:
-        plain, docs, bare = unwrap(raw)
+        plain, docs, bare = unwrap(raw, on=on)
     except ConfigError as exc:
         raise exc.in_file(file) if file else exc from None
     reject_reserved(plain, model, file=file)
     plain = {**plain, "source_file": str(Path(file).resolve()) if file else ""}
     record = validate(model, plain, file=file)
     require_documented(plain, bare, file=file)
+    if document is not None:
+        docs = document(docs, plain)
     return record.model_copy(update={"docs": docs})
 
 
@@ -321,21 +417,23 @@ def _at(tree: Any, dotted: str) -> Any:
     return node
 
 
-def _unwrap(node: Any, path: str, docs: dict[str, Documented], bare: list[str]) -> Any:
+def _unwrap(
+    node: Any, path: str, docs: dict[str, Documented], bare: list[str], on: dt.date | None
+) -> Any:
     if isinstance(node, Mapping):
-        if "value" in node:
-            return _leaf(node, path, docs)
+        if _is_leaf(node):
+            return _leaf(node, path, docs, on)
         out = {}
         for key, child in node.items():
             if not isinstance(key, str):
                 raise ConfigError(f"keys must be text, got {key!r}", path=path)
-            out[key] = _unwrap(child, f"{path}.{key}" if path else key, docs, bare)
+            out[key] = _unwrap(child, f"{path}.{key}" if path else key, docs, bare, on)
         return out
     if isinstance(node, list):
         if node and all(_is_number(x) for x in node):
             bare.append(path)
             return tuple(_positive_zero(x) for x in node)
-        return tuple(_unwrap(x, f"{path}[{i}]", docs, bare) for i, x in enumerate(node))
+        return tuple(_unwrap(x, f"{path}[{i}]", docs, bare, on) for i, x in enumerate(node))
     if _is_number(node):
         bare.append(path)
         return _positive_zero(node)
@@ -347,12 +445,18 @@ def _positive_zero(x: Any) -> Any:
     return x + 0.0 if isinstance(x, float) else x
 
 
-def _leaf(node: Mapping, path: str, docs: dict[str, Documented]) -> Any:
+def _leaf(node: Mapping, path: str, docs: dict[str, Documented], on: dt.date | None) -> Any:
     unknown = sorted(set(node) - LEAF_KEYS, key=str)
     if unknown:
         raise ConfigError(
             f"unknown key {unknown[0]!r} in a documented parameter; "
-            f"allowed keys: value, unit, source, note",
+            f"allowed keys: value (or values, by date), unit, source, note",
+            path=path,
+        )
+    if "value" in node and "values" in node:
+        raise ConfigError(
+            "both 'value' and 'values'; allowed: one value, or values by date "
+            "({values: {2024-01-01: ..., 2026-01-01: ...}})",
             path=path,
         )
     wanted = {
@@ -366,10 +470,47 @@ def _leaf(node: Mapping, path: str, docs: dict[str, Documented]) -> Any:
     note = node.get("note", "")
     if not isinstance(note, str):
         raise ConfigError(f"'note' is {note!r}; allowed: text", path=f"{path}.note")
-    docs[path] = Documented(unit=node["unit"], source=node["source"], note=note)
-    value = node["value"]
+    effective = None
+    if "values" in node:
+        effective, value = dated_value(node["values"], on, path=path)
+    else:
+        value = node["value"]
+    docs[path] = Documented(
+        unit=node["unit"], source=node["source"], note=note, effective=effective
+    )
     # A leaf's value may itself be a list or mapping (a whole table of multipliers).
-    return _unwrap(value, path, {}, [])
+    return _unwrap(value, path, {}, [], on)
+
+
+def dated_value(values: Any, on: dt.date | None, *, path: str = "") -> tuple[dt.date, Any]:
+    """``(date, value)`` of the dated ``values`` in force on ``on`` (the latest without one).
+
+    Raises
+    ------
+    ConfigError
+        If ``values`` is not a mapping of dates to values, or no value is in force yet.
+    """
+    shape = "allowed: values by date, {values: {2024-01-01: ..., 2026-01-01: ...}}"
+    if not isinstance(values, Mapping) or not values:
+        raise ConfigError(f"'values' is {_show(values)}; {shape}", path=f"{path}.values")
+    for date in values:
+        if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+            raise ConfigError(
+                f"{_show(date)} is not a date; {shape} (dates written YYYY-MM-DD)",
+                path=f"{path}.values",
+            )
+    dates = sorted(values)
+    if on is None:
+        return dates[-1], values[dates[-1]]
+    in_force = [d for d in dates if d <= on]
+    if not in_force:
+        raise ConfigError(
+            f"no value is in force on {on.isoformat()} (the first takes effect on "
+            f"{dates[0].isoformat()}); allowed: a run that starts on or after "
+            f"{dates[0].isoformat()}, or a value for this run written in the file",
+            path=path,
+        )
+    return in_force[-1], values[in_force[-1]]
 
 
 def merge_delta(
@@ -436,19 +577,26 @@ def merge_delta(
 
 
 def _is_leaf(node: Any) -> bool:
-    return isinstance(node, Mapping) and "value" in node
+    return isinstance(node, Mapping) and ("value" in node or "values" in node)
+
+
+def leaf_value(leaf: Mapping) -> Any:
+    """What a documented leaf holds: its value, or its dated values as a mapping."""
+    return leaf["value"] if "value" in leaf else {"values": leaf.get("values")}
 
 
 def _over_leaf(parent: Mapping, child: Any, *, file: Any, path: str) -> Any:
     """A child's value over a documented leaf of the parent."""
-    inherited = parent["value"]
+    inherited = leaf_value(parent)
     if _is_leaf(child):
         out = copy.deepcopy(dict(child))
         if "unit" not in out and "unit" in parent:
             out["unit"] = parent["unit"]
         if "source" not in out:
-            if not _same(child["value"], inherited):
-                message = _changed(child["value"], parent, written="{value: %s} without a source")
+            if not _same(leaf_value(child), inherited):
+                message = _changed(
+                    leaf_value(child), parent, written="{value: %s} without a source"
+                )
                 raise ConfigError(message, file=file, path=path)
             out["source"] = parent.get("source")
             if "note" not in out and "note" in parent:
@@ -487,7 +635,7 @@ def _changed(value: Any, parent: Mapping, *, written: str) -> str:
     unit = parent.get("unit")
     shown = _show(value)
     return (
-        f"{written % shown} changes the inherited {_show(parent['value'])}"
+        f"{written % shown} changes the inherited {_show(leaf_value(parent))}"
         + (f" ({unit})" if unit else "")
         + f"; allowed: {{value: {shown}, source: ...}} (a citation or 'assumption'; the unit "
         "is inherited), or the inherited value"
@@ -592,6 +740,10 @@ def _numname(kind: str) -> str:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"values"} and isinstance(value["values"], dict):
+        return "the dated values " + ", ".join(
+            f"{_show(v)} from {_show(d)}" for d, v in value["values"].items()
+        )
     if isinstance(value, dict):
         return "this mapping"
     if isinstance(value, float) and math.isfinite(value) and value == int(value):

@@ -13,6 +13,19 @@ parameter documented with unit and source. A *variant* is a small override file:
 Every path must exist in the base policy; the changed policy is validated whole before it
 is used, so an invalid variant never yields a partial policy (the PolicyEngine lesson).
 :class:`PolicySchedule` holds the policy in force month by month.
+
+Besides the rules, a policy holds two levers that name files: ``training`` (a training
+plan, ``data/training``, run every quarter) and ``campaign`` (a citizen-facing campaign,
+``data/services``, with its start month and the weight of its coverage in the staff's
+hasil kerja); both ``null`` by default, both for every agency of the scenario unless
+``agencies`` names some. A path written in a policy resolves from the policy's folder, one
+written in a variant from the variant's (a variant's paths are made absolute when it is
+loaded, as it changes another file's record)::
+
+    name: Training first
+    description: ...
+    changes:
+      training: {plan: ../training/programmes.yaml}
 """
 
 from __future__ import annotations
@@ -21,19 +34,21 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from simlib.core.domain import AGGREGATION_RULES, ORG_PREDIKAT, PREDIKAT
 from simlib.core.errors import ConfigError
+from simlib.params import tree
 from simlib.params.changes import apply_changes
 from simlib.params.config import (
     Documented,
+    FromFile,
     Record,
     read_yaml,
-    record_from_dict,
     require_documented,
+    take_kind,
     unwrap,
     validate,
 )
@@ -43,12 +58,14 @@ __all__ = [
     "Aggregation",
     "Appraisal",
     "Budget",
+    "CampaignLever",
     "DistributionCurve",
     "Incentives",
     "Multipliers",
     "Policy",
     "PolicySchedule",
     "SourceWeights",
+    "TrainingLever",
     "Variant",
     "apply_variant",
     "build_schedule",
@@ -58,7 +75,9 @@ __all__ = [
 ]
 
 #: Sections of a policy that a variant may change (its name and description are its own).
-CHANGEABLE = ("appraisal", "incentives", "budget", "change_management")
+CHANGEABLE = ("appraisal", "incentives", "budget", "change_management", "training", "campaign")
+#: The levers that name a file, and the field that names it (resolved from the file's folder).
+LEVER_FILES = {"training": "plan", "campaign": "file"}
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Cutoff = Annotated[float, Field(ge=-5.0, le=5.0)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
@@ -201,8 +220,34 @@ class ChangeManagement(Record):
     audit_cost_idr_per_skp: Annotated[float, Field(ge=0.0, le=1e9)]
 
 
-class Policy(Record):
-    """A complete set of rules."""
+FileName = Annotated[str, Field(min_length=1, max_length=4096)]
+AgencyNames = Annotated[tuple[Name, ...], Field(max_length=1000)]
+
+
+class TrainingLever(Record):
+    """Competence development: a training plan (``data/training``) run every quarter."""
+
+    plan: FileName
+    #: Names of the scenario's agencies that train; empty: every agency.
+    agencies: AgencyNames = ()
+
+
+class CampaignLever(Record):
+    """A citizen-facing campaign (``data/services``) the agencies run, and when it starts."""
+
+    file: FileName
+    start_month: Annotated[int, Field(ge=0, le=600)]
+    #: Share of the campaign staff's hasil kerja taken from the campaign's measured coverage
+    #: (an objective indicator, no rater) in the quarters the campaign runs; 0 = none.
+    objective_weight: Share = 0.0
+    #: Names of the scenario's agencies that run it; empty: every agency.
+    agencies: AgencyNames = ()
+
+
+class Policy(FromFile, Record):
+    """A complete set of rules, and the training and campaign levers."""
+
+    file_kind: ClassVar[str] = "policy"
 
     name: Name
     description: Text
@@ -210,6 +255,8 @@ class Policy(Record):
     incentives: Incentives
     budget: Budget
     change_management: ChangeManagement
+    training: TrainingLever | None = None
+    campaign: CampaignLever | None = None
     source_file: str = ""
     docs: Annotated[dict[str, Documented], Field(repr=False)] = Field(default_factory=dict)
 
@@ -240,20 +287,100 @@ class _VariantFile(Record):
         return value
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Load and validate a full policy file."""
+def load_policy(path: str | Path, *, on: dt.date | None = None) -> Policy:
+    """Load and validate a full policy file (and the files its levers name).
+
+    The file is a delta on the policy tree (``data/parameters/policy.yaml``) and may
+    ``extends:`` another policy. Dated parameters take the value in force on ``on``, the
+    run's start date (default: the scenario tree's default start date).
+    """
     path = Path(path)
-    return _policy_from_raw(read_yaml(path), path)
+    return _policy_from_raw(read_yaml(path), path, on=on)
 
 
-def _policy_from_raw(raw: dict[str, Any], path: Path) -> Policy:
-    return record_from_dict(Policy, raw, file=path)
+def read_policy(path: str | Path) -> dict[str, Any]:
+    """The documented mapping of a policy file: ``extends`` resolved, the tree laid under."""
+    path = Path(path)
+    return resolve_policy(read_yaml(path), file=path)
+
+
+def resolve_policy(raw: dict[str, Any], *, file: str | Path | None) -> dict[str, Any]:
+    """A policy mapping made whole: its ``extends`` chain merged, the policy tree under it."""
+    return tree.resolve(
+        raw,
+        kind="policy",
+        model=Policy,
+        file=file,
+        check_parent=lambda parent, path: _policy_from_raw(parent, path),
+    )
+
+
+def _policy_from_raw(raw: dict[str, Any], path: Path, *, on: dt.date | None = None) -> Policy:
+    raw = resolve_policy(raw, file=path)
+    on = on or tree.default_start_date()
+    policy = tree.record(Policy, raw, kind="policy", file=path, on=on)
+    for lever, key in LEVER_FILES.items():
+        record = getattr(policy, lever)
+        if record is not None:
+            _check_lever_file(lever, policy.resolve(getattr(record, key)), file=path,
+                              field=f"{lever}.{key}", written=getattr(record, key))  # fmt: skip
+    return policy
+
+
+def _check_lever_file(lever: str, target: Path, *, file, field: str, written: str) -> None:
+    """The file a lever names must exist and load as its kind (one-line errors)."""
+    from simlib.params.campaign import load_campaign
+    from simlib.params.training import load_training
+
+    what = "training plan" if lever == "training" else "campaign file"
+    if not target.is_file():
+        raise ConfigError(
+            f"{written!r}: {what} not found ({target}); allowed: a path to an existing file, "
+            "relative to this file",
+            file=file,
+            path=field,
+        )
+    (load_training if lever == "training" else load_campaign)(target)
+
+
+def _absolute_lever_paths(changes: dict[str, Any], *, folder: Path, file) -> dict[str, Any]:
+    """A variant's changes with the lever files it names made absolute, each checked."""
+    out = dict(changes)
+    for lever, key in LEVER_FILES.items():
+        dotted = f"{lever}.{key}"
+        if isinstance(out.get(dotted), str):
+            written = out[dotted]
+            out[dotted] = str((folder / written).resolve())
+        elif isinstance(out.get(lever), dict) and isinstance(out[lever].get(key), str):
+            written = out[lever][key]
+            out[lever] = {**out[lever], key: str((folder / written).resolve())}
+        else:
+            continue
+        target = Path(out[dotted] if dotted in out else out[lever][key])
+        _check_lever_file(lever, target, file=file, field=f"changes.{dotted}", written=written)
+    return out
 
 
 def load_variant(path: str | Path) -> Variant:
-    """Load a variant (override) file; its paths are checked when it is applied."""
+    """Load a variant (override) file; its paths are checked when it is applied.
+
+    The files its ``training`` or ``campaign`` changes name are resolved from the
+    variant's folder, checked, and kept as absolute paths. A variant may ``extends:``
+    another variant: the parent's name, description, date and changes, the child's over
+    them. A change's unit (and, for the tree's default value, its source) comes from the
+    policy tree.
+    """
     path = Path(path)
-    raw = read_yaml(path)
+    raw = tree.merge_chain(
+        read_yaml(path),
+        kind="variant",
+        file=path,
+        check_parent=lambda parent, file: _variant_from_raw(parent, file),
+    )
+    return _variant_from_raw(raw, path)
+
+
+def _variant_from_raw(raw: dict[str, Any], path: Path) -> Variant:
     try:
         plain, _, _ = unwrap({k: v for k, v in raw.items() if k != "changes"})
         changes_raw = raw.get("changes")
@@ -267,20 +394,32 @@ def load_variant(path: str | Path) -> Variant:
         for key, value in changes_raw.items():
             if not isinstance(key, str):
                 raise ConfigError(f"change keys must be dotted paths, got {key!r}", path="changes")
-            changes[key], leaf_docs, bare = unwrap(value, prefix=key)
+            value = tree.over_tree("policy", key, value, file=None, path=f"changes.{key}")
+            on = plain.get("effective_date")
+            on = on if isinstance(on, dt.date) else None
+            changes[key], leaf_docs, bare = unwrap(value, prefix=key, on=on)
             # A variant changes a parameter: its new number needs a unit and a source too.
             require_documented(changes[key], bare, file=None, prefix=key)
             docs.update(leaf_docs)
     except ConfigError as exc:
         raise exc.in_file(path) from None
     record = validate(_VariantFile, {**plain, "changes": changes}, file=path)
+    changes = _absolute_lever_paths(changes, folder=path.resolve().parent, file=path)
     return Variant(record.name, record.description, changes, record.effective_date, str(path), docs)
 
 
-def load_policy_or_variant(path: str | Path) -> Policy | Variant:
-    """Load a file that is either a full policy or a variant (it has ``changes``)."""
+def load_policy_or_variant(path: str | Path, *, on: dt.date | None = None) -> Policy | Variant:
+    """Load a file that is either a full policy or a variant (it has ``changes``).
+
+    The kind comes from a ``kind:`` field, else from the content (``changes``), else from
+    the parent a delta ``extends``.
+    """
+    path = Path(path)
     raw = read_yaml(path)
-    return load_variant(path) if "changes" in raw else _policy_from_raw(raw, Path(path))
+    take_kind(raw, ("policy", "variant"), file=path)
+    if tree.file_kind_of(raw, path) == "variant":
+        return load_variant(path)
+    return _policy_from_raw(raw, path, on=on)
 
 
 def apply_variant(policy: Policy, variant: Variant) -> Policy:

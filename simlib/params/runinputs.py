@@ -2,7 +2,7 @@
 
 :func:`resolve_inputs` is the one reading of ``SCENARIO [--policy FILE ...]`` shared by the
 command line (``simlib run``, ``ratings simulate``) and the notebooks
-(:mod:`simlib.reporting.report`): the scenario, its base policy (the first ``--policy`` if it is a
+(:mod:`simlib.reporting`): the scenario, its base policy (the first ``--policy`` if it is a
 full policy, else the scenario's ``baseline_policy``) and the variants after it, each
 loaded and validated. It sits with the parameter records, below the model, so that both
 the reports and the command line can use it without importing each other.
@@ -27,7 +27,8 @@ def resolve_inputs(
 ) -> tuple[Scenario, Policy, tuple[Variant, ...]]:
     """Load a scenario, its base policy and variants; everything validated."""
     scenario = load_scenario(scenario_path)
-    loaded = [load_policy_or_variant(p) for p in policy_files]
+    start = scenario.calendar.start_date  # dated policy parameters: in force on this date
+    loaded = [load_policy_or_variant(p, on=start) for p in policy_files]
     base: Policy | None = None
     variants: list[Variant] = []
     for i, item in enumerate(loaded):
@@ -44,7 +45,7 @@ def resolve_inputs(
     if base is None:
         path = scenario.resolve(scenario.baseline_policy)
         try:
-            base = load_policy(path)
+            base = load_policy(path, on=start)
         except ConfigError as exc:
             if exc.message == "file not found":
                 raise ConfigError(

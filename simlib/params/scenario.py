@@ -6,16 +6,20 @@ documented with its unit and source (see :mod:`simlib.params.config`). :func:`lo
 returns a frozen, validated :class:`Scenario` or raises one
 :class:`~simlib.core.errors.ConfigError`.
 
-A scenario file may be a short delta on another: ``extends: district_health_office`` (a
-name: the file of that name next to this one, else in ``data/scenarios``) or ``extends:
-../scenarios/x.yaml`` (a path relative to this file), then only what differs. The parent is
+Every scenario is a delta on the parameter tree (``data/parameters/scenario.yaml``,
+:mod:`simlib.params.tree`), which declares each parameter once with its default, unit,
+source and status: a file writes only what differs. It may also be a short delta on another
+file: ``extends: district_health_office`` (a name: the file of that name next to this one,
+else in ``data/scenarios``) or ``extends: ../scenarios/x.yaml`` (a path relative to this
+file), then only what differs. The parent is
 read (recursively, at most :data:`MAX_EXTENDS` deep, no cycles) and validated as a scenario
 on its own; the child is laid over it by :func:`~simlib.params.config.merge_delta`, and the whole
 result is validated. Mappings merge key by key; lists replace whole, except ``agencies``:
 the child's list is the result, and an agency with the same ``name`` as one of the parent's
 starts from that agency (``structure: null`` drops an inherited structure for an
 ``org_csv``). Paths the parent writes (``baseline_policy``, ``org_csv``, ``training``,
-``campaign.file``) keep resolving from the parent's folder.
+``campaign.file``) keep resolving from the parent's folder. A top-level ``kind: scenario``
+is accepted; another kind is refused in one line.
 
 Time unit: the whole library counts time in **months** from the scenario's start date
 (``SimTime``). Every time parameter says its unit in its name.
@@ -25,8 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -34,16 +36,15 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from simlib.core.domain import PREDIKAT
 from simlib.core.errors import ConfigError
-from simlib.core.paths import ROOT, SCENARIOS
+from simlib.params import tree
 from simlib.params.config import (
     Documented,
     FromFile,
     Record,
-    merge_delta,
     read_yaml,
-    record_from_dict,
     require_unique,
 )
+from simlib.params.tree import MAX_EXTENDS  # noqa: F401  (re-exported: the chain limit)
 
 __all__ = [
     "ADOPTION_STATES",
@@ -505,29 +506,29 @@ def load_scenario(path: str | Path) -> Scenario:
     return scenario_from_dict(read_scenario(path), file=path)
 
 
-#: Longest chain of ``extends``: a scenario, its parent, grandparent, ... (files in all).
-MAX_EXTENDS = 8
 #: Lists that merge by a key field instead of replacing whole.
-KEYED_LISTS = {"agencies": "name"}
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+KEYED_LISTS = tree.KEYED_LISTS["scenario"]
 
 
 def read_scenario(path: str | Path) -> dict[str, Any]:
-    """The documented mapping of a scenario file, with its ``extends`` chain resolved.
+    """The documented mapping of a scenario file: ``extends`` resolved, the tree laid under.
 
-    This is the tree that :func:`load_scenario` validates; experiments apply their
-    ``scenario_changes`` to it, so changes apply after ``extends``.
+    This is the whole tree that :func:`load_scenario` validates (every parameter, the
+    tree's defaults included); experiments apply their ``scenario_changes`` to it, so
+    changes apply after ``extends``.
     """
     path = Path(path)
     return resolve_extends(read_yaml(path), file=path)
 
 
 def resolve_extends(raw: dict[str, Any], *, file: str | Path | None = None) -> dict[str, Any]:
-    """Lay a scenario delta (a mapping with ``extends``) over its parent.
+    """A scenario mapping made whole: its ``extends`` chain merged, the parameter tree under it.
 
-    A mapping without ``extends`` is returned as it is. The parent is read and resolved
-    in turn, validated as a scenario of its own, its relative paths rewritten to resolve
-    from its folder, and the child merged over it (see the module docstring).
+    The parent is read and resolved in turn, validated as a scenario of its own, its
+    relative paths rewritten to resolve from its folder, and the child merged over it; the
+    result is laid over the scenario tree (``data/parameters/scenario.yaml``), which gives
+    every parameter the delta leaves out (see the module docstring and
+    :mod:`simlib.params.tree`). Resolving a resolved mapping changes nothing.
 
     Parameters
     ----------
@@ -543,113 +544,36 @@ def resolve_extends(raw: dict[str, Any], *, file: str | Path | None = None) -> d
         If the parent is missing or not a valid scenario, the chain has a cycle or is longer
         than :data:`MAX_EXTENDS`, or the delta changes a documented value without a source.
     """
-    return _resolve(raw, file=file, chain=())
+    return tree.resolve(
+        raw,
+        kind="scenario",
+        model=Scenario,
+        file=file,
+        check_parent=lambda parent, path: scenario_from_dict(parent, file=path),
+    )
 
 
-def _resolve(raw: dict[str, Any], *, file: str | Path | None, chain: tuple[Path, ...]) -> dict:
-    if "extends" not in raw:
-        return raw
-    here = Path(file).resolve() if file else None
-    folder = here.parent if here else ROOT
-    chain = (*chain, here) if here else chain
-    parent = _parent_file(raw["extends"], folder=folder, file=file)
-    if parent in chain:
-        loop = " -> ".join(p.name for p in (*chain[chain.index(parent) :], parent))
-        raise ConfigError(
-            f"{raw['extends']!r} makes a cycle ({loop}); allowed: a chain of parents that "
-            "ends in a scenario without 'extends'",
-            file=file,
-            path="extends",
-        )
-    if len(chain) >= MAX_EXTENDS:
-        raise ConfigError(
-            f"{raw['extends']!r} makes a chain of more than {MAX_EXTENDS} files; allowed: at "
-            f"most {MAX_EXTENDS} (a scenario and {MAX_EXTENDS - 1} parents)",
-            file=file,
-            path="extends",
-        )
-    parent_raw = _resolve(read_yaml(parent), file=parent, chain=chain)
-    scenario_from_dict(parent_raw, file=parent)  # the parent must be valid on its own
-    parent_raw = _rebased(parent_raw, source=parent.parent, target=folder)
-    delta = {k: v for k, v in raw.items() if k != "extends"}
-    return merge_delta(parent_raw, delta, file=file, keyed=KEYED_LISTS)
-
-
-def _parent_file(value: Any, *, folder: Path, file: str | Path | None) -> Path:
-    """The file ``extends: value`` names: a scenario name, or a path relative to ``folder``."""
-
-    def refuse(message: str) -> ConfigError:
-        names = ", ".join(sorted(p.stem for p in SCENARIOS.glob("*.yaml")))
-        allowed = (
-            f"a scenario name ({names}; next to this file or in data/scenarios, without "
-            ".yaml) or a path to a scenario file, relative to this file"
-        )
-        return ConfigError(f"{message}; allowed: {allowed}", file=file, path="extends")
-
-    if not isinstance(value, str):
-        shown = "this mapping" if isinstance(value, dict) else _clip(repr(value), 60)
-        raise refuse(f"{shown} has the wrong type")
-    if not value.strip():
-        raise refuse("empty")
-    if _NAME.fullmatch(value) and not value.endswith((".yaml", ".yml")):
-        tried = [folder / f"{value}.yaml", SCENARIOS / f"{value}.yaml"]
-    else:
-        tried = [folder / value]
-    for candidate in tried:
-        try:
-            if candidate.is_file():
-                return candidate.resolve()
-        except (OSError, ValueError):  # a name too long or with a NUL byte: not a file
-            continue
-    where = " or ".join(dict.fromkeys(_clip(repr(str(t))[1:-1], 200) for t in tried))
-    raise refuse(f"{_clip(repr(value), 60)}: parent scenario not found ({where})")
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _rebased(raw: dict[str, Any], *, source: Path, target: Path) -> dict[str, Any]:
-    """``raw`` with its relative paths rewritten from ``source`` to absolute, if it moves."""
-    if source.resolve() == target.resolve():
-        return raw
-
-    def fix(value: Any) -> Any:
-        if isinstance(value, Mapping) and "value" in value:
-            return {**value, "value": fix(value["value"])}
-        if isinstance(value, str) and value and not Path(value).is_absolute():
-            return str((source / value).resolve())
-        return value
-
-    out = dict(raw)
-    if "baseline_policy" in out:
-        out["baseline_policy"] = fix(out["baseline_policy"])
-    if isinstance(out.get("agencies"), list):
-        out["agencies"] = [_rebased_agency(a, fix) for a in out["agencies"]]
-    return out
-
-
-def _rebased_agency(agency: Any, fix: Any) -> Any:
-    if not isinstance(agency, Mapping):
-        return agency
-    out = dict(agency)
-    for key in ("org_csv", "training"):
-        if key in out:
-            out[key] = fix(out[key])
-    if isinstance(out.get("campaign"), Mapping) and "file" in out["campaign"]:
-        out["campaign"] = {**out["campaign"], "file": fix(out["campaign"]["file"])}
-    return out
+def _start_date(raw: dict[str, Any]) -> dt.date | None:
+    """The start date a resolved scenario mapping gives (for its dated parameters)."""
+    calendar = raw.get("calendar")
+    date = calendar.get("start_date") if isinstance(calendar, dict) else None
+    if isinstance(date, dict):
+        date = date.get("value")
+    ok = isinstance(date, dt.date) and not isinstance(date, dt.datetime)
+    return date if ok else tree.default_start_date()
 
 
 def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -> Scenario:
     """Validate a scenario given as a (documented) mapping, as read from YAML.
 
-    A mapping with ``extends`` is first laid over its parent (:func:`resolve_extends`).
+    A mapping with ``extends`` is first laid over its parent, and the result over the
+    parameter tree (:func:`resolve_extends`); dated parameters take the value in force on
+    the scenario's start date.
     """
     from simlib.params.training import load_training
 
     raw = resolve_extends(raw, file=file)
-    scenario = record_from_dict(Scenario, raw, file=file)
+    scenario = tree.record(Scenario, raw, kind="scenario", file=file, on=_start_date(raw))
     for i, spec in enumerate(scenario.agencies):
         where = f"agencies[{i}]"
         if spec.org_csv is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import subprocess
 from functools import cache
@@ -11,7 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from simlib.core.paths import ROOT, TABLES
+from simlib.core.paths import ROOT
+from simlib.params.resolve import content_hash
 
 __all__ = [
     "code_version",
@@ -19,6 +19,7 @@ __all__ = [
     "file_sha256",
     "input_files",
     "package_versions",
+    "parameter_files",
     "resolved_inputs",
     "stable_hash",
 ]
@@ -114,36 +115,54 @@ def file_sha256(path: str | Path) -> str:
 
 
 def stable_hash(obj: Any) -> str:
-    """SHA-256 of a JSON-serialisable object, independent of key order."""
-    text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of a JSON-serialisable object, independent of key order.
 
-
-def input_files(scenario: Any) -> list[tuple[str, str, Path]]:
-    """Every file the engine reads for a run of ``scenario``: ``(role, field, path)``.
-
-    The organisation CSV, training plan and campaign file of each agency (``field`` is
-    where the scenario names it, e.g. ``agencies[0].training``) and the regulation tables
-    of :data:`simlib.params.tables.TABLE_FILES` (``field`` is ``tables/<name>``).
+    The same function as :func:`simlib.params.resolve.content_hash`, so
+    ``stable_hash(resolved_inputs(...))`` is the inputs' ``sha256``.
     """
-    from simlib.params.tables import TABLE_FILES
+    return content_hash(obj)
 
-    files = []
-    for i, spec in enumerate(scenario.agencies):
-        where = f"agencies[{i}]"
-        if spec.org_csv:
-            files.append(("org_csv", f"{where}.org_csv", scenario.resolve(spec.org_csv)))
-        if spec.training:
-            files.append(("training", f"{where}.training", scenario.resolve(spec.training)))
-        if spec.campaign:
-            path = scenario.resolve(spec.campaign.file)
-            files.append(("campaign", f"{where}.campaign.file", path))
-    files += [("table", f"tables/{name}", TABLES / name) for name in TABLE_FILES]
-    return files
+
+def parameter_files(record: Any, kind: str) -> list[tuple[str, str, Path]]:
+    """Files a scenario's or policy's values come from besides its own: ``(role, field, path)``.
+
+    The parents of its ``extends`` chain, nearest first (role ``parent``, field
+    ``<kind>.extends[i]``), and the parameter tree of its kind (role ``parameters``, field
+    ``parameters/<kind>.yaml``).
+    """
+    from simlib.params.tree import parameter_files as files_of
+
+    return files_of(record, kind)
+
+
+def input_files(scenario: Any, schedule: Any = None) -> list[tuple[str, str, Path]]:
+    """Every file a run's inputs come from besides the scenario and policy files themselves.
+
+    ``(role, field, path)``: what :func:`simlib.params.resolve.resolve` reads: the
+    organisation CSV of each agency (``field`` is where the scenario names it, e.g.
+    ``agencies[0].org_csv``), the training plan and campaign the policy's levers name, the
+    parents and parameter trees of the scenario and the base policy (:func:`parameter_files`)
+    and the regulation tables of :data:`simlib.params.tables.TABLE_FILES` (``field`` is
+    ``tables/<name>``). Without ``schedule``, the scenario's baseline policy is the policy.
+    """
+    return [(f.role, f.field, f.path) for f in _resolve(scenario, schedule).files]
+
+
+def _resolve(scenario: Any, schedule: Any, cache: Any = None) -> Any:
+    from simlib.params.policy import load_policy
+    from simlib.params.resolve import resolve
+
+    if schedule is None:
+        schedule = load_policy(scenario.resolve(scenario.baseline_policy))
+    return resolve(scenario, schedule, cache=cache)
 
 
 def resolved_inputs(
-    scenario: Any, schedule: Any, *, hashes: dict[Path, str] | None = None
+    scenario: Any,
+    schedule: Any,
+    *,
+    hashes: dict[Path, str] | None = None,
+    cache: Any = None,
 ) -> dict[str, Any]:
     """Everything a run depends on besides its seed and the code.
 
@@ -152,30 +171,22 @@ def resolved_inputs(
     scenario
         A validated :class:`~simlib.params.scenario.Scenario`.
     schedule
-        The :class:`~simlib.params.policy.PolicySchedule` in force.
+        The :class:`~simlib.params.policy.PolicySchedule` in force (or a policy).
     hashes
-        A memo ``path -> SHA-256`` shared by the calls of one plan (each file is read
-        once); filled as files are read.
+        Filled with ``path -> SHA-256`` of every file read.
+    cache
+        A :class:`~simlib.params.resolve.InputCache` shared by the calls of one plan
+        (each file is read once).
 
     Returns
     -------
     dict
-        JSON-ready ``{"scenario": ..., "policies": [{"start_month": m, ...}, ...],
-        "files": {field: sha256}}``: the records without file names and parameter
-        documentation (they do not change results), and the content of every file the
-        engine reads (:func:`input_files`), so editing one changes the run key.
+        :meth:`simlib.params.resolve.Inputs.content`: the records without file names and
+        parameter documentation (they do not change results) and the content of every
+        file the engine's inputs are read from, so editing one changes the run key.
+        :func:`stable_hash` of it is :attr:`~simlib.params.resolve.Inputs.sha256`.
     """
-    memo = {} if hashes is None else hashes
-    files = {}
-    for _, field, path in input_files(scenario):
-        if path not in memo:
-            memo[path] = file_sha256(path)
-        files[field] = memo[path]
-    return {
-        "scenario": scenario.model_dump(mode="json", exclude={"docs", "source_file"}),
-        "policies": [
-            {"start_month": m, **p.model_dump(mode="json", exclude={"docs", "source_file"})}
-            for m, p in schedule.entries
-        ],
-        "files": files,
-    }
+    inputs = _resolve(scenario, schedule, cache)
+    if hashes is not None:
+        hashes.update({f.path: f.sha256 for f in inputs.files})
+    return inputs.content()
