@@ -126,8 +126,8 @@ def _cmd_report(args) -> int:
             f"failed, {sweep['runs_skipped']} already done)"
         )
     try:
-        formats = ("html", "pdf") if args.format == "pdf" else ("html",)
-        folder = build_report(store, run_dir, lang=args.lang, formats=formats)
+        pdf = {"formats": ("html", "pdf")} if args.format == "pdf" else {}
+        folder = build_report(store, run_dir, lang=args.lang, **pdf)
     except NotebookError as exc:
         print(f"simlib: error: {exc}", file=sys.stderr)
         return 1
