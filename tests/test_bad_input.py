@@ -30,6 +30,8 @@ import pytest
 import yaml
 
 from simlib.cli.main import main
+from simlib.params.policy import read_policy
+from simlib.params.scenario import read_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "data" / "scenarios"
@@ -66,8 +68,11 @@ def structure(raw: dict) -> dict:
 
 
 def small_scenario() -> dict[str, Any]:
-    """The default scenario, shrunk: 12 months, 100 employees in 4 units of 1 sub-unit."""
-    raw = load(SCENARIO_SRC)
+    """The default scenario, shrunk: 12 months, 100 employees in 4 units of 1 sub-unit.
+
+    The whole tree (the default file laid over the parameter tree), so every field is there.
+    """
+    raw = read_scenario(SCENARIO_SRC)
     raw["agencies"] = raw["agencies"][:1]
     set_value(raw["calendar"], "horizon_months", 12)
     set_value(structure(raw), "employees", 100)
@@ -134,7 +139,7 @@ class Workspace:
         self.reports.mkdir()
         self.out = self.reports / "run"
         self.policy_path = tmp_path / "baseline.yaml"
-        dump(load(baseline_policy_src()), self.policy_path)
+        dump(read_policy(baseline_policy_src()), self.policy_path)  # the whole tree
 
     def scenario(self, raw: dict | None = None, name: str = "scenario.yaml") -> Path:
         return dump(small_scenario() if raw is None else raw, self.dir / name)
@@ -288,7 +293,7 @@ def _too_few_employees(raw):
 
 
 def _bare_number(raw):
-    raw["raters"]["noise_sd"] = 0.75
+    raw["raters"]["noise_sd"] = 0.7  # the default 0.75 written bare would inherit its source
 
 
 def _bare_number_list(raw):
@@ -300,6 +305,7 @@ def _bare_number_in_agency(raw):
 
 
 def _no_source(raw):
+    raw["raters"]["noise_sd"]["value"] = 0.7  # at the default, the tree's source is inherited
     del raw["raters"]["noise_sd"]["source"]
 
 
@@ -368,7 +374,7 @@ SCENARIO_CASES = [
         _too_few_employees, "agencies[0].structure", "3", ("employees >=",), id="too-few-employees"
     ),
     pytest.param(
-        _bare_number, "raters.noise_sd", "0.75", ("unit", "source"), id="undocumented-number"
+        _bare_number, "raters.noise_sd", "0.7", ("unit", "source"), id="undocumented-number"
     ),
     pytest.param(
         _bare_number_in_agency,

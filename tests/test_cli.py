@@ -67,9 +67,10 @@ def test_variants_apply_in_the_run(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["meta"]["policy_change_months"] == [12]
     roles = [i["role"] for i in manifest["inputs"]]
-    # Then what the engine reads: this scenario names no file, so the regulation tables.
+    # Then what the engine reads: this scenario names no file, so the regulation tables;
+    # and the parameter trees the scenario and the policy are deltas on.
     assert roles[:4] == ["scenario", "policy", "variant", "variant"], roles
-    assert set(roles[4:]) == {"table"}, roles
+    assert set(roles[4:]) == {"table", "parameters"}, roles
 
 
 def test_rerun_into_the_same_folder_replaces_it_whole(tmp_path):

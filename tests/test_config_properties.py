@@ -1,9 +1,10 @@
 """Property tests: mutated scenario and policy files never pass silently or crash.
 
 Each valid scenario (``data/scenarios/*.yaml``) and baseline policy
-(``data/policies/baseline_*.yaml``) is read as a raw YAML tree (a scenario delta with its
-``extends`` resolved: the whole tree that is validated; ``tests/test_extends.py`` tests the
-deltas themselves). A strategy picks a place in the tree and applies one mutation:
+(``data/policies/baseline_*.yaml``) is read as a raw YAML tree (a delta with its
+``extends`` resolved and laid over the parameter tree of ``data/parameters/``: the whole
+tree that is validated; ``tests/test_extends.py`` and ``tests/test_tree.py`` test the deltas
+themselves). A strategy picks a place in the tree and applies one mutation:
 
 - drop a key (or a list item);
 - change the type of a node (number -> text, text -> number, mapping -> list, ...);
@@ -37,8 +38,16 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from simlib.core.errors import ConfigError
-from simlib.params.config import LEAF_KEYS
-from simlib.params.policy import Policy, _policy_from_raw, apply_variant, load_policy, load_variant
+from simlib.params import tree
+from simlib.params.config import LEAF_KEYS, dated_value
+from simlib.params.policy import (
+    Policy,
+    _policy_from_raw,
+    apply_variant,
+    load_policy,
+    load_variant,
+    read_policy,
+)
 from simlib.params.scenario import Scenario, read_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,11 +87,46 @@ class Source:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    """A policy's whole tree, its dated defaults written as the value in force by default."""
+    raw = read_policy(path)
+    on = tree.default_start_date()
+
+    def undated(node: Any) -> Any:
+        if isinstance(node, dict) and "values" in node:
+            value = dated_value(node["values"], on)[1]
+            return {**{k: v for k, v in node.items() if k != "values"}, "value": value}
+        if isinstance(node, dict):
+            return {k: undated(v) for k, v in node.items()}
+        return node
+
+    return undated(raw)
 
 
 _RAW = {p: read_scenario(p) for p in SCENARIO_FILES} | {p: _read(p) for p in POLICY_FILES}
+
+
+def tree_entry(source: Source, path: Path_) -> tree.Parameter | None:
+    """The parameter tree's entry for the field at ``path`` (``None`` if it has none)."""
+    kind = "scenario" if source.model is Scenario else "policy"
+    dotted = ".".join(f"[{p}]" if isinstance(p, int) else p for p in path).replace(".[", "[")
+    return tree.load_tree(kind).parameters.get(tree.tree_path(dotted))
+
+
+def tree_has(source: Source, path: Path_) -> bool:
+    """Whether the tree fills ``path`` when a file leaves it out (a default, or a group)."""
+    kind = "scenario" if source.model is Scenario else "policy"
+    entry = tree_entry(source, path)
+    if entry is not None:
+        return entry.has_default
+    prefix = tree.tree_path(".".join(map(str, path))) + "."
+    return any(p.startswith(prefix) for p in tree.load_tree(kind).parameters)
+
+
+def is_tree_default(source: Source, path: Path_, value: Any) -> bool:
+    entry = tree_entry(source, path)
+    return entry is not None and entry.has_default and not entry.values and entry.value == value
+
+
 SOURCES = [Source(p, Scenario) for p in SCENARIO_FILES] + [Source(p, Policy) for p in POLICY_FILES]
 
 
@@ -400,6 +444,12 @@ def drop_expectation(target: Target, raw: dict[str, Any]) -> str:
     parent = get(raw, target.path[:-1])
     key = target.path[-1]
     if is_leaf(parent):
+        # The tree gives a leaf's unit, and its source when the value is the default.
+        entry = tree_entry(target.source, target.path[:-1])
+        if key == "unit" and entry is not None and entry.unit:
+            return MAY_ACCEPT
+        if key == "source" and is_tree_default(target.source, target.path[:-1], parent["value"]):
+            return MAY_ACCEPT
         return MAY_ACCEPT if key == "note" else REJECT
     if isinstance(parent, list):
         container = spec_at(target.source.model, target.path[:-1])
@@ -411,6 +461,8 @@ def drop_expectation(target: Target, raw: dict[str, Any]) -> str:
         return REJECT
     spec = target.spec
     assert spec is not None, target
+    if tree_has(target.source, target.path):
+        return MAY_ACCEPT  # the tree's default fills it
     return REJECT if spec.required else MAY_ACCEPT
 
 
@@ -508,6 +560,8 @@ def test_changing_the_type_of_a_node(data: st.DataObject, target: Target) -> Non
     expect = MAY_ACCEPT if could_be_valid(spec, value) else REJECT
     if "value" not in target.path and is_bare_number(value):
         expect = REJECT  # every number in these files must say its unit and source
+        if is_tree_default(target.source, target.path, value):
+            expect = MAY_ACCEPT  # ... unless it is the tree's default, which inherits them
     put(raw, target.path, value)
     check(target, raw, expect, f"{target!r} := {value!r}")
 

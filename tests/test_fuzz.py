@@ -17,6 +17,8 @@ file                                   command
 ``data/training``, ``data/services``   validate and run the scenario that uses them
 ``data/raw/example_org.csv``           ``simlib run data/scenarios/org_from_csv.yaml``
 ``data/tables/*.csv``                  ``simlib run TINY`` with the mirror's tables
+``data/parameters/*.yaml``             ``simlib validate`` then ``simlib run TINY`` with the
+                                       mirror's parameter trees
 ``tests/reference/*.csv``              ``simlib ratings analyze`` (source, covariate, factor)
 =====================================  =====================================================
 
@@ -49,6 +51,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import simlib.params.tables
+import simlib.params.tree
 from simlib.cli.main import main
 from simlib.core.errors import ConfigError
 from simlib.experiment.sweep import plan_sweep
@@ -108,6 +111,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (root / "data/scenarios/_tiny.yaml").write_text(yaml.safe_dump(tiny, sort_keys=False))
     patch = pytest.MonkeyPatch()
     patch.setattr(simlib.params.tables, "TABLES", root / "data" / "tables")
+    patch.setattr(simlib.params.tree, "TREE_DIR", root / "data" / "parameters")
     _clear_table_caches()
     yield root
     patch.undo()
@@ -298,6 +302,9 @@ def _run_case(mirror: Path, rel: Path, target: Path, out: Path) -> None:
             _simlib("run", scenario, "--out", out)
     elif parts[:2] == ("data", "tables"):
         _simlib("run", tiny, "--out", out)
+    elif parts[:2] == ("data", "parameters"):
+        if _simlib("validate", target)[0] == 0:
+            _simlib("run", tiny, "--out", out)
     elif parts[:2] == ("data", "calibration"):
         if "changes" in target.read_text(encoding="utf-8", errors="replace"):  # a variant
             if _simlib("validate", target)[0] == 0:

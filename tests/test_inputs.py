@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 import simlib.params.tables as tables
-import simlib.store.provenance as provenance
 from simlib.cli.main import main
 from simlib.core.errors import ConfigError
 from simlib.core.paths import DATA, EXPERIMENTS, TABLES
@@ -103,7 +102,7 @@ def test_editing_a_regulation_table_changes_the_inputs_hash(monkeypatch, tmp_pat
     copy = tmp_path / "tables"
     shutil.copytree(TABLES, copy)
     scenario = DATA / "scenarios" / "district_health_office.yaml"
-    monkeypatch.setattr(provenance, "TABLES", copy)
+    monkeypatch.setattr(tables, "TABLES", copy)  # where the inputs' tables are read
     before = inputs_hash(scenario)
     path = copy / "gaji_pokok.csv"
     path.write_bytes(path.read_bytes().replace(b",", b", ", 1))
@@ -255,6 +254,7 @@ KIND_WORD = {
     "services": "campaign",
     "raw": "organisation CSV",
     "tables": "regulation table",
+    "parameters": "parameter tree",
 }
 
 
