@@ -64,6 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "params.training",
             "params.campaign",
+            "params.careers",
             "params.scenario",
             "params.policy",
             "params.runinputs",
