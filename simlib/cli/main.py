@@ -328,11 +328,8 @@ def _sources(docs) -> dict[str, dict[str, str]]:
 
 def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> list[dict]:
     from simlib.params.tree import parent_files
-    from simlib.store.provenance import parameter_files
 
     files = [("scenario", scenario.source_file), ("policy", base.source_file)]
-    files += [(role, str(path)) for role, _, path in parameter_files(base, "policy")]
-    files = [f for f in files if f[0] != "parameters"]  # the policy tree: in input_files
     files += [("variant", v.source_file) for v in variants]
     files += [("parent", str(p)) for v in variants for p in parent_files(v.source_file, "variant")]
     # What the engine reads (organisation CSVs, training plans, campaigns, tables).
