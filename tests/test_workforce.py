@@ -4,7 +4,7 @@ import pytest
 from simlib.core.domain import JOB_TYPES
 from simlib.core.errors import ConfigError
 from simlib.params.scenario import Structure
-from simlib.params.tables import age_bins, job_type_table, tenure_bins
+from simlib.params.tables import age_bins, job_type_table, retirement_age, tenure_bins
 from simlib.world.workforce import MIN_ENTRY_AGE_YEARS, generate, read_org_csv
 
 JOB = {name: i for i, name in enumerate(JOB_TYPES)}
@@ -58,7 +58,16 @@ def test_age_and_tenure_follow_national_tables(district):
             for lo, hi in zip(bins.lo, bins.hi, strict=True)
         ]
     )
-    np.testing.assert_allclose(observed, bins.share, atol=0.01)
+    # The national shares conditioned on being below one's batas usia pensiun, by hand:
+    # a bin keeps the part of its whole years below the retirement age.
+    ret = retirement_age()[big.job_type]
+    expected = np.zeros(len(bins.share))
+    for r in np.unique(ret):
+        kept = bins.share * np.clip((r - bins.lo) / (bins.hi + 1 - bins.lo), 0, 1)
+        expected += (ret == r).mean() * kept / kept.sum()
+    # 60,000 draws: a share's binomial s.e. is below 0.002, so 0.01 is five of them.
+    np.testing.assert_allclose(observed, expected, atol=0.01)
+    assert (big.age_years < ret).all(), "nobody starts at or past the retirement age"
     assert (big.tenure_years <= big.age_years - MIN_ENTRY_AGE_YEARS + 1e-9).all()
     t = tenure_bins()
     share_0_10 = (big.tenure_years < 11).mean()

@@ -5,7 +5,9 @@ job type, kelas jabatan, golongan, PNS/PPPK, sex, age, tenure, and latent attrib
 (competence, intrinsic motivation, openness to change, conduct).
 It is generated from a :class:`~simlib.params.scenario.Structure` (head, JPT posts, units led by
 administrators, sub-units led by pengawas, functional and pelaksana staff) or read from an
-organisation CSV. Age and tenure follow the national BKN figures in ``data/tables``.
+organisation CSV. Age and tenure follow the national BKN figures in ``data/tables``; a
+drawn starting age is below the person's batas usia pensiun (``retirement_age.csv``): the
+national table, conditioned on being still in service.
 
 Identifiers read from a CSV are personal data: they are replaced by row positions and
 never written to outputs.
@@ -24,7 +26,14 @@ from simlib.core.domain import EMPLOYMENT, GOLONGAN, JOB_TYPES
 from simlib.core.errors import ConfigError
 from simlib.params.scenario import Structure
 from simlib.params.scenario import Workforce as WorkforceParams
-from simlib.params.tables import Bins, age_bins, job_type_table, national_share, tenure_bins
+from simlib.params.tables import (
+    Bins,
+    age_bins,
+    job_type_table,
+    national_share,
+    retirement_age,
+    tenure_bins,
+)
 
 __all__ = ["ORG_CSV_COLUMNS", "PERSON_FIELDS", "Workforce", "generate", "read_org_csv"]
 
@@ -210,7 +219,7 @@ def _complete(
         cum = np.cumsum(table.golongan_p[job_type], axis=1)
         golongan = np.minimum((u_gol[:, None] > cum).sum(axis=1), 3).astype(np.int8)
     if age is None:
-        age = _from_bins(age_bins(), u_age, u_age_pos)
+        age = _from_bins(age_bins(), u_age, u_age_pos, below=retirement_age()[job_type])
         if tenure is not None:  # a CSV gave years of service but no age
             age = np.maximum(age, tenure + MIN_ENTRY_AGE_YEARS)
     if tenure is None:
@@ -240,10 +249,36 @@ def _complete(
     )
 
 
-def _from_bins(bins: Bins, u_bin: np.ndarray, u_pos: np.ndarray) -> np.ndarray:
-    """Whole-year bins -> continuous years: pick a bin by share, then a point inside it."""
-    k = np.minimum(np.searchsorted(np.cumsum(bins.share), u_bin, side="right"), len(bins.share) - 1)
-    return bins.lo[k] + u_pos * (bins.hi[k] + 1 - bins.lo[k])
+def _from_bins(
+    bins: Bins, u_bin: np.ndarray, u_pos: np.ndarray, *, below: np.ndarray | None = None
+) -> np.ndarray:
+    """Whole-year bins -> continuous years: pick a bin by share, then a point inside it.
+
+    With ``below`` (years, one per person), the bins are cut at that age and their shares
+    renormalised: the histogram conditioned on being younger, with the same bins otherwise.
+    A person at the retirement age would have retired at the last annual close
+    (:func:`simlib.world.flows.leavers` retires ``age + 1 >= retirement age``), so no one
+    starts there.
+    """
+    if below is None:
+        k = np.minimum(
+            np.searchsorted(np.cumsum(bins.share), u_bin, side="right"), len(bins.share) - 1
+        )
+        return bins.lo[k] + u_pos * (bins.hi[k] + 1 - bins.lo[k])
+    below = np.asarray(below, dtype=np.float64)
+    top = np.minimum(bins.hi[None, :] + 1.0, below[:, None])  # (n, bins): where a bin ends
+    width = bins.hi + 1.0 - bins.lo
+    kept = bins.share[None, :] * np.clip((top - bins.lo[None, :]) / width[None, :], 0.0, 1.0)
+    cum = np.cumsum(kept, axis=1)
+    if (cum[:, -1] <= 0).any():
+        raise ConfigError(
+            "no age in the table is below a retirement age; allowed: an age table with "
+            "shares below every batas usia pensiun"
+        )
+    target = u_bin * cum[:, -1]
+    k = np.minimum((target[:, None] >= cum).sum(axis=1), len(bins.share) - 1)
+    rows = np.arange(len(below))
+    return bins.lo[k] + u_pos * (top[rows, k] - bins.lo[k])
 
 
 def _tenure_given_age(bins: Bins, age: np.ndarray, u: np.ndarray, u_pos: np.ndarray) -> np.ndarray:
