@@ -60,6 +60,7 @@ STREAMS = (
     "transfers",
     "hiring",
     "reluctance",
+    "careers",
 )
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

@@ -17,6 +17,7 @@ from simlib.core.domain import PREDIKAT
 
 __all__ = [
     "BETTER",
+    "CAREER_LEVELS",
     "OUTCOMES",
     "OUTCOME_COLUMNS",
     "POOLINGS",
@@ -62,6 +63,8 @@ BETTER = ("higher", "lower", "")
 
 _Q, _Y, _QY, _C, _T = ("quarter",), ("year",), ("quarter", "year"), ("campaign",), ("training",)
 _R = ("run",)
+#: Levels of the position ladder whose careers outcomes are declared (bottom first).
+CAREER_LEVELS = 8
 
 OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
@@ -425,6 +428,74 @@ OUTCOMES: tuple[Outcome, ...] = (
         _Y,
         "Mean base competence of the workforce after this year's flows (Scullen et al. 2005)",
         better="higher",
+    ),
+    # Careers at each year's close, under a policy's careers lever (engine.steps.promote):
+    # by level of the position ladder, bottom (1) first; NaN for a level the ladder lacks.
+    *(
+        Outcome(
+            f"women_share_level_{k}",
+            "share of occupants",
+            _Y,
+            f"Share of women among the occupants of level {k} of the position ladder "
+            "(1 = bottom) after this year's promotions",
+        )
+        for k in range(1, CAREER_LEVELS + 1)
+    ),
+    *(
+        Outcome(
+            f"competence_level_{k}",
+            "SD units",
+            _Y,
+            f"Mean true (base) competence of the occupants of level {k} after this year's "
+            "promotions",
+            better="higher",
+        )
+        for k in range(1, CAREER_LEVELS + 1)
+    ),
+    Outcome("promotions", "people", _Y, "People promoted one level this year", pooling="sum"),
+    Outcome(
+        "promotion_accuracy",
+        "correlation",
+        _Y,
+        "Correlation of being promoted with true competence among this year's candidates "
+        "(the levels below a vacancy)",
+        better="higher",
+    ),
+    Outcome(
+        "years_to_promotion",
+        "years",
+        _Y,
+        "Mean years the people promoted this year had spent in their former level",
+    ),
+    Outcome(
+        "promotion_pay_gap_idr",
+        "IDR per person per year",
+        _Y,
+        "Mean tukin paid this year, men minus women (promotion moves people to posts of "
+        "higher kelas jabatan; compare with the arm without careers for the gap it creates)",
+        better="lower",
+    ),
+    Outcome(
+        "promotion_predikat_gap",
+        "predikat steps",
+        _Y,
+        "Mean annual predikat code, women minus men (codes best first: positive, women "
+        "rated worse)",
+        better="lower",
+    ),
+    Outcome(
+        "original_share",
+        "share of employees",
+        _Y,
+        "Share of the posts held by someone of the workforce at the start (Martell et al. "
+        "1996 run until none remains)",
+    ),
+    Outcome(
+        "tournament_prizes_idr",
+        "IDR",
+        _Y,
+        "Rank-order tournament prizes paid this year, from the performance part of tukin",
+        pooling="sum",
     ),
 )
 

@@ -42,6 +42,7 @@ __all__ = [
     "YEAR_SUMS",
     "AgencyState",
     "CampaignState",
+    "CareerState",
     "build_workforce",
     "initial_frame",
     "initial_state",
@@ -70,6 +71,24 @@ class CampaignState:
     staff: np.ndarray
     result: CampaignResult | None = None
     bonus_idr: float = 0.0
+
+
+@dataclass(slots=True)
+class CareerState:
+    """Positions and careers, under a policy's ``careers`` lever (arrays indexed by post).
+
+    ``post_level`` is each post's level on the position ladder (0 = bottom; fixed);
+    ``years_in_level`` and ``original`` (held by someone of the workforce at the start)
+    follow their person when people move between posts.
+    """
+
+    post_level: np.ndarray
+    years_in_level: np.ndarray
+    original: np.ndarray
+
+    def reordered(self, order: np.ndarray) -> CareerState:
+        """People moved between posts: the person in post ``order[i]`` now holds post ``i``."""
+        return CareerState(self.post_level, self.years_in_level[order], self.original[order])
 
 
 @dataclass(slots=True)
@@ -138,6 +157,8 @@ class AgencyState:
     campaign: CampaignState | None = None
     #: Payment order for ``rank_order`` (best predikat first), computed when needed.
     rank_cache: np.ndarray | None = None
+    #: Positions and careers, set at the first year's close under a careers lever.
+    careers: CareerState | None = None
 
     @property
     def n(self) -> int:

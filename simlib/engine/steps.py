@@ -50,8 +50,10 @@ from simlib.behaviour.adoption import (
 )
 from simlib.behaviour.performance import effort, pay_at_stake, true_performance
 from simlib.core.domain import ORG_PREDIKAT, PREDIKAT
+from simlib.core.errors import ConfigError
 from simlib.core.streams import Keyed, Streams, gammas, poissons, uniforms
 from simlib.engine.outcomes import (
+    CAREER_LEVELS,
     chance_misclassification,
     correlation,
     gini,
@@ -60,12 +62,12 @@ from simlib.engine.outcomes import (
     predikat_shares,
 )
 from simlib.engine.services import expected_bonus_share, run_campaign, team_incentive_idr
-from simlib.engine.state import BAIK, YEAR_SUMS, AgencyState
+from simlib.engine.state import BAIK, YEAR_SUMS, AgencyState, CareerState
 from simlib.engine.training import effective_competence
 from simlib.engine.training import run_quarter as run_training_quarter
 from simlib.params.policy import Policy
 from simlib.params.scenario import Scenario
-from simlib.params.tables import distribution_curve, predikat_matrix
+from simlib.params.tables import distribution_curve, predikat_matrix, talent_boxes
 from simlib.rules.appraisal import (
     aggregate,
     composite,
@@ -86,6 +88,7 @@ from simlib.rules.raters import (
     draw_traits,
     halo_index,
 )
+from simlib.world import careers as C
 from simlib.world.flows import SANGAT_KURANG, hire, leavers, transfer_order
 
 __all__ = [
@@ -99,6 +102,7 @@ __all__ = [
     "open_year",
     "pay",
     "pay_linked",
+    "promote",
     "start_quarter",
     "train",
 ]
@@ -785,8 +789,18 @@ def close_year(
         "pay_gini": gini(paid_year),
     }
     # Forced separation ranks people by their rated results (hasil kerja).
+    # (getattr: the policy record gains its careers field in a commit of its own.)
+    careers = getattr(policy, "careers", None)
+    before = state.people.person.copy() if careers is not None else None
     state, out = flows(state, world, month=month, codes=codes, rating=hasil, streams=streams)
-    return state, StepOut({**metrics, **out.metrics})
+    metrics.update(out.metrics)
+    if before is not None:
+        # Flows keep each person's place (transfers permute whole rows): the posts whose
+        # person is new are this year's hires, the entrants promotion places.
+        hired = ~np.isin(state.people.person, before)
+        state, out = promote(state, policy, year=year, hired=hired, codes=codes, streams=streams)
+        metrics.update(out.metrics)
+    return state, StepOut(metrics)
 
 
 def flows(
@@ -851,6 +865,8 @@ def _reorder(state: AgencyState, order: np.ndarray) -> None:
     state.set_pay_basis(state.pay_predikat[order], state.pay_score[order])
     if state.training is not None:
         state.training = state.training.reordered(order)
+    if state.careers is not None:
+        state.careers = state.careers.reordered(order)
 
 
 def _hire(
@@ -882,6 +898,121 @@ def _hire(
     state.set_pay_basis(predikat_, score)
     if state.training is not None:
         state.training = state.training.with_new_people(positions)
+
+
+# -- careers: promotion into positions at the year's close -----------------------------------
+
+#: Level of each job type on the default position ladder (``domain.JOB_TYPES`` order):
+#: pelaksana and fungsional 0, pengawas 1, administrator 2, JPT 3.
+JOB_TYPE_LEVEL = np.array([3, 2, 1, 0, 0], dtype=np.int64)
+
+
+def post_levels(state: AgencyState, ladder: tuple[int, ...]) -> np.ndarray:
+    """Each post's level: the job-type ladder, or ``ladder`` posts per level by kelas.
+
+    With a ``ladder`` (posts per level, bottom first, summing to the agency's posts) the
+    posts of highest kelas jabatan (then highest job type, then lowest index) form the top.
+    """
+    wf = state.wf
+    if not ladder:
+        return JOB_TYPE_LEVEL[wf.job_type]
+    if sum(ladder) != wf.n:
+        raise ConfigError(
+            f"careers.ladder: {sum(ladder)} posts for agency {state.name!r} of {wf.n}; "
+            "allowed: posts per level summing to the agency's employees"
+        )
+    order = np.lexsort((np.arange(wf.n), wf.job_type, -wf.kelas.astype(np.int64)))
+    level = np.empty(wf.n, dtype=np.int64)
+    level[order] = np.repeat(np.arange(len(ladder))[::-1], ladder[::-1])
+    return level
+
+
+def promote(
+    state: AgencyState,
+    policy: Policy,
+    *,
+    year: int,
+    hired: np.ndarray,
+    codes: np.ndarray,
+    streams: Streams,
+) -> tuple[AgencyState, StepOut]:
+    """Fill this year's vacancies in positions by the policy's promotion rule.
+
+    After the flows, the posts of the year's leavers hold entrants (``hired``). Here they
+    are vacancies: filled top down by :func:`simlib.world.careers.fill_top_down` from the
+    level below, reading the year's hasil-kerja ratings (the ones pay reads, so the
+    raters' biases carry up the ladder, plus the lever's ``rating_bias_men_sd``); every
+    promoted person leaves a vacancy one level down; the entrants take what is left,
+    lowest levels first. People move between posts with everything they carry
+    (:func:`_reorder`); a post's kelas jabatan, unit and superior stay with the post.
+    ``codes`` are the year's predikat (by post, before the moves). Draws: stream
+    ``careers``, keyed by person and year.
+    """
+    lever = policy.careers
+    wf = state.wf
+    n = wf.n
+    if state.careers is None:
+        # Years in level are not known at the start: years of service stand for them.
+        state.careers = CareerState(
+            post_levels(state, lever.ladder), np.where(hired, 0.0, wf.tenure_years), ~hired
+        )
+    else:
+        state.careers.years_in_level = np.where(hired, 0.0, state.careers.years_in_level + 1.0)
+        state.careers.original = state.careers.original & ~hired
+    cs = state.careers
+    levels_n = int(cs.post_level.max()) + 1
+    posts = np.bincount(cs.post_level, minlength=levels_n)
+    sums = state.year_sums
+    q = max(state.quarters_in_year, 1)
+    rating = sums["hasil_rating"] / q + lever.rating_bias_men_sd * ~wf.female
+    level = np.where(hired, -1, cs.post_level)
+    people = C.People(
+        ids=state.people.person, rating=rating, years_in_level=cs.years_in_level,
+        female=wf.female, competence=wf.competence,
+    )  # fmt: skip
+    filled = C.fill_top_down(
+        level, posts, people, rule=lever.promotion, year=year,
+        rng=_keyed(streams, state, "careers"),
+        boxes=talent_boxes()[0] if lever.promotion.rule == "talent_pool" else None,
+    )  # fmt: skip
+    promoted = filled.promoted
+    # Women minus men, predikat codes best first: positive when women are rated worse.
+    predikat_gap = -C.group_gap(codes.astype(np.float64), wf.female)
+    waited = C.years_waited(cs.years_in_level, promoted)
+    accuracy = C.promotion_accuracy(promoted, wf.competence, filled.candidates)
+    # Posts left by the promoted and by the leavers, filled by the promoted one level up.
+    order = np.arange(n)
+    vacated = hired | promoted
+    left = []
+    for k in range(levels_n - 1, -1, -1):
+        free = np.flatnonzero(vacated & (cs.post_level == k))
+        incoming = np.flatnonzero(promoted & (filled.level == k))
+        order[free[: len(incoming)]] = incoming
+        left.append(free[len(incoming) :])
+    rest = np.sort(np.concatenate(left)) if left else np.empty(0, dtype=np.int64)
+    # What promotion did not fill goes to the year's entrants, lowest levels first.
+    rest = rest[np.argsort(cs.post_level[rest], kind="stable")]
+    order[rest] = np.flatnonzero(hired)
+    cs.years_in_level = np.where(promoted, 0.0, cs.years_in_level)
+    if promoted.any():
+        _reorder(state, order)
+    cs = state.careers
+    wf = state.wf
+    female = wf.female
+    metrics = {
+        "promotions": float(promoted.sum()),
+        "promotion_accuracy": accuracy,
+        "years_to_promotion": waited,
+        "promotion_pay_gap_idr": C.group_gap(sums["paid"], female),
+        "promotion_predikat_gap": predikat_gap,
+        "original_share": float(cs.original.mean()),
+    }
+    share = C.share_by_level(cs.post_level, female, CAREER_LEVELS)
+    competence = C.mean_by_level(cs.post_level, wf.competence, CAREER_LEVELS)
+    for k in range(CAREER_LEVELS):
+        metrics[f"women_share_level_{k + 1}"] = float(share[k])
+        metrics[f"competence_level_{k + 1}"] = float(competence[k])
+    return state, StepOut(metrics)
 
 
 # -- the run's close ---------------------------------------------------------------------------
