@@ -789,9 +789,7 @@ def close_year(
         "pay_gini": gini(paid_year),
     }
     # Forced separation ranks people by their rated results (hasil kerja).
-    # (getattr: the policy record gains its careers field in a commit of its own.)
-    careers = getattr(policy, "careers", None)
-    before = state.people.person.copy() if careers is not None else None
+    before = state.people.person.copy() if policy.careers is not None else None
     state, out = flows(state, world, month=month, codes=codes, rating=hasil, streams=streams)
     metrics.update(out.metrics)
     if before is not None:

@@ -41,6 +41,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from simlib.core.domain import AGGREGATION_RULES, ORG_PREDIKAT, PREDIKAT
 from simlib.core.errors import ConfigError
 from simlib.params import tree
+from simlib.params.careers import CareersLever
 from simlib.params.changes import apply_changes
 from simlib.params.config import (
     Documented,
@@ -75,7 +76,9 @@ __all__ = [
 ]
 
 #: Sections of a policy that a variant may change (its name and description are its own).
-CHANGEABLE = ("appraisal", "incentives", "budget", "change_management", "training", "campaign")
+CHANGEABLE = (
+    "appraisal", "incentives", "budget", "change_management", "training", "campaign", "careers",
+)  # fmt: skip
 #: The levers that name a file, and the field that names it (resolved from the file's folder).
 LEVER_FILES = {"training": "plan", "campaign": "file"}
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -257,6 +260,8 @@ class Policy(FromFile, Record):
     change_management: ChangeManagement
     training: TrainingLever | None = None
     campaign: CampaignLever | None = None
+    #: How vacancies in positions are filled (``None``: a leaver's post goes to an entrant).
+    careers: CareersLever | None = None
     source_file: str = ""
     docs: Annotated[dict[str, Documented], Field(repr=False)] = Field(default_factory=dict)
 
