@@ -90,7 +90,9 @@ if p.ratings is None:
     frame, aggregation = ratings360.simulate_360(
         p.scenario, p.policy, seed=p.seed, quarters=p.quarters
     )
-    origin = f"{text('scenario', p.lang)}: {p.scenario.stem}, seed {p.seed}"
+    import simlib
+
+    origin = f"{text('scenario', p.lang)}: {simlib.load_scenario(p.scenario).name}, seed {p.seed}"
 else:
     from simlib.params.policy import apply_variant
     from simlib.params.runinputs import resolve_inputs

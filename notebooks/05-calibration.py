@@ -42,7 +42,7 @@
 # %% tags=["parameters"]
 scenario = "data/scenarios/district_health_office.yaml"
 targets = ""  # target files separated by commas; empty for every data/calibration/*.yaml
-free = "raters.leniency_mean=-0.5:1.0"  # PATH[=LOW:HIGH], several separated by ';'
+free = "raters.leniency_mean=-0.5:1.0"  # PATH[=LOW:HIGH]; several: separate with semicolons
 replications = 2
 design = 4  # Latin hypercube points
 max_evaluations = 0  # candidates the optimiser may try after the design; 0 for none
@@ -80,6 +80,8 @@ import pandas as pd
 from IPython.display import display
 from tqdm import tqdm
 
+import simlib
+
 from simlib.analysis.targets import conflicts, fit_table
 from simlib.experiment import calibration
 from simlib.reporting import pages, plots
@@ -116,7 +118,7 @@ at_defaults = simulated(start)
 display(
     pages.heading(
         text("calibration_title", p.lang),
-        subtitle=f"{p.scenario.stem} · {len(problem.targets)} {text('target', p.lang).lower()} · "
+        subtitle=f"{simlib.load_scenario(p.scenario).name} · {len(problem.targets)} {text('target', p.lang).lower()} · "
         + ", ".join(fp.path for fp in problem.free),
     )
 )
