@@ -1,0 +1,173 @@
+"""Write data/scenarios/national.yaml: the whole civil service as ~630 agencies (issue 17).
+
+Run ``.venv/bin/python data/scenarios/national_generate.py`` to regenerate. The counts
+come from data/raw/national_counts.csv (each row with its source and V/P/M status, copied
+from reference/facts.md 1.8 and 1.11); what is not published is an assumption written
+beside each number it sets (``ASSUMPTIONS`` below). Sizes are drawn once, here, from a
+seeded lognormal per class of agency and scaled so that each class holds its published or
+assumed share of the 4,282,429 ASN; the YAML lists every agency, so the scenario is
+plain data and needs no generator to load.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+COUNTS = HERE.parent / "raw" / "national_counts.csv"
+OUT = HERE / "national.yaml"
+
+#: Generation seed (the sizes are data once written).
+SEED = 20230630
+
+
+def counts() -> dict[str, float]:
+    with COUNTS.open(newline="") as fh:
+        return {row["quantity"]: float(row["value"]) for row in csv.DictReader(fh)}
+
+
+C = counts()
+ASN = int(C["asn_total"])
+CENTRAL = round(ASN * C["asn_central_share"])
+REGIONAL = ASN - CENTRAL
+#: Share of regional ASN employed by the provinces (SMA/SMK teachers moved to them in 2017).
+PROVINCE_SHARE = 0.15
+#: Lognormal sigma of agency size within a class, and the kota/kabupaten size ratio.
+SIGMA = {"central": 1.3, "province": 0.6, "kabupaten": 0.5, "kota": 0.6}
+KOTA_RATIO = 0.8
+
+#: Per-class structure shares and their sources (M: assumptions, checked against V totals).
+SHARES = {
+    "central": {"fungsional_share": 0.40, "pppk_share": 0.05, "female_share": 0.46},
+    "province": {"fungsional_share": 0.60, "pppk_share": 0.13, "female_share": 0.56},
+    "kabupaten": {"fungsional_share": 0.55, "pppk_share": 0.13, "female_share": 0.56},
+    "kota": {"fungsional_share": 0.55, "pppk_share": 0.13, "female_share": 0.56},
+}
+SHARE_SOURCES = {
+    "fungsional_share": "assumption: national JF 2,103,661 of 4.28 M ASN = 49 % (BPSDM 2022, BKN 2023; "
+    "facts 1.8); regional teachers and health workers put more in JF than the centre",
+    "pppk_share": "assumption: national PPPK 11 % (BKN Jun 2023); mostly regional, so the centre 5 % "
+    "and regions 13 % give 11 % overall",
+    "female_share": "assumption: national PNS 54 % women (BKN Sem I 2023); the centre lower (46 %), "
+    "regions 56 %, giving 54 % overall",
+}
+
+
+def sizes(rng: np.random.Generator, n: int, total: int, sigma: float, weights=None) -> np.ndarray:
+    """``n`` lognormal sizes scaled to ``total`` (whole employees, at least 200)."""
+    raw = rng.lognormal(0.0, sigma, n) * (1.0 if weights is None else weights)
+    out = np.maximum(200, np.floor(raw / raw.sum() * total)).astype(int)
+    out[np.argmax(out)] += total - out.sum()  # the largest absorbs the rounding
+    return out
+
+
+def structure(cls: str, employees: int) -> dict:
+    if cls == "central":
+        jpt = int(np.clip(employees // 2000, 3, 60))
+        units = int(np.clip(employees // 150, 4, 5000))
+        sub = 3
+    else:
+        jpt = int(np.clip(employees // 400, 8, 60))
+        units = int(np.clip(employees // 60, 10, 5000))
+        sub = 1
+    return {"employees": employees, "jpt_posts": jpt, "units": units, "subunits_per_unit": sub,
+            **SHARES[cls]}  # fmt: skip
+
+
+def agencies() -> list[tuple[str, str, str, dict]]:
+    rng = np.random.default_rng(SEED)
+    out = []
+    central = sizes(rng, int(C["central_agencies"]), CENTRAL, SIGMA["central"])
+    for i, e in enumerate(sorted(central, reverse=True), 1):
+        out.append(("central", f"K/L {i:02d}", "central_ministry", structure("central", int(e))))
+    province_total = round(REGIONAL * PROVINCE_SHARE)
+    prov = sizes(rng, int(C["provinces"]), province_total, SIGMA["province"])
+    for i, e in enumerate(sorted(prov, reverse=True), 1):
+        out.append(("province", f"Provinsi {i:02d}", "provincial_government",
+                    structure("province", int(e))))  # fmt: skip
+    nk, nc = int(C["kabupaten"]), int(C["kota"])
+    local_total = REGIONAL - province_total
+    weights = np.r_[np.ones(nk), np.full(nc, KOTA_RATIO)]
+    sig = np.r_[np.full(nk, SIGMA["kabupaten"]), np.full(nc, SIGMA["kota"])]
+    raw = np.exp(rng.normal(0.0, 1.0, nk + nc) * sig) * weights
+    local = np.maximum(200, np.floor(raw / raw.sum() * local_total)).astype(int)
+    local[np.argmax(local)] += local_total - local.sum()
+    for i, e in enumerate(sorted(local[:nk], reverse=True), 1):
+        out.append(("kabupaten", f"Kabupaten {i:03d}", "custom", structure("kabupaten", int(e))))
+    for i, e in enumerate(sorted(local[nk:], reverse=True), 1):
+        out.append(("kota", f"Kota {i:02d}", "custom", structure("kota", int(e))))
+    return out
+
+
+HEADER = f"""\
+# The whole civil service (issue 17): @N@ agencies, {ASN:,} ASN (BKN, June 2023).
+# GENERATED by data/scenarios/national_generate.py from data/raw/national_counts.csv; edit
+# those, not this file. Central K/L (22 % of ASN, V), 38 provinces, 416 kabupaten and
+# 98 kota (M) as one agency each; sizes lognormal within a class (sigma: central 1.3,
+# province 0.6, kabupaten 0.5, kota 0.6; M), scaled to the class totals; provinces hold
+# 15 % of regional ASN (M: SMA/SMK teachers since 2017). Structure shares per class and
+# their sources: national_generate.py (ANCHORS). Kelas jabatan and golongan come from the workforce tables
+# (data/tables/job_types.csv, position_levels.csv), as for every generated agency.
+# One pay rule for all agencies: baseline_national.yaml (the engine has one policy per
+# run; a per-level table is not modelled yet -- see docs/scaling.md).
+kind: scenario
+extends: district_health_office
+name: ASN nasional (national civil service)
+description: >-
+  Every central and regional agency of the Indonesian civil service, about 4.3 million
+  ASN, under the PP 30/2019 360 appraisal and one national pay rule; five years of
+  quarterly cycles.
+baseline_policy: ../policies/baseline_national.yaml
+calendar:
+  horizon_months: {{value: 60, unit: months, source: "setting: five years of quarterly cycles (issue 17)"}}
+agencies:
+"""
+
+ANCHORS = {
+    "emp": "assumption: lognormal size within the class, scaled to the class's ASN total "
+    "(data/raw/national_counts.csv: 4,282,429 ASN, 22 % central, BKN 2023)",
+    "jpt": "assumption: central one JPT per 2,000 staff (3-60); regional one per 400 (8-60), "
+    "the heads of OPD",
+    "units": "assumption: central one eselon II/III unit per 150 staff; regional one OPD, school "
+    "or puskesmas unit per 60",
+    "sub": "assumption: central 3 sub-units per unit, regional 1",
+    "jf": SHARE_SOURCES["fungsional_share"],
+    "pppk": SHARE_SOURCES["pppk_share"],
+    "fem": SHARE_SOURCES["female_share"],
+}
+
+#: The sources as each agency carries them (the header and ANCHORS say them in full).
+SHORT = {
+    "emp": "assumption: lognormal within class, scaled to BKN 2023 totals (national_generate.py)",
+    "jpt": "assumption: central 1 per 2,000 staff, regional 1 per 400 (national_generate.py)",
+    "units": "assumption: central 1 per 150 staff, regional 1 per 60 (national_generate.py)",
+    "sub": "assumption: central 3, regional 1 (national_generate.py)",
+    "jf": "assumption: national JF 49 % of ASN (BPSDM 2022); centre 40 %, regions 55-60 %",
+    "pppk": "assumption: national PPPK 11 % (BKN Jun 2023); centre 5 %, regions 13 %",
+    "fem": "assumption: national PNS 54 % women (BKN 2023); centre 46 %, regions 56 %",
+}
+
+UNITS = {"employees": ("employees", "emp"), "jpt_posts": ("posts", "jpt"),
+         "units": ("units", "units"), "subunits_per_unit": ("sub-units per unit", "sub"),
+         "fungsional_share": ("share of staff", "jf"), "pppk_share": ("share of staff", "pppk"),
+         "female_share": ("share of employees", "fem")}  # fmt: skip
+
+
+def main() -> None:
+    rows = agencies()
+    lines = [HEADER.replace("@N@", str(len(rows)))]
+    for _cls, name, archetype, st in rows:
+        lines.append(f"  - name: {name}\n    archetype: {archetype}\n    structure:\n")
+        for key, value in st.items():
+            unit, anchor = UNITS[key]
+            # Input files accept no YAML anchors: each source is written out (short).
+            source = f'"{SHORT[anchor]}"'
+            lines.append(f"      {key}: {{value: {value}, unit: {unit}, source: {source}}}\n")
+    OUT.write_text("".join(lines))
+
+
+if __name__ == "__main__":
+    main()
