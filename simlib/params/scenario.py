@@ -89,7 +89,7 @@ class Calendar(Record):
     """Start date and horizon of a run."""
 
     start_date: dt.date
-    horizon_months: Annotated[int, Field(ge=3, le=600, multiple_of=3)]
+    horizon_months: Annotated[int, Field(ge=3, le=1200, multiple_of=3)]
 
     @field_validator("start_date")
     @classmethod
