@@ -188,7 +188,7 @@ def synthetic(tmp_path_factory):
     scenario = tiny_scenario(folder, employees=300)
     truth, reps = 0.6, 8
     raw = yaml.safe_load(scenario.read_text())
-    raw["raters"]["leniency_mean"]["value"] = truth
+    raw["raters"] = {"leniency_mean": {"value": truth, "source": "the known truth"}}
     true_path = folder / "truth.yaml"
     true_path.write_text(yaml.safe_dump(raw, sort_keys=False))
     sc = simlib.load_scenario(true_path)
