@@ -429,6 +429,14 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Mean base competence of the workforce after this year's flows (Scullen et al. 2005)",
         better="higher",
     ),
+    Outcome(
+        "mean_staff_potential",
+        "SD units",
+        _Y,
+        "Mean base competence of the staff who head no one, after this year's flows (Scullen "
+        "et al. 2005's groups have no head in the mean)",
+        better="higher",
+    ),
     # Careers at each year's close, under a policy's careers lever (engine.steps.promote):
     # by level of the position ladder, bottom (1) first; NaN for a level the ladder lacks.
     *(

@@ -845,8 +845,16 @@ def flows(
             "transfers": float(movers),
             "headcount": float(state.wf.n),
             "mean_workforce_potential": float(state.wf.competence.mean()),
+            "mean_staff_potential": _staff_mean(state.wf.competence, state.wf.supervisor),
         }
     )
+
+
+def _staff_mean(values: np.ndarray, supervisor: np.ndarray) -> float:
+    """Mean of ``values`` over the posts that head no one (the heads of groups left out)."""
+    heads = np.zeros(len(values), dtype=bool)
+    heads[supervisor[supervisor >= 0]] = True
+    return float(values[~heads].mean()) if (~heads).any() else float("nan")
 
 
 def _reorder(state: AgencyState, order: np.ndarray) -> None:
