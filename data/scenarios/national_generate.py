@@ -1,3 +1,4 @@
+# ruff: noqa: D103, E501  (a data generator: long source strings, small helpers)
 """Write data/scenarios/national.yaml: the whole civil service as ~630 agencies (issue 17).
 
 Run ``.venv/bin/python data/scenarios/national_generate.py`` to regenerate. The counts

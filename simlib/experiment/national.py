@@ -62,7 +62,8 @@ def scaled_scenario(scenario: Scenario, share: float) -> Scenario:
     if not 0.0 < share <= 1.0:
         raise ValueError(f"share {share} is out of range; allowed: 0 < share <= 1")
     step = max(1, round(1.0 / share))
-    return apply_changes(scenario, {"agencies": tuple(scenario.agencies[min(step // 2, len(scenario.agencies) - 1) :: step])})
+    first = min(step // 2, len(scenario.agencies) - 1)
+    return apply_changes(scenario, {"agencies": tuple(scenario.agencies[first::step])})
 
 
 def simulate_split(

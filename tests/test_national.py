@@ -1,0 +1,153 @@
+"""National scale (issue 17): a replication split by agency equals the single-process run.
+
+Agencies are independent inside a replication and draw from streams keyed by their
+position in the scenario, so running them in groups anywhere and merging the parts must
+give the frames of ``simulate`` to the byte: in-process, on a Dask LocalCluster of two
+workers (a 1 % national scenario), and from the command line against a real
+``dask scheduler`` / ``dask worker`` pair on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import simlib
+from simlib.engine.national import merge, run_agencies
+from simlib.experiment.national import agency_groups, scaled_scenario, simulate_split
+from simlib.experiment.sweep import plan_sweep, run_sweep
+from simlib.params.changes import apply_changes
+from simlib.params.policy import apply_variant, load_variant
+from simlib.params.resolve import resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "data" / "scenarios"
+TINY = Path(__file__).parent / "data" / "tiny_experiment.yaml"
+FRAMES = ("outcomes", "ledger", "workforce", "panel", "employee_ledger", "ratings")
+
+
+def assert_same_result(a, b) -> None:
+    for name in FRAMES:
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), f"{name}: one run has it, the other not"
+        if x is None:
+            continue
+        pd.testing.assert_frame_equal(x, y, check_exact=True, obj=name)
+        assert x.to_csv(index=False) == y.to_csv(index=False), f"{name}: bytes differ"
+    assert a.meta == b.meta, (a.meta, b.meta)
+
+
+@pytest.fixture(scope="module")
+def provincial():
+    """Three agencies, six months, under the 360 variant, every opt-in output on."""
+    scenario = simlib.load_scenario(SCENARIOS / "provincial_government.yaml")
+    scenario = apply_changes(scenario, {
+        "calendar.horizon_months": 6, "outputs.employee_panel": True,
+        "outputs.employee_ledger": True, "outputs.ratings": True,
+    })  # fmt: skip
+    policy = simlib.load_policy(scenario.resolve(scenario.baseline_policy))
+    policy = apply_variant(policy, load_variant(ROOT / "data" / "policies" / "pp30_360.yaml"))
+    return resolve(scenario, policy)
+
+
+def test_parts_in_any_grouping_merge_to_the_single_process_run(provincial):
+    whole = simlib.simulate(provincial, seed=5, replication=2)
+    assert whole.ratings is not None and len(whole.ratings) > 0, "the 360 table is empty"
+    # Agencies run out of order and in uneven groups, as workers would return them.
+    parts = run_agencies(provincial, [2], seed=5, replication=2)
+    parts += run_agencies(provincial, [1, 0], seed=5, replication=2)
+    assert_same_result(whole, merge(provincial, parts, seed=5, replication=2))
+
+
+def test_merge_refuses_a_missing_agency(provincial):
+    parts = run_agencies(provincial, [0, 2], seed=1, replication=0)
+    with pytest.raises(ValueError, match="one part per agency"):
+        merge(provincial, parts, seed=1, replication=0)
+
+
+def test_groups_balance_employees_and_cover_every_agency_once():
+    sizes = [212_688, 50_000, 40_000, 30_000, 20_000, 10_000, 5_000, 1_000]
+    groups = agency_groups(sizes, 3)
+    assert sorted(i for g in groups for i in g) == list(range(len(sizes))), groups
+    loads = sorted(sum(sizes[i] for i in g) for g in groups)
+    # LPT: the largest agency alone in its group, the rest spread over the other two.
+    assert loads[-1] == 212_688, loads
+    assert loads[1] - loads[0] <= max(sizes[1:]), loads
+
+
+@pytest.fixture(scope="module")
+def national_one_percent():
+    scenario = scaled_scenario(simlib.load_scenario(SCENARIOS / "national.yaml"), 0.01)
+    scenario = apply_changes(scenario, {"calendar.horizon_months": 3})
+    return resolve(scenario, simlib.load_policy(scenario.resolve(scenario.baseline_policy)))
+
+
+def test_national_scenario_at_one_percent_on_two_dask_workers(national_one_percent):
+    inputs = national_one_percent
+    assert len(inputs.agencies) == 6, [a.name for a in inputs.scenario.agencies]
+    kinds = {a.archetype for a in inputs.scenario.agencies}
+    assert len(kinds) >= 2, f"the 1 % subset should mix central and regional agencies: {kinds}"
+    whole = simlib.simulate(inputs, seed=3)
+    seen = []
+    split = simulate_split(inputs, seed=3, executor="dask", workers=2,
+                           on_agency=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert_same_result(whole, split)
+    assert seen[-1] == (6, 6), seen
+    assert whole.ratings is None  # opt-in: agency-level outputs by default
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End a process group this test started (the worker's nanny has a child)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def test_cli_sweep_against_a_real_dask_scheduler_and_worker(tmp_path):
+    from test_sweep import assert_same_store
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    opts = {"cwd": ROOT, "start_new_session": True, "stdout": subprocess.DEVNULL,
+            "stderr": subprocess.DEVNULL}  # fmt: skip
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"], **opts)  # fmt: skip
+    worker = None
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "dask", "worker", address, "--nworkers", "1", "--nthreads",
+             "1", "--no-dashboard", "--local-directory", str(tmp_path / "dask")], **opts)  # fmt: skip
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=90)
+        cli = subprocess.run(
+            [sys.executable, "-m", "simlib", "sweep", str(TINY), "--scheduler", address,
+             "--store", str(tmp_path / "remote"), "--replications", "1"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert cli.returncode == 0, cli.stderr[-2000:]
+    finally:
+        if worker is not None:
+            _stop(worker)
+        _stop(scheduler)
+    run_sweep(plan_sweep(TINY, replications=1), tmp_path / "local", executor="inprocess")
+    assert_same_store(tmp_path / "local", tmp_path / "remote")
