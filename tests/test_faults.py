@@ -386,7 +386,7 @@ def test_a_store_left_without_manifest_by_older_versions_is_taken_up(tmp_path, s
 def _killed_temp_dir(target: Path) -> Path:
     """A temporary folder left by a process that was sent SIGKILL while writing it."""
     code = (
-        "import os, signal, sys; from pathlib import Path; from simlib import rundir; "
+        "import os, signal, sys; from pathlib import Path; from simlib.store import rundir; "
         "t = rundir.make_temp_dir(Path(sys.argv[1]), owned=rundir.run_folder_foreign); "
         "(t / 'outcomes.csv').write_text('half'); print(t, flush=True); "
         "os.kill(os.getpid(), signal.SIGKILL)"
