@@ -46,11 +46,13 @@ def assert_same_result(a, b) -> None:
 
 @pytest.fixture(scope="module")
 def provincial():
-    """Three agencies, six months, under the 360 variant, every opt-in output on."""
+    """Three agencies (the largest cut to 600 staff), six months, under the 360 variant,
+    every opt-in output on."""
     scenario = simlib.load_scenario(SCENARIOS / "provincial_government.yaml")
     scenario = apply_changes(scenario, {
         "calendar.horizon_months": 6, "outputs.employee_panel": True,
         "outputs.employee_ledger": True, "outputs.ratings": True,
+        "agencies.1.structure.employees": 600,
     })  # fmt: skip
     policy = simlib.load_policy(scenario.resolve(scenario.baseline_policy))
     policy = apply_variant(policy, load_variant(ROOT / "data" / "policies" / "pp30_360.yaml"))
@@ -151,3 +153,16 @@ def test_cli_sweep_against_a_real_dask_scheduler_and_worker(tmp_path):
         _stop(scheduler)
     run_sweep(plan_sweep(TINY, replications=1), tmp_path / "local", executor="inprocess")
     assert_same_store(tmp_path / "local", tmp_path / "remote")
+
+
+def test_simlib_run_split_path_gives_the_whole_run(provincial):
+    import argparse
+
+    from simlib.cli.national import add_split_arguments, simulate_run
+
+    parser = argparse.ArgumentParser()
+    add_split_arguments(parser)
+    args = parser.parse_args(["--executor", "inprocess"])
+    args.seed, args.replication = 4, 0
+    whole = simlib.simulate(provincial, seed=4)
+    assert_same_result(whole, simulate_run(provincial, args))
