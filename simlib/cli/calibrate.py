@@ -6,6 +6,12 @@
         --free PARAM[=LOW:HIGH] [--free ...] [--replications N] [--design N]
         [--method nelder-mead|powell|none] [--max-evaluations N] [--seed S] [--out FILE]
     simlib calibrate SCENARIO --targets FILE [...] --check [--replications N] [--seed S]
+    simlib calibrate SCENARIO --ratings FILE.csv [--ratee COL] [--rater COL] [--score COL]
+        [--source COL] [--dimension COL] [--factor COL ...] [--min-raters K] [--out FILE]
+
+``--ratings`` estimates the scenario's rater-model parameters from a real rating file (the
+variance decomposition of ``simlib ratings analyze``) and writes them as a scenario delta;
+see :mod:`simlib.experiment.ratingcal`.
 
 ``--check`` simulates the scenario as it is and prints each target's simulated value, its
 distance in tolerances (z) and whether it is met (|z| <= 1); nothing is written.
@@ -44,9 +50,32 @@ def add_calibrate_command(sub: Any) -> None:
     cal.add_argument(
         "--targets",
         action="append",
-        required=True,
+        default=[],
         metavar="FILE",
         help="calibration target file (data/calibration/*.yaml); repeatable",
+    )
+    cal.add_argument(
+        "--ratings",
+        metavar="FILE.csv",
+        help="estimate the rater model from this rating file (one row per rating of one "
+        "value) instead of fitting targets",
+    )
+    cal.add_argument("--ratee", default="ratee", metavar="COL", help="--ratings: ratee column")
+    cal.add_argument("--rater", default="rater", metavar="COL", help="--ratings: rater column")
+    cal.add_argument("--score", default="score", metavar="COL", help="--ratings: score column")
+    cal.add_argument("--source", default="source", metavar="COL",
+                     help="--ratings: source column (self, supervisor, peer, ...)")  # fmt: skip
+    cal.add_argument("--dimension", default="dimension", metavar="COL",
+                     help="--ratings: the rated value (BerAKHLAK dimension) column")  # fmt: skip
+    cal.add_argument("--factor", action="append", default=[], metavar="COL",
+                     help="--ratings: extra grouping column fitted beside the rater model "
+                     "(a unit, a wave); repeatable")  # fmt: skip
+    cal.add_argument(
+        "--min-raters",
+        type=_at_least(1),
+        default=None,
+        metavar="K",
+        help="--ratings: withhold figures of groups with fewer raters (default 3)",
     )
     cal.add_argument(
         "--check",
@@ -104,6 +133,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         write_delta,
     )
 
+    if args.ratings is not None:
+        return _cmd_ratings(args)
+    if not args.targets:
+        raise ConfigError("allowed: at least one --targets FILE, or --ratings FILE.csv",
+                          path="--targets")  # fmt: skip
     if args.check:
         return _cmd_check(args)
     out = Path(args.out) if args.out else REPORTS / f"calibration-{Path(args.scenario).stem}.yaml"
@@ -145,6 +179,70 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         bar.close()
     written = write_delta(result, out)
     sys.stdout.write(_report(result, written) + "\n")
+    return 0
+
+
+def _cmd_ratings(args: argparse.Namespace) -> int:
+    from simlib.experiment.ratingcal import calibrate_from_ratings, leaves, write_ratings_delta
+    from simlib.store.ratingdata import DEFAULT_MIN_RATERS
+
+    for flag, given in (("--targets", args.targets), ("--free", args.free),
+                        ("--check", args.check)):  # fmt: skip
+        if given:
+            raise ConfigError(f"allowed: --ratings or {flag}, not both", path=flag)
+    out = (
+        Path(args.out)
+        if args.out
+        else REPORTS / f"calibration-{Path(args.scenario).stem}-ratings.yaml"
+    )
+    if out.suffix not in (".yaml", ".yml"):
+        raise ConfigError("allowed: a file name ending in .yaml", file=out, path="--out")
+    least = args.min_raters if args.min_raters is not None else DEFAULT_MIN_RATERS
+    result = calibrate_from_ratings(
+        args.scenario,
+        args.ratings,
+        ratee=args.ratee,
+        rater=args.rater,
+        score=args.score,
+        source=args.source,
+        dimension=args.dimension,
+        factors=tuple(dict.fromkeys(args.factor)),
+        min_raters=least,
+    )
+    written = write_ratings_delta(result, out)
+    ins = result.instrument
+    lines = [
+        f"{Path(args.ratings).name}: {result.n_obs:,} ratings; groups: "
+        + ", ".join(f"{k} {v:,}" for k, v in result.n_groups.items()),
+        "",
+        "Variance components (REML, points^2, 95 % profile intervals)",
+        result.components[["component", "variance", "ci_low", "ci_high", "share"]].to_string(
+            index=False, float_format="{:.4g}".format
+        ),
+        "",
+        f"Rater model (SD of true performance; instrument from the scenario: points_per_sd "
+        f"{ins.points_per_sd:g}, central_tendency {ins.central_tendency:g}, halo {ins.halo:g}, "
+        f"{ins.values} values)",
+        f"{'parameter':<44} {'estimate':>9} {'s.e.':>7}  from",
+    ]
+    for e in result.estimates:
+        lines.append(f"{e.path:<44} {e.value:>9.4g} {e.se:>7.2g}  {e.from_components}")
+    t = result.true_variance
+    lines.append(f"{'(true perilaku variance of ratees)':<44} {t.value:>9.4g} {t.se:>7.2g}  "
+                 f"{t.from_components}")  # fmt: skip
+    withheld = result.sources.loc[result.sources["withheld"], "source"].astype(str).tolist()
+    lines += [
+        "",
+        "perspective and idiosyncratic SDs are pooled over sources; written for "
+        + (", ".join(result.written_sources) or "no source"),
+    ]
+    if withheld:
+        lines.append(f"  not written for {', '.join(withheld)}: rated by fewer than {least} "
+                     "raters")  # fmt: skip
+    if not result.converged:
+        lines.append("  warning: the REML optimiser did not meet its convergence test")
+    lines += ["", f"{len(leaves(result))} leaves", *(f"wrote {p}" for p in written.values())]
+    sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
