@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 from _common import add_check_argument, exit_status, target_line  # beside this file
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -104,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
 
     load_before = _load()
     t = time.perf_counter()
-    reference = simlib.simulate(inputs, seed=args.seed)
+    # One BLAS thread, as in the workers (a threaded BLAS changes the correlations' last bits).
+    with threadpool_limits(limits=1):
+        reference = simlib.simulate(inputs, seed=args.seed)
     wall_ref = time.perf_counter() - t
     peak_ref = _maxrss_gb()
     print(f"in-process (simulate)      : {wall_ref:8.2f} s  {cycles / wall_ref:>10,.0f} "

@@ -10,8 +10,11 @@ agency draws from its own streams, keyed by its position in the scenario.
 
 The Dask task graph is flat: the inputs bundle is scattered once to every worker, one
 task per group (``run_agencies(inputs, group)``), the parts gathered as they finish and
-merged on the client. Groups are formed largest agency first (longest-processing-time
-rule) into about four per worker, so one 200,000-person ministry does not finish last.
+merged on the client. Every executor runs with one BLAS thread (as the sweeps do): a
+multi-threaded BLAS sums some products (the rating-accuracy correlations) in another order,
+so equality holds against a ``simulate`` run under ``threadpool_limits(1)``. Groups are
+formed largest agency first (longest-processing-time rule) into about four per worker, so
+one 200,000-person ministry does not finish last.
 """
 
 from __future__ import annotations
@@ -83,7 +86,8 @@ def simulate_split(
     inputs
         A resolved bundle (:func:`simlib.params.resolve.resolve`).
     seed, replication
-        As for :func:`simlib.simulate`; the result is equal to its, byte for byte.
+        As for :func:`simlib.simulate`; the result is equal to its, byte for byte, when it
+        runs with one BLAS thread (``threadpoolctl.threadpool_limits(1)``).
     executor
         ``inprocess``, ``processes`` (a local process pool) or ``dask`` (a LocalCluster of
         ``workers``, or the running scheduler at ``scheduler``).
@@ -107,7 +111,7 @@ def simulate_split(
 
     if executor == "inprocess":
         for i in range(total):
-            arrived(run_agencies(inputs, [i], seed=seed, replication=replication))
+            arrived(_limited(inputs, [i], seed, replication))
     elif executor in ("processes", "dask"):
         groups = agency_groups(agency_sizes(inputs), GROUPS_PER_WORKER * workers)
         run = _run_pool if executor == "processes" else _run_dask
