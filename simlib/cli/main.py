@@ -30,16 +30,10 @@ from simlib.params.policy import (
     Policy,
     build_schedule,
 )
+from simlib.params.resolve import Inputs, resolve
 from simlib.params.runinputs import add_file_argument, resolve_inputs
 from simlib.params.scenario import Scenario
-from simlib.store.provenance import (
-    code_version,
-    file_sha256,
-    input_files,
-    package_versions,
-    resolved_inputs,
-    stable_hash,
-)
+from simlib.store.provenance import code_version, file_sha256, package_versions, stable_hash
 from simlib.store.ratingdata import (
     DEFAULT_MIN_RATERS,
     fixed_effects_table,
@@ -276,8 +270,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     horizon = scenario.calendar.horizon_months
     schedule = build_schedule(base, variants, month_of=scenario.month_of, horizon_months=horizon)
-    inputs = _input_files(args.scenario, scenario, base, variants)
-    resolved = resolved_inputs(scenario, schedule)
+    bundle = resolve(scenario, schedule)  # every file the run needs, read once
+    inputs = _input_files(bundle, base, variants)
+    resolved = bundle.content()
     version = code_version()
     digest = stable_hash({"inputs": resolved, "seed": args.seed, "rep": args.replication,
                           "code": version["key"]})  # fmt: skip
@@ -290,9 +285,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     progress = _progress_bar(horizon)
     try:
-        result = simulate(
-            scenario, schedule, seed=args.seed, replication=args.replication, progress=progress
-        )
+        result = simulate(bundle, seed=args.seed, replication=args.replication, progress=progress)
     finally:
         progress.close()
     simulated = time.perf_counter()
@@ -326,16 +319,19 @@ def _sources(docs) -> dict[str, dict[str, str]]:
     return {path: {"unit": d.unit, "source": d.source} for path, d in sorted(docs.items())}
 
 
-def _input_files(scenario_arg, scenario: Scenario, base: Policy, variants) -> list[dict]:
+def _input_files(bundle: Inputs, base: Policy, variants) -> list[dict]:
     from simlib.params.tree import parent_files
 
-    files = [("scenario", scenario.source_file), ("policy", base.source_file)]
+    files = [("scenario", bundle.scenario.source_file), ("policy", base.source_file)]
     files += [("variant", v.source_file) for v in variants]
     files += [("parent", str(p)) for v in variants for p in parent_files(v.source_file, "variant")]
-    # What the engine reads (organisation CSVs, training plans, campaigns, tables).
-    files += [(role, str(path)) for role, _, path in input_files(scenario)]
-    return [
+    listed = [
         {"role": role, "path": _display(Path(p)), "sha256": file_sha256(p)} for role, p in files
+    ]
+    # What the run's inputs were read from (organisation CSVs, training plans, campaigns,
+    # parents and parameter trees, tables), hashed as they were read.
+    return listed + [
+        {"role": f.role, "path": _display(f.path), "sha256": f.sha256} for f in bundle.files
     ]
 
 

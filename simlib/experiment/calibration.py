@@ -86,9 +86,10 @@ from simlib.experiment.sweep import (
 from simlib.params.changes import apply_changes
 from simlib.params.config import Documented, FromFile, Record, read_yaml, record_from_dict
 from simlib.params.policy import Policy, PolicySchedule, load_policy, load_variant
+from simlib.params.resolve import InputCache, Inputs, resolve
 from simlib.params.scenario import Scenario, read_scenario
 from simlib.rules.raters import BERAKHLAK, SOURCES, RatingTable, between_source_correlation
-from simlib.store.provenance import code_version, file_sha256, resolved_inputs, stable_hash
+from simlib.store.provenance import code_version, file_sha256, stable_hash
 from simlib.store.rundir import (
     claim_dir,
     claim_file,
@@ -750,12 +751,12 @@ class CalibrationProblem:
             out.append((scenario, schedule))
         return out
 
-    def key(self, resolved: list[tuple[Scenario, PolicySchedule]]) -> str:
+    def key(self, resolved: list[tuple[Scenario, PolicySchedule]] | list[Inputs]) -> str:
         """Cache key of a candidate: its resolved inputs, the statistics, seed and code."""
-        hashes: dict[Path, str] = {}
+        bundles = [r if isinstance(r, Inputs) else resolve(*r) for r in resolved]
         return stable_hash(
             {
-                "inputs": [resolved_inputs(s, p, hashes=hashes) for s, p in resolved],
+                "inputs": [b.sha256 for b in bundles],
                 "statistics": [
                     [self.targets[i].target.statistic.spec() for i in st.targets]
                     for st in self.settings
@@ -1021,8 +1022,9 @@ def evaluate(
     replication *r* (common random numbers).
     """
     clipped = tuple(float(p.value(v)) for p, v in zip(problem.free, values, strict=True))
-    resolved = problem.resolve(clipped)
-    key = problem.key(resolved)
+    reads = InputCache()  # the candidate's settings share what they read
+    bundles = [resolve(s, p, cache=reads) for s, p in problem.resolve(clipped)]
+    key = problem.key(bundles)
     record = cache.get(key) if cache is not None else {}
     reps: dict[str, dict[str, float]] = dict(record.get("replications", {}))
     ev = Evaluation(clipped, {name: [] for name in problem.target_names})
@@ -1033,8 +1035,8 @@ def evaluate(
             ev.cached += 1
         else:
             got = {}
-            for setting, (scenario, schedule) in zip(problem.settings, resolved, strict=True):
-                result = simulate(scenario, schedule, seed=problem.seed, replication=r)
+            for setting, bundle in zip(problem.settings, bundles, strict=True):
+                result = simulate(bundle, seed=problem.seed, replication=r)
                 view = RunView(result)
                 for k in setting.targets:
                     got[problem.targets[k].name] = problem.targets[k].target.statistic.compute(view)
