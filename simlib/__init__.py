@@ -7,6 +7,9 @@ The public API, re-exported for convenience::
     policy = simlib.load_policy(scenario.resolve(scenario.baseline_policy))
     result = simlib.simulate(scenario, policy, seed=1)
     result.outcomes  # tidy: agency x period x metric
+
+    inputs = simlib.resolve(scenario, policy)  # every file read once, hashed by content
+    results = [simlib.simulate(inputs, seed=1, replication=r) for r in range(3)]
 """
 
 from simlib.core.errors import ConfigError
@@ -22,11 +25,13 @@ from simlib.params.policy import (
     load_policy_or_variant,
     load_variant,
 )
+from simlib.params.resolve import Inputs, resolve
 from simlib.params.scenario import Scenario, load_scenario
 
 __all__ = [
     "OUTCOMES",
     "ConfigError",
+    "Inputs",
     "Policy",
     "PolicySchedule",
     "RunResult",
@@ -38,6 +43,7 @@ __all__ = [
     "load_policy_or_variant",
     "load_scenario",
     "load_variant",
+    "resolve",
     "simulate",
 ]
 

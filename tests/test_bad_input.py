@@ -661,7 +661,8 @@ def test_variant_cannot_change_name_silently(ws: Workspace) -> None:
     variant = ws.variant({"name": 5})
     result = ws.run(ws.scenario(), "--policy", variant)
     assert_user_error(result, ws, file=variant, path="changes.name")
-    assert "allowed: appraisal, budget, change_management, incentives" in result.err
+    allowed = "appraisal, budget, campaign, careers, change_management, incentives, training"
+    assert f"allowed: {allowed}" in result.err
 
 
 @pytest.mark.parametrize(
@@ -1051,10 +1052,6 @@ def _experiment(tmp_path: Path, **changes: Any) -> Path:
         arm["variants"] = [
             str((ROOT / "tests" / "data" / v).resolve()) for v in arm.get("variants", [])
         ]
-        if "agencies.0.training" in arm.get("scenario_changes", {}):
-            arm["scenario_changes"]["agencies.0.training"] = str(
-                ROOT / "data/training/programmes.yaml"
-            )
     raw.update(changes)
     return dump(raw, tmp_path / "exp.yaml")
 

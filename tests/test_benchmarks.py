@@ -90,10 +90,23 @@ def test_lean_reference_docks_with_the_engine_on_the_default_scenario():
     )
 
 
-def test_lean_reference_refuses_what_it_does_not_model():
+def test_lean_reference_refuses_what_it_does_not_model(tmp_path):
     lean = _benchmark_module("lean_reference")
+    data = ROOT / "data"
+    policy = tmp_path / "training.yaml"  # today's rules with the training lever
+    policy.write_text(
+        (data / "policies" / "baseline_regional.yaml").read_text(encoding="utf-8")
+        + f"training: {{plan: {data / 'training' / 'programmes.yaml'}}}\n",
+        encoding="utf-8",
+    )
+    scenario = tmp_path / "district.yaml"
+    scenario.write_text(
+        f"extends: {data / 'scenarios' / 'district_health_office.yaml'}\n"
+        f"baseline_policy: {policy}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(NotImplementedError, match="training"):
-        lean.load_params(ROOT / "data" / "scenarios" / "district_training.yaml")
+        lean.load_params(scenario)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,12 @@
 """A vaccination campaign run from the agency calendar (coverage, team bonus, ledger), and
-the vectorised campaign queue docked against the per-citizen SimPy reference."""
+the vectorised campaign queue docked against the per-citizen SimPy reference.
+
+Campaigns are a policy lever (``campaign: {file, start_month, objective_weight}``): the
+policy under study names the campaign, the scenario is the world it runs in.
+"""
 
 import importlib.util
+import shutil
 import sys
 
 import numpy as np
@@ -13,7 +18,7 @@ from scipy import stats
 
 import simlib
 from simlib.cli.main import main
-from simlib.core.paths import DATA, ROOT, SCENARIOS
+from simlib.core.paths import DATA, POLICIES, ROOT, SCENARIOS
 from simlib.core.streams import Streams
 from simlib.engine import campaign_queue
 from simlib.engine.campaign_queue import (
@@ -24,7 +29,8 @@ from simlib.engine.campaign_queue import (
 )
 from simlib.engine.services import run_campaign, team_incentive_idr
 from simlib.params.campaign import campaign_from_dict
-from simlib.params.scenario import CampaignLink
+from simlib.params.changes import apply_changes
+from simlib.params.resolve import resolve
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +45,10 @@ def small_campaign(tmp_path_factory):
     return path
 
 
-def with_campaign(scenario, path, *, start_month=3):
-    spec = scenario.agencies[0].model_copy(
-        update={"campaign": CampaignLink(file=str(path), start_month=start_month)}
-    )
-    return scenario.model_copy(update={"agencies": (spec,)})
+def with_campaign(policy, path, *, start_month=3, objective_weight=0.0):
+    """``policy`` with the campaign in ``path`` as its campaign lever."""
+    lever = {"file": str(path), "start_month": start_month, "objective_weight": objective_weight}
+    return apply_changes(policy, {"campaign": lever})
 
 
 def campaign_rows(result):
@@ -52,8 +57,8 @@ def campaign_rows(result):
 
 
 def test_campaign_runs_and_pays_its_team_once(tiny, regional, small_campaign):
-    scenario = with_campaign(tiny, small_campaign, start_month=3)
-    result = simlib.simulate(scenario, regional, seed=5)
+    policy = with_campaign(regional, small_campaign, start_month=3)
+    result = simlib.simulate(tiny, policy, seed=5)
     rows = campaign_rows(result)
     assert 0 < rows["campaign_coverage"] < 1
     assert rows["campaign_vaccinated"] == pytest.approx(rows["campaign_coverage"] * 3000)
@@ -64,7 +69,7 @@ def test_campaign_runs_and_pays_its_team_once(tiny, regional, small_campaign):
         assert paid.team_incentive_idr.sum() == pytest.approx(rows["team_incentive_idr"])
     else:
         assert paid.empty
-    assert campaign_rows(simlib.simulate(scenario, regional, seed=5)).equals(rows)
+    assert campaign_rows(simlib.simulate(tiny, policy, seed=5)).equals(rows)
 
 
 def test_better_staff_reach_more_people(tiny, regional, small_campaign):
@@ -73,10 +78,11 @@ def test_better_staff_reach_more_people(tiny, regional, small_campaign):
         workforce = tiny.workforce.model_copy(
             update={"competence": tiny.workforce.competence.model_copy(update={"mean": mean})}
         )
-        scenario = with_campaign(tiny.model_copy(update={"workforce": workforce}), small_campaign)
+        scenario = tiny.model_copy(update={"workforce": workforce})
+        policy = with_campaign(regional, small_campaign)
         waits = []
         for seed in range(3):
-            rows = campaign_rows(simlib.simulate(scenario, regional, seed=seed))
+            rows = campaign_rows(simlib.simulate(scenario, policy, seed=seed))
             waits.append((rows["campaign_coverage"], rows["campaign_mean_wait_min"]))
         coverage[mean] = np.mean(waits, axis=0)
     assert coverage[1.5][0] > coverage[-1.5][0], coverage
@@ -88,14 +94,16 @@ def test_an_unattainable_target_pays_nothing(tiny, regional, small_campaign, tmp
     raw["incentive"]["target_coverage"]["value"] = 0.99
     path = tmp_path / "hard.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    result = simlib.simulate(with_campaign(tiny, path), regional, seed=1)
+    result = simlib.simulate(tiny, with_campaign(regional, path), seed=1)
     assert campaign_rows(result)["team_incentive_idr"] == 0
     assert result.ledger.team_incentive_idr.sum() == 0
 
 
-def test_vaccination_scenario_runs_from_the_cli(tmp_path, capsys):
+def test_vaccination_campaign_variant_runs_from_the_cli(tmp_path, capsys):
     out = tmp_path / "vac"
-    assert main(["run", str(SCENARIOS / "vaccination_campaign.yaml"), "--out", str(out)]) == 0
+    variant = POLICIES / "vaccination_campaign.yaml"
+    scenario = SCENARIOS / "district_health_office.yaml"
+    assert main(["run", str(scenario), "--policy", str(variant), "--out", str(out)]) == 0
     assert "campaign_coverage" in capsys.readouterr().out
     outcomes = pd.read_parquet(out / "outcomes.parquet")
     assert (outcomes.period_kind == "campaign").sum() == 7
@@ -106,22 +114,22 @@ def test_vaccination_scenario_runs_from_the_cli(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("change", "match"),
     [
-        ({"file": "../services/missing.yaml"}, r"agencies\[0\]\.campaign\.file: .*not found .*; allowed"),
+        ({"file": "../services/missing.yaml"},
+         r"bad\.yaml: changes\.campaign\.file: '\.\./services/missing\.yaml': campaign file "
+         r"not found .*; allowed"),
         ({"start_month": {"value": 33, "unit": "months", "source": "x"}},
-         r"agencies\[0\]\.campaign\.start_month: 33 is too late.*allowed: 0 to 30"),
+         r"bad\.yaml: campaign\.start_month: 33 is too late.*allowed: 0 to 30"),
     ],
 )  # fmt: skip
-def test_bad_campaign_links_are_one_line_errors(tmp_path, change, match):
-    raw = yaml.safe_load((SCENARIOS / "vaccination_campaign.yaml").read_text())
-    raw["agencies"][0]["campaign"].update(change)
-    raw["baseline_policy"] = str(SCENARIOS.parent / "policies" / "baseline_regional.yaml")
-    raw["agencies"][0]["campaign"]["file"] = str(
-        (SCENARIOS / raw["agencies"][0]["campaign"]["file"]).resolve()
-    )
-    path = tmp_path / "bad.yaml"
+def test_bad_campaign_levers_are_one_line_errors(tmp_path, district, regional, change, match):
+    raw = yaml.safe_load((POLICIES / "vaccination_campaign.yaml").read_text())
+    raw["changes"]["campaign"].update(change)
+    (tmp_path / "policies").mkdir()
+    path = tmp_path / "policies" / "bad.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    shutil.copytree(DATA / "services", tmp_path / "services")
     with pytest.raises(simlib.ConfigError, match=match):
-        simlib.load_scenario(path)
+        resolve(district, regional, (simlib.load_variant(path),))
 
 
 def test_a_team_target_raises_coverage_only_when_attainable(
@@ -141,8 +149,8 @@ def test_a_team_target_raises_coverage_only_when_attainable(
         return path
 
     def coverage(path):
-        scenario = with_campaign(tiny, path, start_month=3)
-        runs = [simlib.simulate(scenario, regional, seed=s) for s in range(3)]
+        policy = with_campaign(regional, path, start_month=3)
+        runs = [simlib.simulate(tiny, policy, seed=s) for s in range(3)]
         return np.mean([campaign_rows(r)["campaign_coverage"] for r in runs]), runs
 
     none, _ = coverage(campaign(0, 0.6))
@@ -158,12 +166,9 @@ def test_coverage_can_be_the_objective_part_of_hasil_kerja(tiny, regional, small
     """With an objective weight, campaign staff's results follow the measured coverage."""
     outputs = tiny.outputs.model_copy(update={"employee_panel": True})
     calm = without_gaming(tiny.model_copy(update={"outputs": outputs}))
-    base = with_campaign(calm, small_campaign)
-    spec = base.agencies[0]
-    weighted = base.model_copy(update={"agencies": (spec.model_copy(update={
-        "campaign": spec.campaign.model_copy(update={"objective_weight": 1.0})}),)})  # fmt: skip
-    plain = simlib.simulate(base, regional, seed=6)
-    objective = simlib.simulate(weighted, regional, seed=6)
+    plain = simlib.simulate(calm, with_campaign(regional, small_campaign), seed=6)
+    weighted = with_campaign(regional, small_campaign, objective_weight=1.0)
+    objective = simlib.simulate(calm, weighted, seed=6)
     rows = campaign_rows(objective)
     target = yaml.safe_load(small_campaign.read_text())["incentive"]
     expected = np.clip(

@@ -108,12 +108,18 @@ def test_experiment_scenario_changes_add_no_key_the_scenario_lacks() -> None:
         "calendar; allowed keys: horizon_months, start_date"
     ), text
     # A field the record has but the file leaves out may be given whole.
-    assert "campaign" not in raw["agencies"][0]
-    link = {"file": "x.yaml", "start_month": 0}
+    assert "org_csv" not in raw["agencies"][0]
     out = experiment._apply_scenario_changes(
-        raw, {"agencies.0.campaign": link}, file="exp.yaml", where="scenario_changes"
+        raw, {"agencies.0.org_csv": "x.csv"}, file="exp.yaml", where="scenario_changes"
     )
-    assert out["agencies"][0]["campaign"] == link
+    assert out["agencies"][0]["org_csv"] == "x.csv"
+    # A lever that was an agency field says where it moved.
+    with pytest.raises(ConfigError, match=r"exp\.yaml: scenario_changes\.agencies\.0\.training: "
+                       r"'training' is not a key of an agency: training plans are policy "
+                       r"levers now.*allowed in an arm: variants"):  # fmt: skip
+        experiment._apply_scenario_changes(
+            raw, {"agencies.0.training": "plan.yaml"}, file="exp.yaml", where="scenario_changes"
+        )
 
 
 def test_no_model_copy_update_in_the_library() -> None:

@@ -232,7 +232,7 @@ BAD = {
         "allowed: a path to an existing file",
     ),
     "bad_scenario_path": (
-        lambda r: r["arms"][3]["scenario_changes"].update({"agencies.0.trainng": "x.yaml"}),
+        lambda r: r["arms"][3].update(scenario_changes={"agencies.0.org_csf": "x.csv"}),
         "arms[3].scenario_changes",
         "allowed keys",
     ),

@@ -236,25 +236,25 @@ def test_relative_paths_resolve_from_the_file_that_writes_them(tmp_path):
     base = tmp_path / "base"
     base.mkdir()
     (base / "policy.yaml").write_text((DATA / "policies" / "baseline_regional.yaml").read_text())
-    (base / "plan.yaml").write_text((DATA / "training" / "programmes.yaml").read_text())
+    (base / "org.csv").write_text((DATA / "raw" / "example_org.csv").read_text())
     write(base / "parent.yaml", {
         "extends": str(SCENARIOS / "district_health_office.yaml"),
         "baseline_policy": "policy.yaml",
-        "agencies": [{"name": "Dinkes Kabupaten", "training": "plan.yaml"}],
+        "agencies": [{"name": "Dinkes Kabupaten", "structure": None, "org_csv": "org.csv"}],
     })  # fmt: skip
     child = write(tmp_path / "elsewhere" / "child.yaml", {"extends": "../base/parent.yaml"})
     scenario = simlib.load_scenario(child)
     assert scenario.resolve(scenario.baseline_policy) == (base / "policy.yaml").resolve()
-    assert scenario.resolve(scenario.agencies[0].training) == (base / "plan.yaml").resolve()
+    assert scenario.resolve(scenario.agencies[0].org_csv) == (base / "org.csv").resolve()
     # Paths the child writes resolve from the child; a name finds the shipped scenario.
-    (tmp_path / "elsewhere" / "mine.yaml").write_text((base / "plan.yaml").read_text())
+    (tmp_path / "elsewhere" / "mine.csv").write_text((base / "org.csv").read_text())
     own = write(child, {"extends": "../base/parent.yaml",
-                        "agencies": [{"name": "Dinkes Kabupaten", "training": "mine.yaml"}]})  # fmt: skip
+                        "agencies": [{"name": "Dinkes Kabupaten", "org_csv": "mine.csv"}]})  # fmt: skip
     mine = simlib.load_scenario(own).agencies[0]
-    assert simlib.load_scenario(own).resolve(mine.training) == (own.parent / "mine.yaml").resolve()
-    shipped = simlib.load_scenario(write(tmp_path / "x.yaml", {"extends": "district_training"}))
-    training = shipped.resolve(shipped.agencies[0].training)
-    assert training == (DATA / "training" / "programmes.yaml").resolve()
+    assert simlib.load_scenario(own).resolve(mine.org_csv) == (own.parent / "mine.csv").resolve()
+    shipped = simlib.load_scenario(write(tmp_path / "x.yaml", {"extends": "org_from_csv"}))
+    org = shipped.resolve(shipped.agencies[0].org_csv)
+    assert org == (DATA / "raw" / "example_org.csv").resolve()
     policy = shipped.resolve(shipped.baseline_policy)
     assert policy == (DATA / "policies" / "baseline_regional.yaml").resolve()
 

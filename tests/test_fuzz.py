@@ -292,14 +292,17 @@ def _run_case(mirror: Path, rel: Path, target: Path, out: Path) -> None:
     elif parts[:2] == ("tests", "data"):
         _simlib("sweep", target, "--store", out, "--executor", "inprocess", "--replications", "1")
     elif parts[:2] in (("data", "training"), ("data", "services"), ("data", "raw")):
-        user = {
-            "training": "district_training.yaml",
-            "services": "vaccination_campaign.yaml",
-            "raw": "org_from_csv.yaml",
-        }[parts[1]]
-        scenario = data_dir / "scenarios" / user
-        if _simlib("validate", scenario)[0] == 0:
-            _simlib("run", scenario, "--out", out)
+        # The policy variant (training, services) or scenario (raw) that uses the file.
+        variant = {"training": "training_programmes.yaml",
+                   "services": "vaccination_campaign.yaml"}.get(parts[1])  # fmt: skip
+        if variant is None:
+            scenario = data_dir / "scenarios" / "org_from_csv.yaml"
+            if _simlib("validate", scenario)[0] == 0:
+                _simlib("run", scenario, "--out", out)
+        else:
+            policy = data_dir / "policies" / variant
+            if _simlib("validate", policy)[0] == 0:
+                _simlib("run", tiny, "--policy", policy, "--out", out)
     elif parts[:2] == ("data", "tables"):
         _simlib("run", tiny, "--out", out)
     elif parts[:2] == ("data", "parameters"):

@@ -41,14 +41,18 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new), encoding="utf-8")
 
 
-def inputs_hash(scenario_path: Path) -> str:
-    from simlib.params.policy import build_schedule, load_policy
+def inputs_hash(scenario_path: Path, variant: str | None = None) -> str:
+    """Hash of the scenario's inputs under its baseline policy and ``variant`` (a file in the
+    same ``data/policies``)."""
+    from simlib.params.policy import build_schedule, load_policy, load_variant
 
     scenario = load_scenario(scenario_path)
     base = load_policy(scenario.resolve(scenario.baseline_policy))
+    variants = () if variant is None else (load_variant(base.directory / variant),)
     schedule = build_schedule(
-        base, (), month_of=scenario.month_of, horizon_months=scenario.calendar.horizon_months
-    )
+        base, variants, month_of=scenario.month_of,
+        horizon_months=scenario.calendar.horizon_months,
+    )  # fmt: skip
     return stable_hash(resolved_inputs(scenario, schedule))
 
 
@@ -64,38 +68,50 @@ def test_table_files_lists_every_table_the_engine_reads():
 
 
 @pytest.mark.parametrize(
-    ("scenario", "file", "old", "new"),
+    ("scenario", "variant", "file", "old", "new"),
     [
         pytest.param(
-            "district_training.yaml", "training/programmes.yaml", "value: 0.8,", "value: 0.9,",
-            id="training-plan",
+            "district_health_office.yaml", "training_programmes.yaml", "training/programmes.yaml",
+            "value: 0.8,", "value: 0.9,", id="training-plan",
         ),
         pytest.param(
-            "vaccination_campaign.yaml", "services/vaccination_campaign.yaml",
-            "window_days: {value: 182,", "window_days: {value: 181,", id="campaign",
+            "district_health_office.yaml", "vaccination_campaign.yaml",
+            "services/vaccination_campaign.yaml", "window_days: {value: 182,",
+            "window_days: {value: 181,", id="campaign",
         ),
         pytest.param(
-            "org_from_csv.yaml", "raw/example_org.csv", "\n", "\r\n", id="org-csv",
+            "org_from_csv.yaml", None, "raw/example_org.csv", "\n", "\r\n", id="org-csv",
         ),
     ],
 )  # fmt: skip
-def test_editing_a_referenced_file_changes_the_inputs_hash(mirror, scenario, file, old, new):
+def test_editing_a_referenced_file_changes_the_inputs_hash(
+    mirror, scenario, variant, file, old, new
+):
     path = mirror / "data" / "scenarios" / scenario
-    before = inputs_hash(path)
+    before = inputs_hash(path, variant)
     target = mirror / "data" / file
     text = target.read_text(encoding="utf-8")
     assert old in text
     target.write_bytes(text.replace(old, new, 1).encode())
-    assert inputs_hash(path) != before, f"editing {file} left the inputs hash unchanged"
+    assert inputs_hash(path, variant) != before, f"editing {file} left the inputs hash unchanged"
 
 
-def test_inputs_hash_depends_on_content_not_on_where_the_files_lie(mirror, tmp_path):
+@pytest.mark.parametrize(
+    ("scenario", "variant"),
+    [
+        ("district_health_office.yaml", "training_programmes.yaml"),
+        ("district_health_office.yaml", "vaccination_campaign.yaml"),
+        ("org_from_csv.yaml", None),
+    ],
+)
+def test_inputs_hash_depends_on_content_not_on_where_the_files_lie(
+    mirror, tmp_path, scenario, variant
+):
     other = tmp_path / "elsewhere"
     shutil.copytree(mirror / "data", other / "data")
-    for name in ("district_training.yaml", "org_from_csv.yaml", "vaccination_campaign.yaml"):
-        a = inputs_hash(mirror / "data" / "scenarios" / name)
-        b = inputs_hash(other / "data" / "scenarios" / name)
-        assert a == b, name
+    a = inputs_hash(mirror / "data" / "scenarios" / scenario, variant)
+    b = inputs_hash(other / "data" / "scenarios" / scenario, variant)
+    assert a == b, (scenario, variant)
 
 
 def test_editing_a_regulation_table_changes_the_inputs_hash(monkeypatch, tmp_path):
@@ -273,6 +289,8 @@ def test_every_shipped_file_validates_as_its_kind(capsys):
             assert summary.startswith(("policy ", "variant ")), line
         elif file.parent.name == "calibration":  # target files and the rater-lab variant
             assert summary.startswith(("calibration targets ", "variant ")), line
+        elif file.parent.name == "replications":  # a published model's world, rules and runs
+            assert summary.startswith(("scenario ", "variant ", "experiment ")), line
         else:
             assert summary.startswith(KIND_WORD[file.parent.name]), line
 

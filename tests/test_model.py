@@ -146,10 +146,13 @@ def test_head_is_rated_on_the_organisation(tiny, regional):
 def test_tukin_and_training_together_stay_within_the_cap(regional):
     """One budget: training charged to the tukin cap may spend only what is released and
     unspent, so tukin plus training never exceeds the cap (year) or the release (month)."""
-    trained = shrink(simlib.load_scenario(simlib.core.paths.SCENARIOS / "district_training.yaml"))
+    district = shrink(
+        simlib.load_scenario(simlib.core.paths.SCENARIOS / "district_health_office.yaml")
+    )
+    plan = str(simlib.core.paths.DATA / "training" / "programmes.yaml")
     # A cap of Rp 120 m a year (Rp 10 m a month) against Rp 150 m of training a quarter.
-    small = with_changes(regional, budget__cap_idr=120_000_000.0)
-    led = simlib.simulate(trained, small, seed=5).ledger
+    small = with_changes(regional, budget__cap_idr=120_000_000.0, training={"plan": plan})
+    led = simlib.simulate(district, small, seed=5).ledger
     assert led.training_cost_idr.sum() > 0, "the test needs some training"
     for year, rows in led.groupby("year"):
         cap = rows.budget_cap_idr.iloc[0]

@@ -17,7 +17,10 @@ seed::
       - {name: steeper_tiers, label: Steeper tiers, variants: [../policies/steeper_tiers.yaml]}
       - name: training_first
         label: Training first (university partnership)
-        scenario_changes: {agencies.0.training: ../training/programmes.yaml}
+        variants: [../policies/training_programmes.yaml]
+      - name: bigger_district
+        label: A bigger district
+        scenario_changes: {agencies.0.structure.employees: 2000}
     uncertainties:
       method: lhs                    # factorial | lhs | sobol
       samples: {value: 4, unit: samples, source: assumption}
@@ -83,7 +86,13 @@ from simlib.params.policy import (
     load_variant,
 )
 from simlib.params.resolve import InputCache, Inputs, resolve
-from simlib.params.scenario import Scenario, read_scenario, scenario_from_dict
+from simlib.params.scenario import (
+    MOVED_TO_POLICY,
+    AgencySpec,
+    Scenario,
+    read_scenario,
+    scenario_from_dict,
+)
 from simlib.store.provenance import (
     code_version,
     file_sha256,
@@ -624,7 +633,7 @@ def _apply_scenario_changes(
     """A copy of ``raw`` with dotted-path ``changes``.
 
     The changes edit the scenario file's tree (their values are documented leaves, or whole
-    sub-sections such as ``agencies.0.campaign``), so the last key may be one the file leaves
+    sub-sections such as ``agencies.0.structure``), so the last key may be one the file leaves
     out, but only if the scenario record has such a field; the result is validated whole
     when it becomes a :class:`Scenario`.
     """
@@ -677,6 +686,13 @@ def _require_field(parts: list[str], depth: int, *, file: Any, where: str) -> No
     if model is None:  # inside a mapping or a documented value: validation decides
         return
     fields = sorted(f for f in model.model_fields if f not in RESERVED)
+    if model is AgencySpec and parts[depth] in MOVED_TO_POLICY:
+        raise ConfigError(
+            f"{parts[depth]!r} is not a key of an agency: {MOVED_TO_POLICY[parts[depth]]}; "
+            "allowed in an arm: variants",
+            file=file,
+            path=where,
+        )
     if parts[depth] not in fields:
         here = ".".join(parts[:depth]) or "the scenario"
         raise ConfigError(

@@ -151,8 +151,7 @@ class Inputs:
         """
         scenario = _dump(self.scenario, exclude={"baseline_policy"})
         for agency in scenario["agencies"]:
-            for key in ("org_csv", *LEVERS):
-                agency.pop(key, None)
+            agency.pop("org_csv", None)
         return {
             "scenario": scenario,
             "policies": [
@@ -161,9 +160,7 @@ class Inputs:
             ],
             "agencies": [a.content() for a in self.agencies],
             "tables": dict(self.tables.sha256),
-            "parameter_files": {
-                f.field: f.sha256 for f in self.files if f.role in PARAMETER_ROLES
-            },
+            "parameter_files": {f.field: f.sha256 for f in self.files if f.role in PARAMETER_ROLES},
         }
 
 
@@ -266,26 +263,26 @@ def resolve(
             agency["org_csv"] = cache.read_bytes(path)
             agency["org_csv_path"] = str(path)
             files.append(InputFile("org_csv", where, path, cache.sha256(path)))
-        files += _agency_levers(scenario, i, agency, cache)
         agencies.append(agency)
     names = [spec.name for spec in scenario.agencies]
-    training = getattr(first, "training", None)
+    training = first.training
     if training is not None:
         path = first.resolve(training.plan)
         plan = cache.record("training", path)
         for k in _applies_to(training.agencies, names, first, "training", variants):
-            _give(agencies[k], "training", first, variants, training=plan)
+            agencies[k]["training"] = plan
         files.append(InputFile("training", "policy.training.plan", path, cache.sha256(path)))
-    lever = getattr(first, "campaign", None)
+    lever = first.campaign
     if lever is not None:
         path = first.resolve(lever.file)
         campaign = cache.record("campaign", path)
         _ends_inside(lever, campaign, scenario, _blame(first, "campaign", variants))
         for k in _applies_to(lever.agencies, names, first, "campaign", variants):
-            _give(
-                agencies[k], "campaign", first, variants, campaign=campaign,
-                campaign_start_month=lever.start_month, objective_weight=lever.objective_weight,
-            )  # fmt: skip
+            agencies[k].update(
+                campaign=campaign,
+                campaign_start_month=lever.start_month,
+                objective_weight=lever.objective_weight,
+            )
         files.append(InputFile("campaign", "policy.campaign.file", path, cache.sha256(path)))
     for record, kind in ((scenario, "scenario"), (first, "policy")):
         files += [
@@ -304,37 +301,6 @@ def resolve(
         tables=tables,
         files=tuple(files),
     )
-
-
-def _agency_levers(scenario: Scenario, i: int, agency: dict, cache: InputCache) -> list[InputFile]:
-    """A training plan or campaign an agency of the scenario still names itself."""
-    spec, where = scenario.agencies[i], f"agencies[{i}]"
-    files = []
-    plan = getattr(spec, "training", None)
-    if plan is not None:
-        path = scenario.existing(plan, "training plan", field=f"{where}.training")
-        agency["training"] = cache.record("training", path)
-        files.append(InputFile("training", f"{where}.training", path, cache.sha256(path)))
-    link = getattr(spec, "campaign", None)
-    if link is not None:
-        path = scenario.existing(link.file, "campaign file", field=f"{where}.campaign.file")
-        agency["campaign"] = cache.record("campaign", path)
-        agency["campaign_start_month"] = link.start_month
-        agency["objective_weight"] = link.objective_weight
-        files.append(InputFile("campaign", f"{where}.campaign.file", path, cache.sha256(path)))
-    return files
-
-
-def _give(agency: dict, lever: str, policy: Policy, variants, **values) -> None:
-    """Give an agency the policy's lever (refused if the scenario gives it one already)."""
-    if agency.get(lever) is not None:
-        raise ConfigError(
-            f"agency {agency['name']!r} has a {lever} in the scenario too; allowed: one "
-            f"{lever}, in the policy",
-            file=_blame(policy, lever, variants),
-            path=lever,
-        )
-    agency.update({lever: values.pop(lever), **values})
 
 
 def _blame(policy: Policy, lever: str, variants: tuple[Variant, ...]) -> str | None:
@@ -379,7 +345,7 @@ def _levers_stay(schedule: PolicySchedule, variants: tuple[Variant, ...]) -> Non
     first = schedule.entries[0][1]
     for month, policy in schedule.entries[1:]:
         for lever in LEVERS:
-            if getattr(policy, lever, None) != getattr(first, lever, None):
+            if getattr(policy, lever) != getattr(first, lever):
                 dated = [v for v in variants if v.effective_date is not None]
                 file = _blame(policy, lever, tuple(dated)) if dated else None
                 raise ConfigError(

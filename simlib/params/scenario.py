@@ -17,9 +17,14 @@ on its own; the child is laid over it by :func:`~simlib.params.config.merge_delt
 result is validated. Mappings merge key by key; lists replace whole, except ``agencies``:
 the child's list is the result, and an agency with the same ``name`` as one of the parent's
 starts from that agency (``structure: null`` drops an inherited structure for an
-``org_csv``). Paths the parent writes (``baseline_policy``, ``org_csv``, ``training``,
-``campaign.file``) keep resolving from the parent's folder. A top-level ``kind: scenario``
-is accepted; another kind is refused in one line.
+``org_csv``). Paths the parent writes (``baseline_policy``, ``org_csv``) keep resolving
+from the parent's folder. A top-level ``kind: scenario`` is accepted; another kind is
+refused in one line.
+
+Training plans and service campaigns are policy levers, not parts of the world: a policy
+or variant names them (``training: {plan: ...}``, ``campaign: {file: ..., start_month:
+...}``, :mod:`simlib.params.policy`). A scenario whose agency still names one is refused in
+one line that says where it moved (:data:`MOVED_TO_POLICY`).
 
 Time unit: the whole library counts time in **months** from the scenario's start date
 (``SimTime``). Every time parameter says its unit in its name.
@@ -54,7 +59,6 @@ __all__ = [
     "Behaviour",
     "ByState",
     "Calendar",
-    "CampaignLink",
     "Fairness",
     "Flows",
     "Gaming",
@@ -123,14 +127,19 @@ class Structure(Record):
         return self
 
 
-class CampaignLink(Record):
-    """A citizen-facing campaign the agency runs (a ``data/services`` file) and when it starts."""
-
-    file: str
-    start_month: Annotated[int, Field(ge=0, le=600)]
-    #: Share of the campaign staff's hasil kerja taken from the campaign's measured coverage
-    #: (an objective indicator, no rater) in the quarters the campaign runs; 0 = none.
-    objective_weight: Share = 0.0
+#: Agency keys that were scenario fields and are policy levers now, and where they went.
+MOVED_TO_POLICY = {
+    "training": (
+        "training plans are policy levers now: name it in a policy or variant "
+        "(changes: {training: {plan: <file>, agencies: [<agency>]}}, e.g. "
+        "data/policies/training_programmes.yaml)"
+    ),
+    "campaign": (
+        "campaigns are policy levers now: name it in a policy or variant (changes: "
+        "{campaign: {file: <file>, start_month: ..., objective_weight: ..., agencies: "
+        "[<agency>]}}, e.g. data/policies/vaccination_campaign.yaml)"
+    ),
+}
 
 
 class AgencySpec(Record):
@@ -140,8 +149,15 @@ class AgencySpec(Record):
     archetype: Literal[ARCHETYPES]
     structure: Structure | None = None
     org_csv: str | None = None
-    campaign: CampaignLink | None = None
-    training: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_levers(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, where in MOVED_TO_POLICY.items():
+                if key in data:
+                    raise ValueError(f"{key!r} is not a key of an agency: {where}")
+        return data
 
     @model_validator(mode="after")
     def _one_source(self) -> AgencySpec:
@@ -417,22 +433,6 @@ class Scenario(FromFile, Record):
         return months + (1 if date.day > 1 else 0)
 
 
-def _check_campaign(scenario: Scenario, link: CampaignLink, *, file, path: str) -> None:
-    """The campaign file must load and the campaign must end inside the run."""
-    from simlib.params.campaign import campaign_months, load_campaign
-
-    target = scenario.existing(link.file, "campaign file", field=f"{path}.file", file=file)
-    months = campaign_months(load_campaign(target))
-    horizon = scenario.calendar.horizon_months
-    if link.start_month + months > horizon:
-        raise ConfigError(
-            f"{link.start_month} is too late: the campaign lasts {months} months and the run "
-            f"{horizon}; allowed: 0 to {horizon - months}",
-            file=file,
-            path=f"{path}.start_month",
-        )
-
-
 #: Bytes of memory one run needs, measured with tracemalloc on the default district
 #: (10,000 and 40,000 employees, 12 and 36 months; peak of ``simulate``), rounded up:
 #: per employee, per employee-month of the employee ledger, per employee-quarter of the
@@ -570,20 +570,11 @@ def scenario_from_dict(raw: dict[str, Any], *, file: str | Path | None = None) -
     parameter tree (:func:`resolve_extends`); dated parameters take the value in force on
     the scenario's start date.
     """
-    from simlib.params.training import load_training
-
     raw = resolve_extends(raw, file=file)
     scenario = tree.record(Scenario, raw, kind="scenario", file=file, on=_start_date(raw))
     for i, spec in enumerate(scenario.agencies):
         where = f"agencies[{i}]"
         if spec.org_csv is not None:
             scenario.existing(spec.org_csv, "organisation CSV", field=f"{where}.org_csv", file=file)
-        if spec.campaign is not None:
-            _check_campaign(scenario, spec.campaign, file=file, path=f"{where}.campaign")
-        if spec.training is not None:
-            plan = scenario.existing(
-                spec.training, "training plan", field=f"{where}.training", file=file
-            )
-            load_training(plan)
     _check_memory(scenario, file=file)
     return scenario
