@@ -171,3 +171,21 @@ def test_simlib_run_split_path_gives_the_whole_run(provincial):
     with threadpool_limits(limits=1):
         whole = simlib.simulate(provincial, seed=4)
     assert_same_result(whole, simulate_run(provincial, args))
+
+
+def test_detail_written_per_agency_equals_the_whole_runs_rows(provincial, tmp_path):
+    with threadpool_limits(limits=1):
+        whole = simlib.simulate(provincial, seed=6)
+    split = simulate_split(provincial, seed=6, detail_dir=tmp_path)
+    assert split.panel is None and split.ratings is None and split.employee_ledger is None
+    for name in ("outcomes", "ledger", "workforce"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(split, name), obj=name)
+    for name in ("panel", "employee_ledger", "ratings"):
+        files = sorted((tmp_path / name).glob("agency-*.parquet"))
+        assert len(files) == 3, files
+        for i, path in enumerate(files):
+            frame = getattr(whole, name)
+            agency = provincial.scenario.agencies[i].name
+            expected = frame[frame["agency"] == agency].reset_index(drop=True)
+            got = pd.read_parquet(path)
+            pd.testing.assert_frame_equal(expected, got, check_categorical=False, obj=path.name)

@@ -32,10 +32,21 @@ from simlib.engine.state import initial_frame, initial_state
 from simlib.params.resolve import Inputs
 from simlib.params.tables import reading
 
-__all__ = ["AgencyPart", "agency_sizes", "merge", "run_agencies", "simulate_parts"]
+__all__ = [
+    "DETAIL",
+    "AgencyPart",
+    "agency_result",
+    "agency_sizes",
+    "merge",
+    "run_agencies",
+    "simulate_parts",
+    "without_detail",
+]
 
 #: The recorder's lists, in the order a part keeps their boundaries.
 _LISTS = ("outcomes", "ledger", "panel", "employee_ledger", "ratings")
+#: The opt-in per-employee outputs, which a national run may write per agency instead.
+DETAIL = ("panel", "employee_ledger", "ratings")
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +129,23 @@ def merge(inputs: Inputs, parts: Sequence[AgencyPart], *, seed: int, replication
     initial = [(p.name, p.initial) for p in ordered]
     return result(inputs.scenario, inputs.schedule, initial, rec, seed=seed,
                   replication=replication)  # fmt: skip
+
+
+def agency_result(inputs: Inputs, part: AgencyPart, *, seed: int, replication: int = 0):
+    """The frames of one agency's part alone (its rows of the whole run's frames, in order)."""
+    frame = part.initial.copy()
+    return result(inputs.scenario, inputs.schedule, [(part.name, frame)], part.recorder,
+                  seed=seed, replication=replication)  # fmt: skip
+
+
+def without_detail(part: AgencyPart) -> AgencyPart:
+    """The part without its per-employee outputs (:data:`DETAIL`), e.g. once written."""
+    rec = Recorder(outcomes=part.recorder.outcomes, ledger=part.recorder.ledger)
+    marks = tuple(
+        tuple(0 for _ in m) if name in DETAIL else m
+        for name, m in zip(_LISTS, part.marks, strict=True)
+    )
+    return AgencyPart(part.index, part.name, part.initial, rec, marks)
 
 
 def agency_sizes(inputs: Inputs) -> list[int]:

@@ -23,8 +23,17 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from simlib.engine.national import AgencyPart, agency_sizes, merge, run_agencies
+from simlib.engine.national import (
+    DETAIL,
+    AgencyPart,
+    agency_result,
+    agency_sizes,
+    merge,
+    run_agencies,
+    without_detail,
+)
 from simlib.engine.recorder import RunResult
 from simlib.params.changes import apply_changes
 from simlib.params.resolve import Inputs
@@ -78,6 +87,7 @@ def simulate_split(
     workers: int | None = None,
     scheduler: str | None = None,
     on_agency: Callable[[int, int], None] | None = None,
+    detail_dir: str | Path | None = None,
 ) -> RunResult:
     """One replication of ``inputs``, its agencies split over ``executor``.
 
@@ -97,6 +107,12 @@ def simulate_split(
         Address of a running Dask scheduler (``tcp://host:8786``); implies ``dask``.
     on_agency
         Optional callback, called with (agencies done, agencies in all) as parts arrive.
+    detail_dir
+        If given, the opt-in per-employee outputs (employee panel, employee ledger, rating
+        table) are written per agency as they arrive, to
+        ``detail_dir/<output>/agency-<index>.parquet``, and left out of the result (which
+        then holds the agency-level frames and the starting workforce), so memory holds one
+        agency's detail at a time. Each file is that agency's rows of the whole run's frame.
     """
     if scheduler is not None:
         executor = "dask"
@@ -105,6 +121,8 @@ def simulate_split(
     parts: list[AgencyPart] = []
 
     def arrived(new: list[AgencyPart]) -> None:
+        if detail_dir is not None:
+            new = [_write_detail(inputs, p, Path(detail_dir), seed, replication) for p in new]
         parts.extend(new)
         if on_agency is not None:
             on_agency(len(parts), total)
@@ -119,6 +137,18 @@ def simulate_split(
     else:
         raise ValueError(f"unknown executor {executor!r}; allowed: inprocess, processes, dask")
     return merge(inputs, parts, seed=seed, replication=replication)
+
+
+def _write_detail(inputs, part: AgencyPart, folder: Path, seed, replication) -> AgencyPart:
+    """Write the part's per-employee outputs (those the scenario asks for); drop them."""
+    frames = agency_result(inputs, part, seed=seed, replication=replication)
+    for name in DETAIL:
+        frame = getattr(frames, name)
+        if frame is None:
+            continue
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(folder / name / f"agency-{part.index:04d}.parquet", index=False)
+    return without_detail(part)
 
 
 def _limited(inputs, group, seed, replication) -> list[AgencyPart]:
