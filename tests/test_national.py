@@ -189,3 +189,20 @@ def test_detail_written_per_agency_equals_the_whole_runs_rows(provincial, tmp_pa
             expected = frame[frame["agency"] == agency].reset_index(drop=True)
             got = pd.read_parquet(path)
             pd.testing.assert_frame_equal(expected, got, check_categorical=False, obj=path.name)
+
+
+def test_simlib_run_executor_option_writes_the_same_tables(tmp_path):
+    """``simlib run --executor inprocess`` (split, a bar by agency) against the plain run,
+    both in child processes limited to one BLAS thread."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    scenario = str(SCENARIOS / "provincial_government.yaml")
+    for name, extra in (("whole", []), ("split", ["--executor", "inprocess"])):
+        cli = subprocess.run(
+            [sys.executable, "-m", "simlib", "run", scenario, "--seed", "2", "--out",
+             str(tmp_path / name), *extra],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert cli.returncode == 0, cli.stderr[-2000:]
+    for table in ("outcomes.csv", "ledger.csv", "workforce.csv"):
+        whole = (tmp_path / "whole" / table).read_bytes()
+        assert whole == (tmp_path / "split" / table).read_bytes(), f"{table} differs"

@@ -20,6 +20,7 @@ from typing import NoReturn
 import pandas as pd
 
 from simlib.cli.calibrate import add_calibrate_command
+from simlib.cli.national import add_split_arguments, simulate_run
 from simlib.cli.report import add_report_command
 from simlib.core.domain import PREDIKAT
 from simlib.core.errors import ConfigError
@@ -112,6 +113,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write the employee panel (ratings with true scores) and employee ledger",
     )
+    add_split_arguments(run)  # --executor, --workers, --scheduler: split by agency
     run.set_defaults(func=_cmd_run)
 
     ratings = sub.add_parser("ratings", help="360-degree rating data: simulate or analyse")
@@ -283,11 +285,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     claim_dir(out, what="simlib run", owned=run_folder_foreign)
     loaded = time.perf_counter()
 
-    progress = _progress_bar(horizon)
+    split = args.executor is not None or args.scheduler is not None
+    progress = None if split else _progress_bar(horizon)  # a split run counts agencies
     try:
-        result = simulate(bundle, seed=args.seed, replication=args.replication, progress=progress)
+        result = simulate_run(bundle, args, month_progress=progress)
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
     simulated = time.perf_counter()
     manifest = {
         "run_id": run_id,
