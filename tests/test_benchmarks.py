@@ -57,6 +57,7 @@ SCRIPTS = {
         "20",
         "--no-profile",
     ],
+    "national.py": ["--share", "0.005", "--months", "3", "--workers", "1"],
 }
 
 
