@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from threadpoolctl import threadpool_limits
 
 import simlib
@@ -206,3 +207,21 @@ def test_simlib_run_executor_option_writes_the_same_tables(tmp_path):
     for table in ("outcomes.csv", "ledger.csv", "workforce.csv"):
         whole = (tmp_path / "whole" / table).read_bytes()
         assert whole == (tmp_path / "split" / table).read_bytes(), f"{table} differs"
+
+
+def test_national_yaml_is_what_its_generator_writes(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("national_generate",
+                                                  SCENARIOS / "national_generate.py")  # fmt: skip
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    monkeypatch.setattr(gen, "OUT", tmp_path / "national.yaml")
+    gen.main()
+    written = (tmp_path / "national.yaml").read_text()
+    assert written == (SCENARIOS / "national.yaml").read_text(), "regenerate national.yaml"
+    # The published totals the generator scales to (data/raw/national_counts.csv, BKN 2023).
+    rows = [a["structure"] for a in yaml.safe_load(written)["agencies"]]
+    employees = [r["employees"]["value"] for r in rows]
+    assert sum(employees) == 4_282_429, sum(employees)
+    assert len(rows) == 80 + 38 + 416 + 98, len(rows)
