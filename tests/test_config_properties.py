@@ -51,7 +51,13 @@ from simlib.params.policy import (
 from simlib.params.scenario import Scenario, read_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO_FILES = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))
+#: Hand-written scenario files; a generated one (``<name>_generate.py`` beside it, e.g. the
+#: 632-agency national.yaml) repeats the same records and would multiply the targets.
+SCENARIO_FILES = sorted(
+    p
+    for p in (ROOT / "data" / "scenarios").glob("*.yaml")
+    if not p.with_name(f"{p.stem}_generate.py").is_file()
+)
 POLICY_FILES = sorted((ROOT / "data" / "policies").glob("baseline_*.yaml"))
 FIELDS_NOT_IN_FILES = frozenset({"source_file", "docs"})
 
