@@ -10,6 +10,7 @@ variant file is one line naming the field.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -49,6 +50,12 @@ def policy(*, rule="rating", bias=0.0):
     )
 
 
+@functools.cache
+def run(rule: str, bias: float, seed: int):
+    """One run of the small organisation (cached: tests share the biased and merit arms)."""
+    return simlib.simulate(world(), policy(rule=rule, bias=bias), seed=seed)
+
+
 def top_levels(result, metric: str, levels=(4, 5)) -> float:
     """Mean of ``metric_level_k`` over the top ``levels`` and the last ten years."""
     out = result.outcomes
@@ -65,10 +72,8 @@ def paired(a: list[float], b: list[float]) -> tuple[float, float]:
 
 
 def test_more_bias_fewer_women_at_the_top():
-    sc = world()
-    fair, biased = policy(bias=0.0), policy(bias=0.459)  # 5 % of the variance
-    w0 = [top_levels(simlib.simulate(sc, fair, seed=s), "women_share") for s in SEEDS]
-    w1 = [top_levels(simlib.simulate(sc, biased, seed=s), "women_share") for s in SEEDS]
+    w0 = [top_levels(run("rating", 0.0, s), "women_share") for s in SEEDS]
+    w1 = [top_levels(run("rating", 0.459, s), "women_share") for s in SEEDS]  # 5 % of variance
     diff, se = paired(w0, w1)
     assert diff > 2 * se, (
         f"women at the top: no bias {np.mean(w0):.3f}, bias {np.mean(w1):.3f}; "
@@ -78,8 +83,7 @@ def test_more_bias_fewer_women_at_the_top():
 
 def test_biased_promotion_thins_women_towards_the_top():
     # Martell et al. (1996): with a bias the share of women falls from level 1 upwards.
-    sc = world()
-    result = [simlib.simulate(sc, policy(bias=0.459), seed=s) for s in SEEDS]
+    result = [run("rating", 0.459, s) for s in SEEDS]
     bottom = [top_levels(r, "women_share", levels=(1,)) for r in result]
     top = [top_levels(r, "women_share", levels=(4, 5)) for r in result]
     diff, se = paired(bottom, top)
@@ -90,12 +94,8 @@ def test_biased_promotion_thins_women_towards_the_top():
 
 
 def test_merit_with_accurate_ratings_raises_leader_competence_over_seniority():
-    sc = world()
-    merit = [top_levels(simlib.simulate(sc, policy(), seed=s), "competence") for s in SEEDS]
-    senior = [
-        top_levels(simlib.simulate(sc, policy(rule="seniority"), seed=s), "competence")
-        for s in SEEDS
-    ]
+    merit = [top_levels(run("rating", 0.0, s), "competence") for s in SEEDS]
+    senior = [top_levels(run("seniority", 0.0, s), "competence") for s in SEEDS]
     diff, se = paired(merit, senior)
     assert diff > 2 * se, (
         f"competence at the top: by rating {np.mean(merit):.3f}, by seniority "
