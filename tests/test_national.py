@@ -196,10 +196,15 @@ def test_simlib_run_executor_option_writes_the_same_tables(tmp_path):
     """``simlib run --executor inprocess`` (split, a bar by agency) against the plain run,
     both in child processes limited to one BLAS thread."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    scenario = str(SCENARIOS / "provincial_government.yaml")
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text(yaml.safe_dump({
+        "kind": "scenario", "extends": str(SCENARIOS / "provincial_government.yaml"),
+        "calendar": {"horizon_months": {"value": 6, "unit": "months",
+                                        "source": "setting: short for tests"}},
+    }))  # fmt: skip
     for name, extra in (("whole", []), ("split", ["--executor", "inprocess"])):
         cli = subprocess.run(
-            [sys.executable, "-m", "simlib", "run", scenario, "--seed", "2", "--out",
+            [sys.executable, "-m", "simlib", "run", str(scenario), "--seed", "2", "--out",
              str(tmp_path / name), *extra],
             cwd=ROOT, capture_output=True, text=True, timeout=300, env=env,
         )  # fmt: skip
