@@ -292,6 +292,14 @@ def _run_case(mirror: Path, rel: Path, target: Path, out: Path) -> None:
     elif parts[:2] == ("data", "experiments"):
         with contextlib.suppress(ConfigError):
             plan_sweep(target, replications=1)
+    elif parts[:2] == ("data", "replications"):
+        # A published model's world (a 70-year run), rules and experiments: validated and
+        # planned only; they run in tests/test_careers_engine.py and the benchmark.
+        if "arms:" in target.read_text(encoding="utf-8", errors="replace"):
+            with contextlib.suppress(ConfigError):
+                plan_sweep(target, replications=1)
+        else:
+            _simlib("validate", target)
     elif parts[:2] == ("tests", "data"):
         _simlib("sweep", target, "--store", out, "--executor", "inprocess", "--replications", "1")
     elif parts[:2] in (("data", "training"), ("data", "services"), ("data", "raw")):
