@@ -44,7 +44,9 @@ def write_experiment(tmp_path: Path, raw: dict, name: str = "exp.yaml") -> Path:
 def test_every_experiment_file_plans(path):
     plan = plan_sweep(path, replications=1)
     exp = plan.experiment
-    assert len(plan.runs) == len(exp.arms) * len(plan.samples), (len(plan.runs), path)
+    # Uncertainties drawn per replication run design point r in replication r of each arm.
+    draws = 1 if exp.per_replication else len(plan.samples)
+    assert len(plan.runs) == len(exp.arms) * draws, (len(plan.runs), path)
     keys = [r.key for r in plan.runs]
     assert len(set(keys)) == len(keys), f"{path}: duplicate run keys"
 

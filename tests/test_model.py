@@ -7,6 +7,7 @@ import simpy
 from helpers import shrink, with_changes
 
 import simlib
+from simlib.core.paths import POLICIES
 from simlib.engine.outcomes import OUTCOMES
 from simlib.params.policy import build_schedule
 
@@ -16,13 +17,19 @@ def run(tiny, regional):
     return simlib.simulate(tiny, regional, seed=11)
 
 
-def test_reports_exactly_the_declared_outcomes(run):
-    out = run.outcomes
-    for kind in ("quarter", "year"):
-        declared = {o.name for o in OUTCOMES if kind in o.levels}
-        reported = set(out.loc[out.period_kind == kind, "metric"])
-        assert reported == declared, (kind, reported ^ declared)
-    assert list(out.columns) == list(simlib.engine.outcomes.OUTCOME_COLUMNS)
+def test_reports_exactly_the_declared_outcomes(run, tiny, regional):
+    """Every declared outcome is reported, except those whose lever the policy lacks."""
+    careers = simlib.apply_variant(
+        regional, simlib.load_variant(POLICIES / "promotion_by_rating.yaml")
+    )
+    with_careers = simlib.simulate(tiny, careers, seed=11)
+    for result, lever in ((run, None), (with_careers, "careers")):
+        out = result.outcomes
+        for kind in ("quarter", "year"):
+            declared = {o.name for o in OUTCOMES if kind in o.levels and o.requires in ("", lever)}
+            reported = set(out.loc[out.period_kind == kind, "metric"])
+            assert reported == declared, (lever, kind, reported ^ declared)
+        assert list(out.columns) == list(simlib.engine.outcomes.OUTCOME_COLUMNS)
 
 
 def test_periods_cover_the_horizon(run, tiny):

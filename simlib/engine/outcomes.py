@@ -39,6 +39,8 @@ class Outcome:
     ``"sum"`` for amounts (rupiah, people), ``"mean"`` for everything else (shares, means,
     correlations). ``better`` says which direction a reader should take as an improvement:
     ``"higher"``, ``"lower"`` or ``""`` (neither: a transfer, a spread, a count of moves).
+    ``requires`` names the policy lever without which the metric is not reported
+    (``"careers"``: only a run under a careers lever promotes anyone), or ``""``.
     """
 
     name: str
@@ -47,6 +49,7 @@ class Outcome:
     meaning: str
     pooling: str = "mean"
     better: str = ""
+    requires: str = ""
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLINGS or self.better not in BETTER:
@@ -446,6 +449,7 @@ OUTCOMES: tuple[Outcome, ...] = (
             _Y,
             f"Share of women among the occupants of level {k} of the position ladder "
             "(1 = bottom) after this year's promotions",
+            requires="careers",
         )
         for k in range(1, CAREER_LEVELS + 1)
     ),
@@ -457,10 +461,18 @@ OUTCOMES: tuple[Outcome, ...] = (
             f"Mean true (base) competence of the occupants of level {k} after this year's "
             "promotions",
             better="higher",
+            requires="careers",
         )
         for k in range(1, CAREER_LEVELS + 1)
     ),
-    Outcome("promotions", "people", _Y, "People promoted one level this year", pooling="sum"),
+    Outcome(
+        "promotions",
+        "people",
+        _Y,
+        "People promoted one level this year",
+        pooling="sum",
+        requires="careers",
+    ),
     Outcome(
         "promotion_accuracy",
         "correlation",
@@ -468,12 +480,14 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Correlation of being promoted with true competence among this year's candidates "
         "(the levels below a vacancy)",
         better="higher",
+        requires="careers",
     ),
     Outcome(
         "years_to_promotion",
         "years",
         _Y,
         "Mean years the people promoted this year had spent in their former level",
+        requires="careers",
     ),
     Outcome(
         "promotion_pay_gap_idr",
@@ -482,6 +496,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Mean tukin paid this year, men minus women (promotion moves people to posts of "
         "higher kelas jabatan; compare with the arm without careers for the gap it creates)",
         better="lower",
+        requires="careers",
     ),
     Outcome(
         "promotion_predikat_gap",
@@ -490,6 +505,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         "Mean annual predikat code, women minus men (codes best first: positive, women "
         "rated worse)",
         better="lower",
+        requires="careers",
     ),
     Outcome(
         "original_share",
@@ -497,13 +513,7 @@ OUTCOMES: tuple[Outcome, ...] = (
         _Y,
         "Share of the posts held by someone of the workforce at the start (Martell et al. "
         "1996 run until none remains)",
-    ),
-    Outcome(
-        "tournament_prizes_idr",
-        "IDR",
-        _Y,
-        "Rank-order tournament prizes paid this year, from the performance part of tukin",
-        pooling="sum",
+        requires="careers",
     ),
 )
 
