@@ -59,18 +59,8 @@ CONTENT_KEYS = (
     ("targets", "calibration"),
     ("parameters", "parameters"),
 )
-NAMES = {
-    "scenario": "scenario",
-    "policy": "policy",
-    "variant": "policy variant",
-    "experiment": "experiment",
-    "training": "training plan",
-    "campaign": "campaign",
-    "calibration": "calibration targets",
-    "org_csv": "organisation CSV",
-    "table": "regulation table",
-    "parameters": "parameter tree",
-}
+#: Every kind's words in messages: the YAML kinds of ``config.FILE_KINDS`` and the CSVs.
+NAMES = {**FILE_KINDS, "org_csv": "organisation CSV", "table": "regulation table"}
 
 
 def detect_kind(path: str | Path, raw: dict[str, Any] | None = None) -> str:

@@ -54,6 +54,7 @@ from simlib.params.config import (
     FILE_KINDS,
     RECORD_KINDS,
     RESERVED,
+    _has_number,
     _is_leaf,
     _is_number,
     _record_type,
@@ -380,14 +381,6 @@ def _range(node: Mapping, *, where: str, file: Path, defaults: list) -> tuple | 
                 path=f"{where}.range",
             )
     return (bounds[0], bounds[1])
-
-
-def _has_number(node: Any) -> bool:
-    if isinstance(node, Mapping):
-        return any(_has_number(v) for v in node.values())
-    if isinstance(node, list | tuple):
-        return any(_has_number(v) for v in node)
-    return _is_number(node)
 
 
 def tree_path(dotted: str) -> str:
