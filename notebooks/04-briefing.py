@@ -23,7 +23,7 @@
 # Every word comes from the catalogue in `simlib/reporting/locale/`, so the Indonesian
 # briefing is Indonesian throughout; these notes (tagged `analyst`) are left out of it.
 #
-# **Data and method** as in `02-compare-policies`: a run store, paired effects at the
+# **Data and Method** as in `02-compare-policies`: a run store, paired effects at the
 # horizon with 95 % intervals, agencies pooled as each outcome declares. With
 # `store = ""` the default experiment's store is read, and run first if missing.
 #
