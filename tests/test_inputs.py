@@ -291,8 +291,24 @@ def test_every_shipped_file_validates_as_its_kind(capsys):
             assert summary.startswith(("calibration targets ", "variant ")), line
         elif file.parent.name == "replications":  # a published model's world, rules and runs
             assert summary.startswith(("scenario ", "variant ", "experiment ")), line
+        elif file.name == "national_counts.csv":  # the national scenario's sourced counts
+            assert summary.startswith("table of published counts, "), line
         else:
             assert summary.startswith(KIND_WORD[file.parent.name]), line
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [("n,abc,people,2023,V,BKN", "value"), ("n,1,people,2023,X,BKN", "status"),
+     ("n,1,people,2023,V,", "source")],
+)  # fmt: skip
+def test_a_bad_row_of_published_counts_is_named(capsys, tmp_path, row, field):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "counts.csv").write_text(f"quantity,value,unit,date,status,source\n{row}\n")
+    status, out, err = validate(capsys, raw / "counts.csv")
+    assert status == 2 and out == [], out
+    assert len(err) == 1 and f"counts.csv: row 2.{field}: " in err[0], err
 
 
 def test_experiment_line_says_arms_replications_and_planned_runs(capsys):

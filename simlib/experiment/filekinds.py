@@ -60,7 +60,15 @@ CONTENT_KEYS = (
     ("parameters", "parameters"),
 )
 #: Every kind's words in messages: the YAML kinds of ``config.FILE_KINDS`` and the CSVs.
-NAMES = {**FILE_KINDS, "org_csv": "organisation CSV", "table": "regulation table"}
+NAMES = {
+    **FILE_KINDS,
+    "org_csv": "organisation CSV",
+    "table": "regulation table",
+    "counts": "table of published counts",
+}
+#: Columns of a table of published counts (``data/raw/national_counts.csv``): one sourced
+#: number a row, with the V/P/M status of ``../shared/reference/facts.md``.
+COUNTS_COLUMNS = ("quantity", "value", "unit", "date", "status", "source")
 
 
 def detect_kind(path: str | Path, raw: dict[str, Any] | None = None) -> str:
@@ -77,6 +85,8 @@ def detect_kind(path: str | Path, raw: dict[str, Any] | None = None) -> str:
     by_folder = [k for k, f in KINDS.items() if f == folder]
     if raw is None:  # a CSV
         header = _csv_header(path)
+        if folder == "raw" and tuple(header) == COUNTS_COLUMNS:
+            return "counts"
         if folder in ("raw", "tables"):
             return by_folder[0]
         if {"employee_id", "supervisor_id"} <= set(header):
@@ -245,6 +255,32 @@ def _org_csv(path: Path, _base: Any) -> str:
     return f"organisation CSV, {workforce.n} employees in {units} units"
 
 
+def _counts(path: Path, _base: Any) -> str:
+    """Every row a quantity with a number, a unit, a date, a V/P/M status and a source."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for i, row in enumerate(rows):
+        where = f"row {i + 2}"
+        try:
+            float(row["value"])
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{row['value']!r} is not a number; allowed: a number",
+                file=path,
+                path=f"{where}.value",
+            ) from None
+        if row["status"] not in ("V", "P", "M"):
+            raise ConfigError(
+                f"{row['status']!r}; allowed: V, P or M", file=path, path=f"{where}.status"
+            )
+        for column in ("quantity", "unit", "source"):
+            if not (row[column] or "").strip():
+                raise ConfigError(
+                    "empty; allowed: a non-empty text", file=path, path=f"{where}.{column}"
+                )
+    return f"table of published counts, {len(rows)} quantities"
+
+
 def _table(path: Path, _base: Any) -> str:
     from simlib.params import tables
 
@@ -317,6 +353,7 @@ _CHECKS: dict[str, Callable[[Path, Any], str]] = {
     "campaign": _campaign,
     "org_csv": _org_csv,
     "table": _table,
+    "counts": _counts,
     "calibration": _calibration,
     "parameters": _parameters,
 }
