@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import simlib
 from simlib.params.changes import apply_changes
-from simlib.params.scenario import Scenario, Structure
+from simlib.params.scenario import Scenario
 
 
 def shrink(scenario: Scenario, *, employees: int = 150, horizon_months: int = 24) -> Scenario:
     """A small copy of ``scenario``: fewer employees per agency and a shorter horizon."""
-    agencies = []
-    for spec in scenario.agencies:
-        structure = Structure(
-            employees=employees,
-            jpt_posts=1,
-            units=5,
-            subunits_per_unit=1,
-            fungsional_share=spec.structure.fungsional_share,
-            pppk_share=spec.structure.pppk_share,
-            female_share=spec.structure.female_share,
-        )
-        agencies.append(spec.model_copy(update={"structure": structure}))
-    calendar = scenario.calendar.model_copy(update={"horizon_months": horizon_months})
-    return scenario.model_copy(update={"agencies": tuple(agencies), "calendar": calendar})
+    changes: dict[str, object] = {"calendar.horizon_months": horizon_months}
+    for i, _spec in enumerate(scenario.agencies):
+        structure = f"agencies.{i}.structure"
+        changes |= {
+            f"{structure}.employees": employees,
+            f"{structure}.jpt_posts": 1,
+            f"{structure}.units": 5,
+            f"{structure}.subunits_per_unit": 1,
+        }
+    return apply_changes(scenario, changes, file="test", where="shrink")
 
 
 def with_changes(policy: simlib.Policy, **changes) -> simlib.Policy:
@@ -54,24 +50,27 @@ def params_with(raters, **changes):
 
 def static_workforce(scenario: Scenario) -> Scenario:
     """``scenario`` with no one leaving, moving or joining (the posts' occupants stay)."""
-    flows = scenario.flows.model_copy(
-        update={
-            "retirement": False,
-            "voluntary_exit_rate_pns": 0.0,
-            "voluntary_exit_rate_pppk": 0.0,
-            "pppk_renewal_min_predikat": "sangat_kurang",
-            "sangat_kurang_years_to_separation": 0,
-            "forced_separation_share": 0.0,
-            "transfer_rate": 0.0,
-        }
+    changes = {
+        "retirement": False,
+        "voluntary_exit_rate_pns": 0.0,
+        "voluntary_exit_rate_pppk": 0.0,
+        "pppk_renewal_min_predikat": "sangat_kurang",
+        "sangat_kurang_years_to_separation": 0,
+        "forced_separation_share": 0.0,
+        "transfer_rate": 0.0,
+    }
+    return apply_changes(
+        scenario, {f"flows.{k}": v for k, v in changes.items()}, file="test", where="static"
     )
-    return scenario.model_copy(update={"flows": flows})
 
 
 def without_gaming(scenario: Scenario) -> Scenario:
     """``scenario`` whose ratings are not bent by gaming, resisting raters or missing SKP."""
-    ad = scenario.adoption
-    none = ad.skp_missing.model_copy(update={"resisting": 0.0, "complying": 0.0, "adopting": 0.0})
-    adoption = ad.model_copy(update={"skp_missing": none, "resisting_rater_inflation": 0.0})
-    gaming = scenario.gaming.model_copy(update={"target_easing_share": 0.0})
-    return scenario.model_copy(update={"adoption": adoption, "gaming": gaming})
+    changes = {
+        "adoption.skp_missing.resisting": 0.0,
+        "adoption.skp_missing.complying": 0.0,
+        "adoption.skp_missing.adopting": 0.0,
+        "adoption.resisting_rater_inflation": 0.0,
+        "gaming.target_easing_share": 0.0,
+    }
+    return apply_changes(scenario, changes, file="test", where="without_gaming")

@@ -131,3 +131,5 @@ def test_no_model_copy_update_in_the_library() -> None:
         if n:
             found[str(path.relative_to(PACKAGE))] = n
     assert found == allowed, found
+    helpers = (ROOT / "tests" / "helpers.py").read_text(encoding="utf-8")
+    assert "model_copy(" not in helpers, "the shared test helpers go through apply_changes"
