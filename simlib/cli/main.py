@@ -15,46 +15,29 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pandas as pd
 
-from simlib.cli.calibrate import add_calibrate_command
-from simlib.cli.national import add_split_arguments, simulate_run
-from simlib.cli.report import add_report_command
+# Only what every command needs is imported here: each command imports the rest when it
+# runs, and the parser builds only the command asked for, so that `simlib ratings analyze`
+# does not import the engine (tests/test_lazy_import.py).
 from simlib.core.domain import PREDIKAT
 from simlib.core.errors import ConfigError
 from simlib.core.paths import DEFAULT_SCENARIO, POLICIES, REPORTS
-from simlib.engine.model import simulate
-from simlib.params.changes import apply_changes
-from simlib.params.policy import (
-    Policy,
-    build_schedule,
-)
-from simlib.params.resolve import Inputs, resolve
-from simlib.params.runinputs import add_file_argument, resolve_inputs
-from simlib.params.scenario import Scenario
-from simlib.store.provenance import code_version, file_sha256, package_versions, stable_hash
 from simlib.store.ratingdata import (
     DEFAULT_MIN_RATERS,
     fixed_effects_table,
     read_ratings,
     reference_levels,
-    simulated_ratings,
     source_summary,
     with_safe_reference,
 )
-from simlib.store.rundir import (
-    claim_dir,
-    claim_file,
-    clean_leftovers,
-    fsync_dir,
-    make_parents,
-    run_folder_foreign,
-    temp_file_name,
-    write_bytes_atomic,
-    write_run,
-)
+
+if TYPE_CHECKING:
+    from simlib.params.policy import Policy
+    from simlib.params.resolve import Inputs
+    from simlib.params.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -64,8 +47,8 @@ PROGRESS_DELAY_S = 3.0
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``simlib`` command; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _parser(argv).parse_args(argv)
     try:
         return args.func(args)
     except ConfigError as exc:
@@ -88,12 +71,40 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser of every command, or only of the command (and subcommand) ``argv`` names.
+
+    A command's options import what their defaults and checks come from (the parameter
+    records, the engine, the notebooks); building only the one asked for keeps a command
+    from importing the others' (``simlib ratings analyze`` reads a CSV and fits a model, and
+    imports neither the engine nor the records). Anything else (``--help``, a misspelt
+    command) gets the whole parser, with every command listed.
+    """
     parser = _Parser(
         prog="simlib",
         description="Kinerja Lab: simulate performance appraisal and pay in ASN agencies.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    commands = {
+        "run": _add_run,
+        "ratings": _add_ratings,
+        "validate": _add_validate,
+        "params": _add_params,
+        "report": _add_report,
+        "calibrate": _add_calibrate,
+        "sweep": _add_sweep,
+        "effects": _add_effects,
+    }
+    chosen = argv[0] if argv and argv[0] in commands else None
+    for name, add in commands.items():
+        if chosen in (None, name):
+            add(sub, argv[1:] if chosen else ())
+    return parser
+
+
+def _add_run(sub, rest: Sequence[str]) -> None:
+    from simlib.cli.national import add_split_arguments
+    from simlib.params.runinputs import add_file_argument
 
     run = sub.add_parser("run", help="run one scenario under a policy and write its tables")
     add_file_argument(run, "scenario", DEFAULT_SCENARIO)
@@ -116,8 +127,20 @@ def _parser() -> argparse.ArgumentParser:
     add_split_arguments(run)  # --executor, --workers, --scheduler: split by agency
     run.set_defaults(func=_cmd_run)
 
+
+def _add_ratings(sub, rest: Sequence[str]) -> None:
     ratings = sub.add_parser("ratings", help="360-degree rating data: simulate or analyse")
     rsub = ratings.add_subparsers(dest="ratings_command", required=True)
+    chosen = rest[0] if rest and rest[0] in ("simulate", "analyze") else None
+    if chosen in (None, "simulate"):
+        _add_ratings_simulate(rsub)
+    if chosen in (None, "analyze"):
+        _add_ratings_analyze(rsub)
+
+
+def _add_ratings_simulate(rsub) -> None:
+    from simlib.params.runinputs import add_file_argument
+
     rsim = rsub.add_parser(
         "simulate", help="write simulated multi-source ratings with true scores beside them"
     )
@@ -129,6 +152,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     rsim.add_argument("--out", required=True, metavar="FILE.csv")
     rsim.set_defaults(func=_cmd_ratings_simulate)
+
+
+def _add_ratings_analyze(rsub) -> None:
     ran = rsub.add_parser("analyze", help="decompose rating variance (crossed random effects)")
     ran.add_argument("file", metavar="FILE.csv")
     ran.add_argument("--ratee", required=True, metavar="COL")
@@ -152,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     ran.add_argument("--json", action="store_true", help="print one JSON object")
     ran.set_defaults(func=_cmd_ratings_analyze)
 
+
+def _add_validate(sub, rest: Sequence[str]) -> None:
     val = sub.add_parser(
         "validate",
         help="check input files of every kind (scenarios, policies, variants, experiments, "
@@ -166,6 +194,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.set_defaults(func=_cmd_validate)
 
+
+def _add_params(sub, rest: Sequence[str]) -> None:
     par = sub.add_parser(
         "params",
         help="the parameter tree: every parameter with its default, unit, source, status and "
@@ -180,16 +210,25 @@ def _parser() -> argparse.ArgumentParser:
                      help="print the plausible ranges of the assumptions a scenario or policy "
                      "file rests on, as JSON (for sensitivity analysis)")  # fmt: skip
     par.set_defaults(func=_cmd_params)
+
+
+def _add_report(sub, rest: Sequence[str]) -> None:
+    from simlib.cli.report import add_report_command
+
     add_report_command(sub)
+
+
+def _add_calibrate(sub, rest: Sequence[str]) -> None:
+    from simlib.cli.calibrate import add_calibrate_command
+
     add_calibrate_command(sub)
-    _sweep_parsers(sub)
-    return parser
 
 
-def _sweep_parsers(sub) -> None:
-    """``simlib sweep`` and ``simlib effects`` (experiments and the run store)."""
+def _add_sweep(sub, rest: Sequence[str]) -> None:
+    """``simlib sweep``: run an experiment into a run store."""
     from simlib.core.paths import DEFAULT_EXPERIMENT
     from simlib.experiment.sweep import EXECUTORS
+    from simlib.params.runinputs import add_file_argument
 
     sw = sub.add_parser("sweep", help="run an experiment (arms x samples x replications)")
     add_file_argument(sw, "experiment", DEFAULT_EXPERIMENT)
@@ -221,12 +260,16 @@ def _sweep_parsers(sub) -> None:
         help="override the experiment's replications",
     )
     sw.set_defaults(func=_cmd_sweep)
+
+
+def _add_effects(sub, rest: Sequence[str]) -> None:
+    """``simlib effects``: paired effects from a run store."""
+    from simlib.cli.assumptions import add_effects_arguments
+
     eff = sub.add_parser("effects", help="paired effects of each arm vs the baseline")
     eff.add_argument("store", metavar="STORE")
     eff.add_argument("--confidence", type=float, default=0.95, help="interval level (0.95)")
     eff.add_argument("--json", action="store_true", help="print one JSON object")
-    from simlib.cli.assumptions import add_effects_arguments
-
     add_effects_arguments(eff)
     eff.set_defaults(func=_cmd_effects)
 
@@ -264,6 +307,14 @@ def _boot_resamples(text: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from simlib.cli.national import simulate_run
+    from simlib.params.changes import apply_changes
+    from simlib.params.policy import build_schedule
+    from simlib.params.resolve import resolve
+    from simlib.params.runinputs import resolve_inputs
+    from simlib.store.provenance import code_version, package_versions, stable_hash
+    from simlib.store.rundir import claim_dir, run_folder_foreign, write_run
+
     started = time.perf_counter()
     scenario, base, variants = resolve_inputs(args.scenario, args.policy)
     if args.panel:
@@ -325,6 +376,7 @@ def _sources(docs) -> dict[str, dict[str, str]]:
 
 def _input_files(bundle: Inputs, base: Policy, variants) -> list[dict]:
     from simlib.params.tree import parent_files
+    from simlib.store.provenance import file_sha256
 
     files = [("scenario", bundle.scenario.source_file), ("policy", base.source_file)]
     files += [("variant", v.source_file) for v in variants]
@@ -424,6 +476,21 @@ def _fmt(x: float) -> str:
 
 
 def _cmd_ratings_simulate(args: argparse.Namespace) -> int:
+    from simlib.engine.model import simulate
+    from simlib.params.changes import apply_changes
+    from simlib.params.policy import build_schedule
+    from simlib.params.runinputs import resolve_inputs
+    from simlib.store.provenance import code_version, file_sha256
+    from simlib.store.ratingdata import simulated_ratings
+    from simlib.store.rundir import (
+        claim_file,
+        clean_leftovers,
+        fsync_dir,
+        make_parents,
+        temp_file_name,
+        write_bytes_atomic,
+    )
+
     scenario, base, variants = resolve_inputs(args.scenario, args.policy)
     scenario = apply_changes(
         scenario,
@@ -499,6 +566,8 @@ def _read_sidecar(path: Path) -> dict | None:
 
 def _own_ratings_csv(csv: Path) -> bool:
     """A CSV that ``ratings simulate`` wrote and nobody changed since (by its sidecar)."""
+    from simlib.store.provenance import file_sha256
+
     record = _read_sidecar(_ratings_sidecar(csv))
     if record is None:
         return False
@@ -698,8 +767,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_params(args: argparse.Namespace) -> int:
     from simlib.params import tree
     from simlib.params.config import read_yaml
-    from simlib.params.policy import load_policy_or_variant
-    from simlib.params.scenario import load_scenario
+    from simlib.params.policy import Policy, load_policy_or_variant
+    from simlib.params.scenario import Scenario, load_scenario
 
     if args.markdown:
         sys.stdout.write(tree.markdown())
@@ -760,6 +829,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from simlib.experiment.sweep import plan_sweep, run_sweep
+    from simlib.store.rundir import claim_dir
     from simlib.store.runstore import store_foreign
 
     store = Path(args.store) if args.store else REPORTS / f"sweep-{Path(args.experiment).stem}"

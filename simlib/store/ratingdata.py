@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from simlib.core.errors import ConfigError
-from simlib.engine.model import RunResult
+
+if TYPE_CHECKING:  # the engine is not imported to read or check rating files
+    from simlib.engine.model import RunResult
 
 __all__ = [
     "DEFAULT_MIN_RATERS",
