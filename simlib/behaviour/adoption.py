@@ -238,9 +238,9 @@ def socialise(
     soc = cm.socialisation
     waiting = np.flatnonzero(~people.socialised)
     seats = min(soc.capacity_per_month, int(budget_left_idr // soc.cost_per_participant_idr))
-    u = uniforms(rng, people.person)
     if seats <= 0 or len(waiting) == 0:
         return 0, 0.0
+    u = uniforms(rng, people.person)  # keyed: not drawing when no one attends changes nothing
     chosen = waiting[np.argsort(u[waiting], kind="stable")[:seats]]
     people.socialised[chosen] = True
     return len(chosen), len(chosen) * soc.cost_per_participant_idr

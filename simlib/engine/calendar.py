@@ -10,8 +10,13 @@ month boundary ``t`` (months since the start date) does, in this order
 3. at a year end: **annual predikat** and the close of the budget year
    (:func:`~simlib.engine.steps.close_year`);
 4. at the horizon: the **run's close** (:func:`~simlib.engine.steps.close_run`), and stop;
-5. else a new **budget year** opens (January), a new **quarter** starts, and a campaign
+5. else a new **budget year** opens (January; under ``flows.voluntary_timing:
+   before_ratings`` with its voluntary turnover and replacement,
+   :func:`~simlib.engine.steps.open_flows`), a new **quarter** starts, and a campaign
    starting this month is held.
+
+With ``outputs.potential_records`` month 0 first records the initial workforce's potential
+(period kind ``start``).
 
 The policy in force for each step is the schedule's at the step's month. The calendar
 records what the steps report (:class:`~simlib.engine.recorder.Recorder`) with the
@@ -21,7 +26,7 @@ period's label and month; the steps never see labels or the recorder.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
@@ -48,6 +53,9 @@ class Run:
     initial: list
     seed: int
     replication: int
+    #: Name columns of the per-employee rows, built once per (agency, rows, value): the
+    #: recorder concatenates them at the end and never changes them.
+    columns: dict = field(default_factory=dict)
 
     def month_label(self, month: int) -> str:
         """``YYYY-MM`` of month ``month``."""
@@ -82,7 +90,11 @@ def start(inputs: Inputs, *, seed: int, replication: int) -> tuple[Run, list[Age
 
 def begin(run: Run, state: AgencyState) -> AgencyState:
     """Month 0: the first budget year, the first quarter, and a campaign starting then."""
+    out = steps.record_start(state, run.world)
+    if out.metrics:
+        run.record(state, "start", "start", 0, run.schedule.at(0), out)
     state, _ = steps.open_year(state, run.schedule.at(0), year=0)
+    state, _ = steps.open_flows(state, run.world, year=0, streams=run.streams)
     state = _start_quarter(run, state, 0)
     return _maybe_campaign(run, state, 0)
 
@@ -96,7 +108,7 @@ def tick(run: Run, state: AgencyState, t: int) -> AgencyState:
     run.recorder.pay_row(state.name, run.month_label(month), month,
                          run.year_label(month // 12), policy.name, out.metrics)  # fmt: skip
     if out.employees is not None:
-        run.recorder.employee_ledger.append({"agency": _names(state), **out.employees})
+        run.recorder.employee_ledger.append({"agency": _names(run, state), **out.employees})
     if t % 3 == 0:
         quarter = t // 3 - 1
         month = 3 * quarter + 2
@@ -105,7 +117,7 @@ def tick(run: Run, state: AgencyState, t: int) -> AgencyState:
         label = run.quarter_label(quarter)
         run.record(state, "quarter", label, month, policy, out)
         if out.employees is not None:
-            period = {"agency": _names(state), "period": _names(state, label)}
+            period = {"agency": _names(run, state), "period": _names(run, state, label)}
             run.recorder.panel.append({**period, **out.employees})
         if out.ratings is not None:
             run.recorder.ratings.append((state.name, label, month, out.ratings))
@@ -122,6 +134,7 @@ def tick(run: Run, state: AgencyState, t: int) -> AgencyState:
         return state
     if t % 12 == 0:
         state, _ = steps.open_year(state, schedule.at(t), year=t // 12)
+        state, _ = steps.open_flows(state, world, year=t // 12, streams=streams)
     if t % 3 == 0:
         state = _start_quarter(run, state, t // 3)
     return _maybe_campaign(run, state, t)
@@ -146,9 +159,14 @@ def _maybe_campaign(run: Run, state: AgencyState, month: int) -> AgencyState:
     return state
 
 
-def _names(state: AgencyState, value: str | None = None) -> np.ndarray:
+def _names(run: Run, state: AgencyState, value: str | None = None) -> np.ndarray:
     """A column of the agency's name (or ``value``) for its per-employee rows."""
-    return np.full(state.n, state.name if value is None else value, dtype=object)
+    key = (state.name, state.n, value)
+    column = run.columns.get(key)
+    if column is None:
+        column = np.full(state.n, state.name if value is None else value, dtype=object)
+        run.columns[key] = column
+    return column
 
 
 def agency_calendar(env: simpy.Environment, run: Run, state: AgencyState):

@@ -49,7 +49,7 @@ from simlib.behaviour.adoption import (
     valence,
 )
 from simlib.behaviour.performance import effort, pay_at_stake, true_performance
-from simlib.core.domain import ORG_PREDIKAT, PREDIKAT
+from simlib.core.domain import GOLONGAN, JOB_TYPES, ORG_PREDIKAT, PREDIKAT
 from simlib.core.errors import ConfigError
 from simlib.core.streams import Keyed, Streams, gammas, poissons, uniforms
 from simlib.engine.outcomes import (
@@ -62,12 +62,22 @@ from simlib.engine.outcomes import (
     predikat_shares,
 )
 from simlib.engine.services import expected_bonus_share, run_campaign, team_incentive_idr
-from simlib.engine.state import BAIK, YEAR_SUMS, AgencyState, CareerState
+from simlib.engine.state import BAIK, YEAR_SUMS, AgencyState, CareerState, PangkatState
 from simlib.engine.training import effective_competence
 from simlib.engine.training import run_quarter as run_training_quarter
 from simlib.params.policy import Policy
 from simlib.params.scenario import Scenario
-from simlib.params.tables import distribution_curve, predikat_matrix, talent_boxes
+from simlib.params.tables import (
+    angka_kredit_kp,
+    distribution_curve,
+    education_caps,
+    gaji_pokok,
+    golongan_ladder,
+    kenaikan_pangkat_rules,
+    position_ladders,
+    predikat_matrix,
+    talent_boxes,
+)
 from simlib.rules.appraisal import (
     aggregate,
     composite,
@@ -89,7 +99,7 @@ from simlib.rules.raters import (
     halo_index,
 )
 from simlib.world import careers as C
-from simlib.world.flows import SANGAT_KURANG, hire, leavers, transfer_order
+from simlib.world.flows import SANGAT_KURANG, hire, leavers, transfer_order, voluntary_leavers
 
 __all__ = [
     "StepOut",
@@ -99,10 +109,13 @@ __all__ = [
     "flows",
     "hold_campaign",
     "manage_change",
+    "open_flows",
     "open_year",
     "pay",
     "pay_linked",
+    "potential_metrics",
     "promote",
+    "record_start",
     "start_quarter",
     "train",
 ]
@@ -127,6 +140,51 @@ class StepOut:
     metrics: dict[str, float]
     employees: dict[str, np.ndarray] | None = None
     ratings: RatingTable | None = None
+
+
+# -- mechanisms that cannot act: skipped, with their draws -----------------------------------
+# Each draw is keyed by what it belongs to (simlib.core.streams), so a draw not made changes
+# no other draw. A step skips a mechanism when its parameters make it a no-op exactly (a
+# uniform on (0, 1) is never below 0 and always below 1; Poisson(0) is 0): the results are
+# the same to the last digit (tests/test_steps_skip.py forces every one of these on).
+
+
+def _absence_possible(state: AgencyState) -> bool:
+    """Some employee has a positive absence rate (else every month's count is 0)."""
+    return bool(state.absence_rate.any())
+
+
+def _socialisation_possible(soc, budget_left_idr: float) -> bool:
+    """A seat this month: capacity, and the year's budget left covers one participant."""
+    return soc.capacity_per_month > 0 and budget_left_idr >= soc.cost_per_participant_idr
+
+
+def _adoption_moves(params) -> bool:
+    """Some adoption hazard rate is not zero (else no one ever changes state)."""
+    return (
+        params.external_push_per_month > 0
+        or params.socialised_push_per_month > 0
+        or params.imitation_per_month > 0
+        or params.gain_push > 0
+        or params.unfairness_pullback_per_month > 0
+        or params.loss_pullback > 0
+    )
+
+
+def _audit_or_missing_possible(audit_share: float, p_missing: np.ndarray) -> bool:
+    """SKP audits happen, or some adoption state misses SKP with positive probability."""
+    return audit_share > 0 or bool(p_missing.any())
+
+
+def _inflation_possible(inflation: float) -> bool:
+    """Resisting superiors add something to the hasil-kerja ratings they give."""
+    return inflation != 0
+
+
+def _reluctance_possible(rel) -> bool:
+    """A below-expectation judgement can go unrecorded (probability of honesty below 1)."""
+    return not (rel.honest_probability == 1.0 and rel.pay_sensitivity == 0
+                and rel.closeness_effect == 0)  # fmt: skip
 
 
 def _rng(streams: Streams, state: AgencyState, name: str, period: int | None = None):
@@ -334,10 +392,22 @@ def pay(
     inc = policy.incentives
     wf, people, budget = state.wf, state.people, state.budget
     entitled = entitlement(wf.kelas, inc)
-    absence = poissons(
-        _keyed(streams, state, "attendance", month), people.person, state.absence_rate
-    )
-    due_idr, performance_cut = due(entitled, state.pay_predikat, absence, inc)
+    if _absence_possible(state):
+        absence = poissons(
+            _keyed(streams, state, "attendance", month), people.person, state.absence_rate
+        )
+    else:  # Poisson(0) is 0: the draws are keyed, so skipping them changes no other draw
+        absence = np.zeros(wf.n, dtype=np.int64)
+    tournament = _tournament_on(policy)
+    if tournament is None:
+        due_idr, performance_cut = due(entitled, state.pay_predikat, absence, inc)
+    else:
+        prizes = _tournament_prizes(state, policy, tournament, entitled, month, streams)
+        due_idr, performance_cut = due(
+            entitled, state.pay_predikat, absence, inc, prizes_idr=prizes,
+            tournament_share=tournament.share_of_budget,
+        )  # fmt: skip
+        state.year_sums["prize"] += prizes
     training_cost, state.training_cost_idr = state.training_cost_idr, 0.0
     if policy.budget.training_from_tukin_budget:
         # One budget: what training spent this month is no longer there for tukin.
@@ -391,6 +461,32 @@ def pay(
     return state, StepOut(metrics, employees)
 
 
+def _tournament_on(policy: Policy):
+    """The policy's tournament when it pays anything, else ``None``."""
+    lever = policy.careers
+    rule = lever.tournament if lever is not None else None
+    return rule if rule is not None and rule.share_of_budget > 0 else None
+
+
+def _tournament_prizes(
+    state: AgencyState, policy: Policy, rule, entitled: np.ndarray, month: int, streams: Streams
+) -> np.ndarray:
+    """The month's tournament prizes (IDR, before absence cuts), by employee.
+
+    Each group (unit, or kelas jabatan for ``group_by: grade``) shares ``share_of_budget``
+    of its members' performance part of tukin (``performance_share x entitled``) as
+    rank-order prizes (:func:`simlib.world.careers.tournament_prizes`), ranked by the
+    composite score pay is based on (the latest appraisal's); ties broken by a uniform
+    keyed by person and month (stream ``careers``, period = month).
+    """
+    wf = state.wf
+    group = (wf.unit if rule.group_by == "unit" else wf.kelas).astype(np.int64)
+    pool = rule.share_of_budget * policy.incentives.performance_share * entitled
+    budgets = np.bincount(group, weights=pool)
+    tiebreak = uniforms(_keyed(streams, state, "careers", month), state.people.person)
+    return C.tournament_prizes(state.pay_score, group, budgets, rule=rule, tiebreak=tiebreak)
+
+
 def manage_change(
     state: AgencyState,
     policy: Policy,
@@ -409,9 +505,14 @@ def manage_change(
     """
     cm = policy.change_management
     people = state.people
-    reached, cost = socialise(
-        people, cm, state.socialisation_left_idr, rng=_keyed(streams, state, "socialisation", month)
-    )
+    soc = cm.socialisation
+    reached, cost = 0, 0.0
+    # No seat this month (no capacity, or the year's budget below one participant): no draws.
+    if _socialisation_possible(soc, state.socialisation_left_idr):
+        reached, cost = socialise(
+            people, cm, state.socialisation_left_idr,
+            rng=_keyed(streams, state, "socialisation", month),
+        )  # fmt: skip
     state.socialisation_left_idr -= cost
     state.socialised_this_quarter += reached
     if month % 3 == 2:
@@ -429,10 +530,11 @@ def manage_change(
         np.isfinite(people.last_paid), people.last_paid + alpha * (paid - people.last_paid),
         paid,
     )  # fmt: skip
-    adoption_step(
-        people, state.wf.unit, world.adoption, pay_change=change,
-        rng=_keyed(streams, state, "adoption", month),
-    )  # fmt: skip
+    if _adoption_moves(world.adoption):
+        adoption_step(
+            people, state.wf.unit, world.adoption, pay_change=change,
+            rng=_keyed(streams, state, "adoption", month),
+        )  # fmt: skip
     state.adoption_by_month.append(float(np.mean(people.state == ADOPTING)))
     return state, StepOut({"change_cost_idr": cost})
 
@@ -575,18 +677,20 @@ def _game_and_comply(
     """
     people, wf = state.people, state.wf
     ad, cm = world.adoption, policy.change_management
-    u = uniforms(_keyed(streams, state, "gaming", month), people.person, 2).T
-    has_superior = wf.supervisor >= 0
-    resisting_superior = np.zeros(wf.n, dtype=bool)
-    resisting_superior[has_superior] = people.state[wf.supervisor[has_superior]] == RESISTING
-    audited = u[0] < cm.audit_share
+    p_missing = np.asarray(ad.skp_missing.as_tuple())
+    if _audit_or_missing_possible(cm.audit_share, p_missing):
+        u = uniforms(_keyed(streams, state, "gaming", month), people.person, 2).T
+        audited = u[0] < cm.audit_share
+        missing = u[1] < p_missing[people.state]
+    else:  # a uniform is never below 0: no audit, no missing SKP, and no draws needed
+        audited = missing = np.zeros(wf.n, dtype=bool)
     gaming = (people.gaming_u < easing_share) & ~audited
-    missing = u[1] < np.asarray(ad.skp_missing.as_tuple())[people.state]
-    hasil = (
-        hasil
-        + ad.resisting_rater_inflation * resisting_superior
-        + world.gaming.target_easing_sd * gaming
-    )
+    if _inflation_possible(ad.resisting_rater_inflation):
+        has_superior = wf.supervisor >= 0
+        resisting_superior = np.zeros(wf.n, dtype=bool)
+        resisting_superior[has_superior] = people.state[wf.supervisor[has_superior]] == RESISTING
+        hasil = hasil + ad.resisting_rater_inflation * resisting_superior
+    hasil = hasil + world.gaming.target_easing_sd * gaming
     # A late or missing SKP is rated below expectation (di bawah ekspektasi).
     below = policy.appraisal.cutoff_below - 0.5
     return np.where(missing, np.minimum(hasil, below), hasil), gaming, missing
@@ -608,8 +712,15 @@ def _reluctant(
     """Levels after the superiors' reluctance to rate below expectation (section 7.4).
 
     One uniform per person and appraisal (stream ``reluctance``: slot 0 the quarter,
-    slot 1 the annual close, keyed by the appraisal month).
+    slot 1 the annual close, keyed by the appraisal month). Without reluctance (probability
+    1 of an honest low rating, whatever the pay or closeness) every level is kept as rated
+    and nothing is drawn; so too under ``raters.source: measurement``, where no superior
+    rates.
     """
+    if world.raters.source == "measurement":
+        return h_level, p_level
+    if not _reluctance_possible(world.raters.reluctance):
+        return h_level, p_level
     tukin = entitlement(state.wf.kelas, policy.incentives)
     total = tukin + state.gaji
     share = np.divide(tukin, total, out=np.zeros_like(tukin), where=total > 0)
@@ -788,6 +899,11 @@ def close_year(
         "pay_performance_corr": correlation(paid_year, hasil_true),
         "pay_gini": gini(paid_year),
     }
+    if world.outputs.potential_records:
+        # Scullen et al. 2005's recorded point: after the year's voluntary turnover (with
+        # voluntary_timing before_ratings), before the close's separations.
+        metrics["mean_staff_potential_rated"] = _staff_mean(state.wf.competence,
+                                                            state.wf.supervisor)  # fmt: skip
     # Forced separation ranks people by their rated results (hasil kerja).
     before = state.people.person.copy() if policy.careers is not None else None
     state, out = flows(state, world, month=month, codes=codes, rating=hasil, streams=streams)
@@ -837,17 +953,73 @@ def flows(
             rng=_keyed(streams, state, "hiring", month),
         )  # fmt: skip
         _hire(state, world, leaving, hires, month, streams)
+    metrics = {
+        **out.counts(),
+        "separations": float(len(leaving)),
+        "hires": float(len(leaving)),
+        "transfers": float(movers),
+    }
+    # Those who left when the year opened (voluntary_timing before_ratings) count this year.
+    for name, count in state.opening_flows.items():
+        metrics[name] += count
+    state.opening_flows = {}
     return state, StepOut(
         {
-            **out.counts(),
-            "separations": float(len(leaving)),
-            "hires": float(len(leaving)),
-            "transfers": float(movers),
+            **metrics,
             "headcount": float(state.wf.n),
-            "mean_workforce_potential": float(state.wf.competence.mean()),
-            "mean_staff_potential": _staff_mean(state.wf.competence, state.wf.supervisor),
+            **potential_metrics(state),
         }
     )
+
+
+def potential_metrics(state: AgencyState) -> dict[str, float]:
+    """Mean base competence of the workforce, and of the staff who head no one."""
+    wf = state.wf
+    return {
+        "mean_workforce_potential": float(wf.competence.mean()),
+        "mean_staff_potential": _staff_mean(wf.competence, wf.supervisor),
+    }
+
+
+def record_start(state: AgencyState, world: Scenario) -> StepOut:
+    """The workforce's potential at the start (year 0), with ``outputs.potential_records``."""
+    if not world.outputs.potential_records:
+        return StepOut({})
+    metrics = potential_metrics(state)
+    return StepOut({**metrics, "mean_staff_potential_rated": metrics["mean_staff_potential"]})
+
+
+def open_flows(
+    state: AgencyState, world: Scenario, *, year: int, streams: Streams
+) -> tuple[AgencyState, StepOut]:
+    """Voluntary turnover when budget year ``year`` opens, before any of its ratings.
+
+    Only with ``flows.voluntary_timing: before_ratings`` (Scullen et al. 2005: turnover
+    and replacement through selection, then ratings, then firing); otherwise nothing
+    happens. The leavers are drawn by ``flows.voluntary_exit_model`` from the ``flows``
+    stream keyed by person and the year's first month, their posts filled at once
+    through selection (stream ``hiring`` keyed by post and that month); the counts are
+    reported with the year's close (:func:`flows`).
+    """
+    fl = world.flows
+    if fl.voluntary_timing != "before_ratings":
+        return state, StepOut({})
+    month = 12 * year
+    wf, people = state.wf, state.people
+    rate = np.where(wf.pppk, fl.voluntary_exit_rate_pppk, fl.voluntary_exit_rate_pns)
+    leaving = np.flatnonzero(voluntary_leavers(
+        rate, model=fl.voluntary_exit_model, person=people.person,
+        rng=_keyed(streams, state, "flows", month),
+    ))  # fmt: skip
+    if len(leaving):
+        hires = hire(
+            leaving, fl, world.workforce, female_share=float(wf.female.mean()),
+            rng=_keyed(streams, state, "hiring", month),
+        )  # fmt: skip
+        _hire(state, world, leaving, hires, month, streams)
+    k = float(len(leaving))
+    state.opening_flows = {"voluntary_exits": k, "separations": k, "hires": k}
+    return state, StepOut({})
 
 
 def _staff_mean(values: np.ndarray, supervisor: np.ndarray) -> float:
@@ -911,6 +1083,7 @@ def _hire(
 #: Level of each job type on the default position ladder (``domain.JOB_TYPES`` order):
 #: pelaksana and fungsional 0, pengawas 1, administrator 2, JPT 3.
 JOB_TYPE_LEVEL = np.array([3, 2, 1, 0, 0], dtype=np.int64)
+JOB_FUNGSIONAL = JOB_TYPES.index("fungsional")
 
 
 def post_levels(state: AgencyState, ladder: tuple[int, ...]) -> np.ndarray:
@@ -942,7 +1115,50 @@ def promote(
     codes: np.ndarray,
     streams: Streams,
 ) -> tuple[AgencyState, StepOut]:
-    """Fill this year's vacancies in positions by the policy's promotion rule.
+    """Careers at the year's close: positions, kenaikan pangkat, the tournament's year.
+
+    After the flows, under the policy's ``careers`` lever: the year's pangkat records are
+    brought up to date (:func:`_pangkat_year`, before anyone moves: ``codes`` are the
+    year's predikat by post), vacancies in positions are filled by the promotion rule
+    (:func:`_fill_positions`), then the PNS whose years in pangkat and Baik years meet the
+    kenaikan pangkat rule rise one golongan step (:func:`_kenaikan_pangkat`), and the
+    year's tournament prizes are summed up. Each part only when the lever has it.
+    """
+    lever = policy.careers
+    wf = state.wf
+    if state.careers is None:
+        # Years in level are not known at the start: years of service stand for them.
+        state.careers = CareerState(
+            post_levels(state, lever.ladder), np.where(hired, 0.0, wf.tenure_years), ~hired
+        )
+    else:
+        state.careers.years_in_level = np.where(hired, 0.0, state.careers.years_in_level + 1.0)
+        state.careers.original = state.careers.original & ~hired
+    metrics: dict[str, float] = {}
+    if lever.kenaikan_pangkat is not None:
+        _pangkat_year(state, lever.kenaikan_pangkat, hired=hired, codes=codes)
+    if lever.promotion is not None:
+        state, out = _fill_positions(
+            state, lever, year=year, hired=hired, codes=codes, streams=streams
+        )
+        metrics.update(out.metrics)
+    if lever.kenaikan_pangkat is not None:
+        metrics.update(_kenaikan_pangkat(state, lever.kenaikan_pangkat))
+    if _tournament_on(policy) is not None:
+        metrics.update(_tournament_year(state))
+    return state, StepOut(metrics)
+
+
+def _fill_positions(
+    state: AgencyState,
+    lever,
+    *,
+    year: int,
+    hired: np.ndarray,
+    codes: np.ndarray,
+    streams: Streams,
+) -> tuple[AgencyState, StepOut]:
+    """Fill this year's vacancies in positions by the lever's promotion rule.
 
     After the flows, the posts of the year's leavers hold entrants (``hired``). Here they
     are vacancies: filled top down by :func:`simlib.world.careers.fill_top_down` from the
@@ -954,17 +1170,8 @@ def promote(
     ``codes`` are the year's predikat (by post, before the moves). Draws: stream
     ``careers``, keyed by person and year.
     """
-    lever = policy.careers
     wf = state.wf
     n = wf.n
-    if state.careers is None:
-        # Years in level are not known at the start: years of service stand for them.
-        state.careers = CareerState(
-            post_levels(state, lever.ladder), np.where(hired, 0.0, wf.tenure_years), ~hired
-        )
-    else:
-        state.careers.years_in_level = np.where(hired, 0.0, state.careers.years_in_level + 1.0)
-        state.careers.original = state.careers.original & ~hired
     cs = state.careers
     levels_n = int(cs.post_level.max()) + 1
     posts = np.bincount(cs.post_level, minlength=levels_n)
@@ -1019,6 +1226,171 @@ def promote(
         metrics[f"women_share_level_{k + 1}"] = float(share[k])
         metrics[f"competence_level_{k + 1}"] = float(competence[k])
     return state, StepOut(metrics)
+
+
+# -- careers: kenaikan pangkat at the year's close, the tournament's year ---------------------
+
+#: Years between rises assumed when placing the workforce on the golongan steps at the start
+#: (the KP reguler period of PP 99/2000, ``kenaikan_pangkat.csv`` row ``reguler``).
+_ENTRY_RULE = "reguler"
+#: Baik years assumed before the run for the people of the workforce at the start (99.7 %
+#: of appraisals are Baik or better, facts 1.9; M): enough for any rule.
+BAIK_YEARS_BEFORE_RUN = 10
+#: Structural post of each job type (``domain.JOB_TYPES`` order) in the struktural ladder
+#: of ``position_levels.csv`` (a JPT post taken as JPT pratama; M).
+_STRUCTURAL_POST = ("jpt_pratama", "administrator", "pengawas", "", "")
+
+
+@dataclass(frozen=True)
+class _KPTables:
+    """What kenaikan pangkat reads from the regulation tables, as arrays."""
+
+    group_steps: np.ndarray  # (4, 2): first and last step of golongan groups I-IV
+    group_of_step: np.ndarray  # (17,): group 0-3 of each step
+    post_min: np.ndarray  # (job types,): lowest step of the job type's post, -1: none
+    post_max: np.ndarray
+    coefficient: np.ndarray  # (17,): JF keahlian angka kredit a year at each step, 0: none
+    credit_needed: np.ndarray  # (17,): angka kredit for the step from each golongan
+    keahlian_from: int  # lowest step of the JF keahlian ladder
+    period_years: float
+
+
+def _kp_tables() -> _KPTables:
+    """The tables kenaikan pangkat reads (from the run's inputs: ``tables.reading``)."""
+    ladder = golongan_ladder()
+    group_of_step = np.array([GOLONGAN.index(code.split("/")[0]) for code in ladder])
+    steps = np.arange(len(ladder))
+    group_steps = np.array(
+        [[steps[group_of_step == g].min(), steps[group_of_step == g].max()]
+         for g in range(len(GOLONGAN))]
+    )  # fmt: skip
+    struktural = {level.level: level for level in position_ladders()["struktural"]}
+    post_min = np.array([struktural[p].golongan_min if p else -1 for p in _STRUCTURAL_POST])
+    post_max = np.array([struktural[p].golongan_max if p else -1 for p in _STRUCTURAL_POST])
+    coefficient = np.zeros(len(ladder))
+    keahlian = position_ladders()["fungsional_keahlian"]
+    for level in keahlian:
+        coefficient[level.golongan_min : level.golongan_max + 1] = level.angka_kredit_per_year
+    return _KPTables(
+        group_steps, group_of_step, post_min, post_max, coefficient, angka_kredit_kp(),
+        min(level.golongan_min for level in keahlian),
+        kenaikan_pangkat_rules()[_ENTRY_RULE].min_years_in_pangkat,
+    )  # fmt: skip
+
+
+def _entry_pangkat(state: AgencyState, posts: np.ndarray, kt: _KPTables):
+    """Step, years in pangkat and cap of the people in ``posts`` placed on the ladder."""
+    wf = state.wf
+    return C.pangkat_at_entry(
+        wf.golongan[posts], wf.tenure_years[posts], group_steps=kt.group_steps,
+        education_caps=education_caps(), period_years=kt.period_years,
+    )  # fmt: skip
+
+
+def _pangkat_year(state: AgencyState, rule, *, hired: np.ndarray, codes: np.ndarray) -> None:
+    """The year's pangkat records, before anyone moves: years, Baik years, angka kredit.
+
+    At the first close the workforce is placed on the golongan steps
+    (:func:`simlib.world.careers.pangkat_at_entry`); each year after, everyone's years in
+    pangkat grow by one and the year's entrants (``hired``) are placed the same way, with no
+    Baik years yet. The year's predikat (``codes``, by post: a hired post's belong to the
+    leaver) extend or break each person's run of Baik years; a JF holder earns the year's
+    angka kredit (:func:`simlib.world.careers.angka_kredit_earned`).
+    """
+    kt = _kp_tables()
+    cs, wf = state.careers, state.wf
+    everyone = np.arange(wf.n)
+    if cs.pangkat is None:
+        step, years, cap = _entry_pangkat(state, everyone, kt)
+        before = np.where(hired, 0, BAIK_YEARS_BEFORE_RUN)
+        # A JF holder's credit so far: the years in pangkat at a Baik year's credit (M).
+        credit = np.where(wf.job_type == JOB_FUNGSIONAL, years * kt.coefficient[step], 0.0)
+        cs.pangkat = PangkatState(step, years, before, credit, cap)
+        earned = np.zeros(wf.n)
+    else:
+        pk = cs.pangkat
+        pk.years_in_pangkat = pk.years_in_pangkat + 1.0
+        new = np.flatnonzero(hired)
+        if len(new):
+            step, years, cap = _entry_pangkat(state, new, kt)
+            pk.golongan[new], pk.years_in_pangkat[new], pk.cap[new] = step, years, cap
+            pk.baik_years[new], pk.angka_kredit[new] = 0, 0.0
+        jf = (wf.job_type == JOB_FUNGSIONAL) & ~hired
+        earned = np.where(
+            jf, C.angka_kredit_earned(codes, kt.coefficient[pk.golongan], rule=rule), 0.0
+        )
+    pk = cs.pangkat
+    pk.baik_years = np.where(hired, pk.baik_years, C.predikat_streak(pk.baik_years, codes))
+    pk.angka_kredit = pk.angka_kredit + earned
+
+
+def _kenaikan_pangkat(state: AgencyState, rule) -> dict[str, float]:
+    """One golongan step up for the PNS who meet the rule, in the posts they now hold.
+
+    Routes (:func:`simlib.world.careers.kp_routes`): holders of a structural post (by job
+    type: pengawas, administrator, JPT) under KP pilihan with the post's pangkat range and
+    their years in the post (years in level); JF holders from the JF keahlian ladder's
+    lowest golongan under the JF rule (angka kredit of the step, spent when they rise);
+    everyone else under KP reguler, capped by ``rule.cap`` (the education cap, or also the
+    direct superior's golongan). PPPK have no pangkat. Gaji pokok then follows each PNS's
+    golongan group (``gaji_pokok.csv``). Returns the year's kenaikan pangkat outcomes.
+    """
+    kt = _kp_tables()
+    cs, wf = state.careers, state.wf
+    pk = cs.pangkat
+    pns = ~wf.pppk
+    post_min, post_max = kt.post_min[wf.job_type], kt.post_max[wf.job_type]
+    route = C.kp_routes(
+        post_min >= 0, (wf.job_type == JOB_FUNGSIONAL) & (pk.golongan >= kt.keahlian_from),
+        pns, rule=rule,
+    )  # fmt: skip
+    superior = None
+    if rule.cap == "superior":
+        top = C.GOLONGAN_STEPS - 1
+        superior = np.where(wf.supervisor >= 0, pk.golongan[np.maximum(wf.supervisor, 0)], top)
+    cap = C.kp_cap(rule, education_cap=pk.cap, superior=superior)
+    eligible = C.kp_round(
+        pk.golongan, route, years_in_pangkat=pk.years_in_pangkat, baik_years=pk.baik_years,
+        cap=cap, years_in_post=cs.years_in_level, post_min=post_min, post_max=post_max,
+        angka_kredit=pk.angka_kredit, credit_needed=kt.credit_needed, rule=rule,
+    )  # fmt: skip
+    golongan, rose = C.kenaikan_pangkat(pk.golongan, eligible)
+    jf_rose = rose & (route == C.KP_ROUTES.index("fungsional"))
+    need = np.nan_to_num(kt.credit_needed[pk.golongan])
+    pk.angka_kredit = np.where(jf_rose, pk.angka_kredit - need, pk.angka_kredit)
+    pk.years_in_pangkat = np.where(rose, 0.0, pk.years_in_pangkat)
+    pk.golongan = golongan
+    table = gaji_pokok()
+    state.gaji = np.where(wf.pppk, table[wf.golongan], table[kt.group_of_step[golongan]])
+    female = wf.female
+    reguler = route == C.KP_ROUTES.index("reguler")
+    rises = int(rose.sum())
+    return {
+        "kp_promotions": float(rose[pns].mean()) if pns.any() else math.nan,
+        "kp_pilihan_share": float((rose & ~reguler).sum() / rises) if rises else math.nan,
+        "kp_at_cap_share": (
+            float(np.mean(golongan[reguler] >= cap[reguler])) if reguler.any() else math.nan
+        ),
+        "mean_golongan_step": float(golongan[pns].mean() + 1) if pns.any() else math.nan,
+        "golongan_gap_sex": C.group_gap(golongan.astype(np.float64), female, pns),
+        "kp_promotion_gap_sex": C.group_gap(rose.astype(np.float64), female, pns),
+        "mean_gaji_pokok_idr": float(state.gaji[pns].mean()) if pns.any() else math.nan,
+    }
+
+
+def _tournament_year(state: AgencyState) -> dict[str, float]:
+    """The year's tournament prizes (IDR awarded, before absence and cap cuts), by post.
+
+    Read with the year's sums by post (the holder during the year), so the correlation
+    with true results pairs each prize with the results of whoever won it.
+    """
+    sums = state.year_sums
+    prize, q = sums["prize"], max(state.quarters_in_year, 1)
+    return {
+        "tournament_prizes_idr": float(prize.sum()),
+        "tournament_prize_performance_corr": correlation(prize, sums["hasil_true"] / q),
+        "tournament_prize_gap_sex_idr": C.group_gap(prize, state.wf.female),
+    }
 
 
 # -- the run's close ---------------------------------------------------------------------------
