@@ -28,6 +28,7 @@ __all__ = [
     "implied_predikat",
     "misclassification",
     "predikat_shares",
+    "requirements",
 ]
 
 
@@ -40,7 +41,8 @@ class Outcome:
     correlations). ``better`` says which direction a reader should take as an improvement:
     ``"higher"``, ``"lower"`` or ``""`` (neither: a transfer, a spread, a count of moves).
     ``requires`` names the policy lever without which the metric is not reported
-    (``"careers"``: only a run under a careers lever promotes anyone), or ``""``.
+    (``"careers"``: only a run under a careers lever promotes anyone), or the scenario's
+    opt-in output (``"potential_records"``: ``outputs.potential_records``), or ``""``.
     """
 
     name: str
@@ -66,6 +68,8 @@ BETTER = ("higher", "lower", "")
 
 _Q, _Y, _QY, _C, _T = ("quarter",), ("year",), ("quarter", "year"), ("campaign",), ("training",)
 _R = ("run",)
+#: The start of the run (year 0, with outputs.potential_records) and each year.
+_SY = ("start", "year")
 #: Levels of the position ladder whose careers outcomes are declared (bottom first).
 CAREER_LEVELS = 8
 
@@ -428,17 +432,29 @@ OUTCOMES: tuple[Outcome, ...] = (
     Outcome(
         "mean_workforce_potential",
         "SD units",
-        _Y,
-        "Mean base competence of the workforce after this year's flows (Scullen et al. 2005)",
+        _SY,
+        "Mean base competence of the workforce after this year's flows (Scullen et al. 2005); "
+        "at the start (with outputs.potential_records), of the initial workforce",
         better="higher",
     ),
     Outcome(
         "mean_staff_potential",
         "SD units",
-        _Y,
+        _SY,
         "Mean base competence of the staff who head no one, after this year's flows (Scullen "
-        "et al. 2005's groups have no head in the mean)",
+        "et al. 2005's groups have no head in the mean; their end-of-year series)",
         better="higher",
+    ),
+    Outcome(
+        "mean_staff_potential_rated",
+        "SD units",
+        _SY,
+        "Mean base competence of the staff who head no one when the year's ratings close, "
+        "before the close's separations: after the year's voluntary turnover and "
+        "replacement under flows.voluntary_timing before_ratings (Scullen et al. 2005's "
+        "recorded series); at the start, of the initial workforce",
+        better="higher",
+        requires="potential_records",
     ),
     # Careers at each year's close, under a policy's careers lever (engine.steps.promote):
     # by level of the position ladder, bottom (1) first; NaN for a level the ladder lacks.
@@ -515,6 +531,84 @@ OUTCOMES: tuple[Outcome, ...] = (
         "1996 run until none remains)",
         requires="careers",
     ),
+    # Kenaikan pangkat at each year's close (engine.steps._kenaikan_pangkat), over PNS.
+    Outcome(
+        "kp_promotions",
+        "share of PNS",
+        _Y,
+        "Share of PNS rising one golongan step (kenaikan pangkat) at this year's close",
+        requires="kenaikan_pangkat",
+    ),
+    Outcome(
+        "kp_pilihan_share",
+        "share of rises",
+        _Y,
+        "Share of this year's kenaikan pangkat through KP pilihan (structural or JF post)",
+        requires="kenaikan_pangkat",
+    ),
+    Outcome(
+        "kp_at_cap_share",
+        "share of PNS under KP reguler",
+        _Y,
+        "Share of the PNS under KP reguler who are at its cap (education or superior)",
+        requires="kenaikan_pangkat",
+    ),
+    Outcome(
+        "mean_golongan_step",
+        "golongan step (1 = I/a .. 17 = IV/e)",
+        _Y,
+        "Mean golongan step of PNS after this year's kenaikan pangkat",
+        requires="kenaikan_pangkat",
+    ),
+    Outcome(
+        "golongan_gap_sex",
+        "golongan steps",
+        _Y,
+        "Mean golongan step of PNS, men minus women",
+        better="lower",
+        requires="kenaikan_pangkat",
+    ),
+    Outcome(
+        "kp_promotion_gap_sex",
+        "share of PNS",
+        _Y,
+        "Share of men rising a golongan step this year minus the share of women",
+        better="lower",
+        requires="kenaikan_pangkat",
+    ),
+    Outcome(
+        "mean_gaji_pokok_idr",
+        "IDR per PNS per month",
+        _Y,
+        "Mean gaji pokok of PNS after this year's kenaikan pangkat (by golongan group)",
+        requires="kenaikan_pangkat",
+    ),
+    # Tournament pay (engine.steps.pay), summed up at each year's close.
+    Outcome(
+        "tournament_prizes_idr",
+        "IDR per year",
+        _Y,
+        "Tournament prizes awarded this year (before absence and budget-cap cuts), paid "
+        "from the performance part of tukin beside the tiers",
+        pooling="sum",
+        requires="tournament",
+    ),
+    Outcome(
+        "tournament_prize_performance_corr",
+        "correlation",
+        _Y,
+        "Correlation of the year's tournament prizes with true hasil kerja, over posts",
+        better="higher",
+        requires="tournament",
+    ),
+    Outcome(
+        "tournament_prize_gap_sex_idr",
+        "IDR per person per year",
+        _Y,
+        "Mean tournament prize this year, men minus women",
+        better="lower",
+        requires="tournament",
+    ),
 )
 
 #: Columns of the outcomes table.
@@ -522,6 +616,20 @@ OUTCOME_COLUMNS = (
     "scenario", "policy", "seed", "replication", "agency",
     "period_kind", "period", "t_month", "metric", "value",
 )  # fmt: skip
+
+
+def requirements(policy) -> frozenset[str]:
+    """The ``requires`` values a policy meets (:class:`Outcome`): ``""`` and its levers'."""
+    met = {""}
+    lever = policy.careers
+    if lever is not None:
+        if lever.promotion is not None:
+            met.add("careers")
+        if lever.kenaikan_pangkat is not None:
+            met.add("kenaikan_pangkat")
+        if lever.tournament is not None and lever.tournament.share_of_budget > 0:
+            met.add("tournament")
+    return frozenset(met)
 
 
 def correlation(x: np.ndarray, y: np.ndarray) -> float:

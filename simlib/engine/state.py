@@ -18,7 +18,7 @@ file.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from simlib.params.tables import gaji_pokok
 from simlib.params.training import TrainingPlan
 from simlib.rules.incentives import BudgetYear
 from simlib.rules.raters import RaterTraits, draw_traits
+from simlib.world.flows import hire
 from simlib.world.workforce import Workforce, generate, read_org_csv
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "AgencyState",
     "CampaignState",
     "CareerState",
+    "PangkatState",
     "build_workforce",
     "initial_frame",
     "initial_state",
@@ -52,6 +54,7 @@ BAIK = PREDIKAT.index("baik")
 #: Per-employee sums over a budget year, reset when it opens.
 YEAR_SUMS = (
     "entitled", "due", "paid", "hasil_rating", "perilaku_rating", "hasil_true", "perilaku_true",
+    "prize",
 )  # fmt: skip
 
 
@@ -74,21 +77,50 @@ class CampaignState:
 
 
 @dataclass(slots=True)
+class PangkatState:
+    """Each person's pangkat under a kenaikan pangkat rule (arrays indexed by post).
+
+    ``golongan`` is the step 0-16 (I/a .. IV/e), ``years_in_pangkat`` the years since the
+    last rise, ``baik_years`` the consecutive latest years with predikat at least Baik,
+    ``angka_kredit`` a JF holder's credit towards the next step, ``cap`` the highest step
+    by KP reguler (the education cap). All follow their person between posts.
+    """
+
+    golongan: np.ndarray
+    years_in_pangkat: np.ndarray
+    baik_years: np.ndarray
+    angka_kredit: np.ndarray
+    cap: np.ndarray
+
+    def reordered(self, order: np.ndarray) -> PangkatState:
+        """People moved between posts: the person in post ``order[i]`` now holds post ``i``."""
+        return PangkatState(
+            self.golongan[order], self.years_in_pangkat[order], self.baik_years[order],
+            self.angka_kredit[order], self.cap[order],
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
 class CareerState:
     """Positions and careers, under a policy's ``careers`` lever (arrays indexed by post).
 
     ``post_level`` is each post's level on the position ladder (0 = bottom; fixed);
     ``years_in_level`` and ``original`` (held by someone of the workforce at the start)
-    follow their person when people move between posts.
+    follow their person when people move between posts, as does ``pangkat`` (under a
+    kenaikan pangkat rule; ``None`` otherwise).
     """
 
     post_level: np.ndarray
     years_in_level: np.ndarray
     original: np.ndarray
+    pangkat: PangkatState | None = None
 
     def reordered(self, order: np.ndarray) -> CareerState:
         """People moved between posts: the person in post ``order[i]`` now holds post ``i``."""
-        return CareerState(self.post_level, self.years_in_level[order], self.original[order])
+        pangkat = self.pangkat.reordered(order) if self.pangkat is not None else None
+        return CareerState(
+            self.post_level, self.years_in_level[order], self.original[order], pangkat
+        )
 
 
 @dataclass(slots=True)
@@ -159,6 +191,9 @@ class AgencyState:
     rank_cache: np.ndarray | None = None
     #: Positions and careers, set at the first year's close under a careers lever.
     careers: CareerState | None = None
+    #: Leavers and hires when the year opened (``flows.voluntary_timing: before_ratings``),
+    #: reported with the year's close.
+    opening_flows: dict[str, float] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -199,11 +234,18 @@ def initial_state(
 
     The workforce, rater traits, absence rates and people are drawn from their own
     streams (``workforce``, ``raters``, ``attendance``, ``behaviour``); pay is based on
-    Baik until the first appraisal.
+    Baik until the first appraisal. With ``flows.initial_hiring: selected`` each post's
+    competence is that of a hire through selection instead of a random draw.
     """
     spec = world.agencies[index]
     wf = build_workforce(world, spec, inputs, rng=streams.rng("workforce", agency=index))
     n = wf.n
+    if world.flows.initial_hiring == "selected":
+        # Every post filled as a vacancy is (Scullen et al. 2005): the hiring stream's draws
+        # that belong to the post for good (keyed by post, no month).
+        hires = hire(np.arange(n), world.flows, world.workforce, female_share=0.5,
+                     rng=streams.keyed("hiring", agency=index))  # fmt: skip
+        wf = replace(wf, competence=hires.competence)
     traits = draw_traits(n, world.raters, rng=streams.rng("raters", agency=index))
     att = world.attendance
     shape = att.heterogeneity_shape

@@ -115,14 +115,19 @@ class Structure(Record):
     fungsional_share: Share
     pppk_share: Share
     female_share: Share
+    #: Whether each unit is led by an administrator (false: flat groups whose staff report
+    #: to the leadership, as Scullen et al. 2005's groups of ten).
+    unit_heads: bool = True
 
     @model_validator(mode="after")
     def _room_for_staff(self) -> Structure:
-        leaders = self.jpt_posts + self.units * (1 + self.subunits_per_unit)
+        heads = "1 + " if self.unit_heads else ""
+        leaders = self.jpt_posts + self.units * (int(self.unit_heads) + self.subunits_per_unit)
         if leaders > self.employees:
             raise ValueError(
                 f"{self.employees} employees cannot fill {leaders} leadership posts "
-                f"(jpt_posts + units x (1 + subunits_per_unit)); allowed: employees >= {leaders}"
+                f"(jpt_posts + units x ({heads}subunits_per_unit)); allowed: employees >= "
+                f"{leaders}"
             )
         return self
 
@@ -279,6 +284,12 @@ class Gaming(Record):
     target_easing_sd: SD
 
 
+INITIAL_HIRING = ("random", "selected")
+VOLUNTARY_EXIT_MODELS = ("per_person", "poisson")
+VOLUNTARY_TIMINGS = ("with_close", "before_ratings")
+QUOTA_ROUNDINGS = ("nearest_per_unit", "floor_plus_random_units")
+
+
 class Flows(Record):
     """People leaving and joining: retirement, contracts, separations, transfers, hiring."""
 
@@ -293,6 +304,19 @@ class Flows(Record):
     selection_validity: Share
     selection_ratio: Annotated[float, Field(ge=0.001, le=1.0)]
     applicant_competence_mean: Shift
+    #: SD of applicants' competence; ``None``: the workforce's (``workforce.competence.sd``).
+    applicant_competence_sd: Annotated[float, Field(gt=0.0, le=3.0)] | None = None
+    #: How the workforce at the start is drawn: ``random`` from ``workforce.competence``, or
+    #: ``selected``, each post filled by a hire as later vacancies are.
+    initial_hiring: Literal[INITIAL_HIRING] = "random"
+    #: ``per_person``: each person leaves with the annual rate; ``poisson``: a Poisson number
+    #: of leavers with mean the sum of the rates, chosen at random in proportion to them.
+    voluntary_exit_model: Literal[VOLUNTARY_EXIT_MODELS] = "per_person"
+    #: ``with_close``: voluntary leavers leave at the year's close, with the other leavers;
+    #: ``before_ratings``: when the year opens, replaced through selection before any rating.
+    voluntary_timing: Literal[VOLUNTARY_TIMINGS] = "with_close"
+    #: Whole people from ``forced_separation_share`` (see :mod:`simlib.world.flows`).
+    forced_separation_rounding: Literal[QUOTA_ROUNDINGS] = "nearest_per_unit"
     entry_age_mean: Annotated[float, Field(ge=18.0, le=50.0)]
     entry_age_sd: Annotated[float, Field(ge=0.0, le=10.0)]
 
@@ -363,9 +387,20 @@ class Reluctance(Record):
     closeness_effect: Annotated[float, Field(ge=0.0, le=20.0)]
 
 
-class Raters(Record):
-    """Rater behaviour: the direct superior's ratings, and multi-source (360) ratings."""
+RATING_SOURCES = ("superior", "measurement")
 
+
+class Raters(Record):
+    """Rater behaviour: the direct superior's ratings, and multi-source (360) ratings.
+
+    ``source: measurement`` replaces the superior's rating by a measure with no rater
+    (Scullen et al. 2005, equation 3): true performance plus error, with reliability
+    ``measurement_reliability`` for the year's mean of the quarterly measures; no leniency,
+    no pay-purpose inflation, no reluctance.
+    """
+
+    source: Literal[RATING_SOURCES] = "superior"
+    measurement_reliability: Annotated[float, Field(gt=0.0, le=1.0)] = 0.7
     leniency_mean: Annotated[float, Field(ge=-3.0, le=3.0)]
     leniency_sd: Annotated[float, Field(ge=0.0, le=3.0)]
     noise_sd: Annotated[float, Field(ge=0.0, le=5.0)]
@@ -393,6 +428,9 @@ class Outputs(Record):
     employee_panel: bool
     employee_ledger: bool
     ratings: bool
+    #: Also record the potential curve at Scullen et al. 2005's points (a ``start`` period
+    #: and the yearly ``mean_staff_potential_rated``).
+    potential_records: bool = False
 
 
 class Scenario(FromFile, Record):

@@ -20,6 +20,11 @@ The engine's rating step calls one *rating rule* from :data:`RATING_RULES`, chos
     The rule returns the long rating table; :func:`simlib.rules.appraisal.aggregate` turns it
     into one perilaku score per employee by the policy's aggregation rule.
 
+With ``raters.source: measurement`` (Scullen et al. 2005's ratings) no one rates: the
+superior's ratings are replaced by true performance plus error whose SD makes the year's
+mean of the quarterly measures as reliable as ``raters.measurement_reliability`` (for
+true performance of SD 1); no leniency, inflation or reluctance.
+
 Both rules share the superiors' **reluctance to rate below expectation**
 (:func:`honest_low_rating_probability`): a superior whose rating puts a subordinate *di
 bawah ekspektasi* says so only with a probability that falls with what the low predikat
@@ -191,10 +196,16 @@ def rate_by_supervisor(ctx: RatingContext, *, rng: Draws) -> Ratings:
 
 def _supervisor_ratings(ctx: RatingContext, *, rng: Draws):
     n = len(ctx.hasil_true)
+    z = normals(rng, ctx.ids(), 2).T  # keyed by the ratee
+    if ctx.params.source == "measurement":
+        # No rater (Scullen et al. 2005, equation 3): error only, so that the year's mean of
+        # the quarterly measures has the reliability asked for true performance of SD 1.
+        r = ctx.params.measurement_reliability
+        noise = np.sqrt(QUARTERS_PER_YEAR * (1.0 - r) / r)
+        return ctx.hasil_true + noise * z[0], ctx.perilaku_true + noise * z[1]
     rater = np.where(ctx.workforce.supervisor < 0, n, ctx.workforce.supervisor)
     shift = ctx.params.pay_purpose_inflation if ctx.pay_linked else 0.0
     bias = ctx.traits.leniency[rater] + shift
-    z = normals(rng, ctx.ids(), 2).T  # keyed by the ratee
     noise = ctx.params.noise_sd
     return ctx.hasil_true + bias + noise * z[0], ctx.perilaku_true + bias + noise * z[1]
 
@@ -478,6 +489,8 @@ def halo_index(table: RatingTable) -> float:
     return float(1.0 - (rated * true).sum() / var) if var > 0 else float("nan")
 
 
+#: Appraisals a year (quarterly): the measurement error of ``raters.source: measurement``.
+QUARTERS_PER_YEAR = 4
 #: Rating rules by name (``policy.appraisal.rater``).
 RATING_RULES: dict[str, Callable[..., Ratings]] = {
     "supervisor": rate_by_supervisor,

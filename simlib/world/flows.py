@@ -19,6 +19,16 @@ vacated post is **filled** by a hire: of ``1 / selection_ratio`` applicants with
 ``N(mu, 1)`` and selection score ``v competence + sqrt(1 - v^2) e``, the best scorer is hired
 (Scullen et al. 2005, equation 1).
 
+Scenario settings change this for a replication of Scullen, Bergey & Aiman-Smith (2005):
+``voluntary_exit_model: poisson`` draws a Poisson number of voluntary leavers instead of
+one draw per person (:func:`voluntary_leavers`); ``voluntary_timing: before_ratings``
+moves voluntary exits to the year's opening, replaced through selection before any
+rating (:func:`simlib.engine.steps.open_flows`); ``forced_separation_rounding:
+floor_plus_random_units`` separates ``floor(share x unit size)`` per unit plus one more in
+units drawn at random until ``round_half_up(share x staff)``; ``applicant_competence_sd``
+gives the applicant pool its own spread; ``initial_hiring: selected`` hires the workforce
+at the start as later vacancies are.
+
 Random numbers are keyed by what they belong to (:class:`simlib.core.streams.Keyed`): the
 voluntary-exit uniform and the transfer draws by person and year, the applicant pool and
 the hire's attributes by the vacancy (its post and the month it opened). One extra leaver
@@ -32,12 +42,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlib.core.domain import JOB_TYPES, PREDIKAT
-from simlib.core.streams import Draws, normals, uniforms
+from simlib.core.streams import EXTERNAL, Draws, normals, poissons, uniforms
 from simlib.params.scenario import Flows
 from simlib.params.scenario import Workforce as WorkforceParams
 from simlib.params.tables import retirement_age
 
-__all__ = ["LEAVE_REASONS", "Hires", "YearFlows", "hire", "leavers", "transfer_order"]
+__all__ = [
+    "LEAVE_REASONS", "Hires", "YearFlows", "hire", "leavers", "transfer_order",
+    "voluntary_leavers",
+]  # fmt: skip
 
 #: Reasons for leaving, in the order they are checked.
 LEAVE_REASONS = (
@@ -71,12 +84,23 @@ class YearFlows:
 
 
 def _bottom_of_units(
-    unit: np.ndarray, score: np.ndarray, share: float, *, exempt: np.ndarray
+    unit: np.ndarray,
+    score: np.ndarray,
+    share: float,
+    *,
+    exempt: np.ndarray,
+    rounding: str = "nearest_per_unit",
+    u_unit: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``share`` lowest scores of every unit (rounded to whole people), exempt skipped.
 
-    The quota is ``round(share x unit size)``; an exempt person (the head of the agency) is
-    passed over, so the next-lowest fills their place in it.
+    ``rounding="nearest_per_unit"``: the quota is ``round(share x unit size)`` (halves to
+    even), the exempt (the head of the agency) counted in the size and passed over, so the
+    next-lowest fills their place in it. ``"floor_plus_random_units"`` (the Scullen et al.
+    2005 reference's rule): each unit separates ``floor(share x m)`` of its ``m`` members who
+    are not exempt, and ``round_half_up(share x M) - sum of the floors`` units (``M`` all
+    members not exempt) one more each, drawn without replacement in proportion to the
+    fraction their floor dropped, by the uniforms ``u_unit`` (one per unit code).
     """
     n = len(unit)
     if share <= 0 or n == 0:
@@ -87,10 +111,48 @@ def _bottom_of_units(
     starts = np.flatnonzero(np.r_[True, sorted_unit[1:] != sorted_unit[:-1]])
     sizes = np.diff(np.r_[starts, n])
     rank = np.arange(n) - np.repeat(starts, sizes)
-    quota = np.repeat(np.rint(share * sizes), sizes)
+    if rounding == "nearest_per_unit":
+        per_unit = np.rint(share * sizes)
+    else:
+        members = sizes - np.add.reduceat(exempt[order].astype(np.int64), starts)
+        per_unit = np.floor(share * members + 1e-9)
+        extra = int(np.floor(share * members.sum() + 0.5 + 1e-9) - per_unit.sum())
+        if extra > 0:
+            fraction = share * members - per_unit
+            # Weighted sampling without replacement: the smallest -log(u) / weight win.
+            with np.errstate(divide="ignore"):
+                key = np.where(fraction > 1e-12, -np.log(u_unit[sorted_unit[starts]]) / fraction,
+                               np.inf)  # fmt: skip
+            per_unit[np.argsort(key, kind="stable")[:extra]] += 1
+    quota = np.repeat(per_unit, sizes)
     out = np.zeros(n, dtype=bool)
     out[order] = rank < quota
     return out & ~exempt
+
+
+def voluntary_leavers(
+    rate: np.ndarray, *, model: str, person: np.ndarray, rng: Draws
+) -> np.ndarray:
+    """Who leaves of their own accord this year, given each person's annual ``rate``.
+
+    ``model="per_person"``: each leaves when their uniform (keyed by person, slot 0) is
+    below their rate. ``"poisson"`` (Scullen et al. 2005): ``L ~ Poisson(sum of rates)``
+    leavers (at most everyone; the count keyed by the stream's "no entity" id), the ``L``
+    with the smallest ``-log(u) / rate`` of the same uniforms: drawn without replacement in
+    proportion to the rates, uniformly when they are equal.
+    """
+    u = uniforms(rng, person)
+    if model == "per_person":
+        return u < rate
+    out = np.zeros(len(rate), dtype=bool)
+    total = float(rate.sum())
+    if total <= 0:
+        return out
+    count = int(poissons(rng, np.array([EXTERNAL], dtype=np.uint64), np.array([total]))[0])
+    with np.errstate(divide="ignore"):
+        key = np.where(rate > 0, -np.log(u) / rate, np.inf)
+    out[np.argsort(key, kind="stable")[: min(count, int((rate > 0).sum()))]] = True
+    return out
 
 
 def leavers(
@@ -111,19 +173,38 @@ def leavers(
     """Decide who leaves at this year's close (see the module docstring for the order).
 
     ``person`` are the stable person ids the voluntary-exit uniforms are keyed by (default:
-    positions); ``rng`` is the year's ``flows`` stream.
+    positions); ``rng`` is the year's ``flows`` stream. With ``params.voluntary_timing``
+    ``before_ratings`` nobody leaves voluntarily at the close (they left when the year
+    opened, :func:`voluntary_leavers`).
     """
     n = len(unit)
-    u = uniforms(rng, np.arange(n) if person is None else person)
+    ids = np.arange(n) if person is None else person
+    rate = np.where(pppk, params.voluntary_exit_rate_pppk, params.voluntary_exit_rate_pns)
+    if params.voluntary_timing == "with_close":
+        voluntary = voluntary_leavers(rate, model=params.voluntary_exit_model, person=ids, rng=rng)
+    else:
+        voluntary = np.zeros(n, dtype=bool)
+    u_unit = None
+    if params.forced_separation_rounding == "floor_plus_random_units":
+        # One uniform per unit code, in slot 2 of the stream (people's uniforms are slot 0).
+        u_unit = uniforms(rng, np.arange(int(unit.max()) + 1), first=2)
+    forced = _bottom_of_units(
+        unit,
+        score,
+        params.forced_separation_share,
+        exempt=is_head,
+        rounding=params.forced_separation_rounding,
+        u_unit=u_unit,
+    )
     checks = (
-        _bottom_of_units(unit, score, params.forced_separation_share, exempt=is_head),
+        forced,
         (params.sangat_kurang_years_to_separation > 0)
         & (sk_streak >= params.sangat_kurang_years_to_separation),
         pppk
         & (np.floor(tenure_years + 1) % params.pppk_contract_years == 0)
         & (predikat > PREDIKAT.index(params.pppk_renewal_min_predikat)),
         params.retirement & (age_years + 1 >= retirement_age()[job_type]),
-        u < np.where(pppk, params.voluntary_exit_rate_pppk, params.voluntary_exit_rate_pns),
+        voluntary,
     )
     reason = np.full(n, -1, dtype=np.int8)
     for code in range(len(checks) - 1, -1, -1):  # the first reason wins
@@ -184,6 +265,10 @@ def hire(
     """Fill the vacancies in ``posts``, each with the best of its applicants.
 
     A vacancy has ``round(1 / selection_ratio)`` applicants; the best scorer is hired.
+    Applicants' competence is ``applicant_competence_mean + sd z``; with
+    ``applicant_competence_sd`` given (``sd``), the score is ``v z + sqrt(1 - v^2) e`` on
+    the standardised ``z`` (Scullen et al. 2005, equation 1), else ``sd`` is the
+    workforce's and the score is ``v competence + sqrt(1 - v^2) e``.
     ``rng`` is the month's ``hiring`` stream, keyed by post: applicant *j* of a vacancy draws
     slots ``2j`` (competence) and ``2j + 1`` (selection-score error), and the hire's own
     attributes come from slots of their own, so a vacancy's hire does not depend on how many
@@ -194,8 +279,13 @@ def hire(
     applicants = max(1, round(1.0 / params.selection_ratio))
     v = params.selection_validity
     draws = normals(rng, posts, 2 * applicants).reshape(k, applicants, 2)
-    pool = params.applicant_competence_mean + latent.competence.sd * draws[:, :, 0]
-    score = v * pool + np.sqrt(1.0 - v * v) * draws[:, :, 1]
+    sd = params.applicant_competence_sd
+    if sd is None:
+        pool = params.applicant_competence_mean + latent.competence.sd * draws[:, :, 0]
+        score = v * pool + np.sqrt(1.0 - v * v) * draws[:, :, 1]
+    else:
+        pool = params.applicant_competence_mean + sd * draws[:, :, 0]
+        score = v * draws[:, :, 0] + np.sqrt(1.0 - v * v) * draws[:, :, 1]
     competence = pool[np.arange(k), np.argmax(score, axis=1)]
     z = normals(rng, posts, 4, first=_HIRE_SLOT).T
     u = uniforms(rng, posts, first=_HIRE_SLOT + 4)

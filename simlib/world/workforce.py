@@ -132,6 +132,10 @@ def generate(
     the head); one administrator per unit (reporting to a JPT); ``subunits_per_unit``
     pengawas per unit (reporting to their administrator); then staff spread evenly over
     units and sub-units, each functional with probability ``fungsional_share``.
+
+    With ``unit_heads`` false the units have no administrator: their pengawas, or else
+    their staff, report to the JPT an administrator would have reported to (the head when
+    there is only one JPT post), so a flat unit is a group of peers with no head in it.
     """
     n, j, u, s = (
         structure.employees,
@@ -139,8 +143,9 @@ def generate(
         structure.units,
         structure.subunits_per_unit,
     )
-    n_staff = n - j - u - u * s
-    admin0, peng0, staff0 = j, j + u, j + u + u * s
+    a = u if structure.unit_heads else 0
+    n_staff = n - j - a - u * s
+    admin0, peng0, staff0 = j, j + a, j + a + u * s
 
     supervisor = np.empty(n, dtype=np.int32)
     unit = np.empty(n, dtype=np.int32)
@@ -150,12 +155,15 @@ def generate(
     unit[:j] = u  # the leadership ("pimpinan") unit
     job[:j] = JOB["jpt"]
     units = np.arange(u)
-    supervisor[admin0:peng0] = 1 + units % (j - 1) if j > 1 else 0
-    unit[admin0:peng0] = units
+    # The post each unit's leader reports to: a JPT in turn (the head if it is the only one).
+    above = 1 + units % (j - 1) if j > 1 else np.zeros(u, dtype=np.int64)
+    lead = admin0 + units if a else above  # who leads each unit's first level below
+    supervisor[admin0:peng0] = above[:a]
+    unit[admin0:peng0] = units[:a]
     job[admin0:peng0] = JOB["administrator"]
     if s:
         peng_unit = np.repeat(units, s)
-        supervisor[peng0:staff0] = admin0 + peng_unit
+        supervisor[peng0:staff0] = lead[peng_unit]
         unit[peng0:staff0] = peng_unit
         job[peng0:staff0] = JOB["pengawas"]
     k = np.arange(n_staff)
@@ -164,7 +172,7 @@ def generate(
     if s:
         supervisor[staff0:] = peng0 + staff_unit * s + (k // u) % s
     else:
-        supervisor[staff0:] = admin0 + staff_unit
+        supervisor[staff0:] = lead[staff_unit]
     functional = rng.random(n_staff) < structure.fungsional_share
     job[staff0:] = np.where(functional, JOB["fungsional"], JOB["pelaksana"])
 
