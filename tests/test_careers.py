@@ -62,6 +62,7 @@ PLAIN = {
         "pilihan_years_one_below": 1.0,
         "pilihan_years_in_post": 1.0,
         "fungsional_min_years": 2.0,
+        "credit_multipliers": [1.5, 1.0, 0.75, 0.5, 0.25],
     },
     "tournament": {
         "share_of_budget": 0.0,

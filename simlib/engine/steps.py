@@ -476,15 +476,19 @@ def _tournament_prizes(
     Each group (unit, or kelas jabatan for ``group_by: grade``) shares ``share_of_budget``
     of its members' performance part of tukin (``performance_share x entitled``) as
     rank-order prizes (:func:`simlib.world.careers.tournament_prizes`), ranked by the
-    composite score pay is based on (the latest appraisal's); ties broken by a uniform
-    keyed by person and month (stream ``careers``, period = month).
+    composite score pay is based on (the latest appraisal's); a prize is the tier's weight
+    times the winner's own entitlement, so the tournament moves pay between ranks, not
+    between kelas jabatan. Ties are broken by a uniform keyed by person and month (stream
+    ``careers``, period = month).
     """
     wf = state.wf
     group = (wf.unit if rule.group_by == "unit" else wf.kelas).astype(np.int64)
     pool = rule.share_of_budget * policy.incentives.performance_share * entitled
     budgets = np.bincount(group, weights=pool)
     tiebreak = uniforms(_keyed(streams, state, "careers", month), state.people.person)
-    return C.tournament_prizes(state.pay_score, group, budgets, rule=rule, tiebreak=tiebreak)
+    return C.tournament_prizes(
+        state.pay_score, group, budgets, rule=rule, tiebreak=tiebreak, scale=entitled
+    )
 
 
 def manage_change(

@@ -107,6 +107,18 @@ class KenaikanPangkat(Record):
     pilihan_years_in_post: Years
     #: Functional post: years in pangkat (2), plus the step's angka kredit.
     fungsional_min_years: Years
+    #: Angka kredit earned a year by predikat (best first), as a share of the jenjang's
+    #: annual coefficient (PermenPANRB 1/2023 per BKN slides: 1.5, 1, 0.75, 0.5, 0.25).
+    credit_multipliers: Annotated[
+        tuple[Annotated[float, Field(ge=0.0, le=5.0)], ...], Field(min_length=5, max_length=5)
+    ]
+
+    @field_validator("credit_multipliers")
+    @classmethod
+    def _credit_not_rising(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(b > a for a, b in itertools.pairwise(value)):
+            raise ValueError("allowed: five multipliers that do not rise from Sangat Baik down")
+        return value
 
 
 class Tournament(Record):
@@ -166,25 +178,27 @@ def load_careers(raw: dict[str, Any], *, file: str | None = None, prefix: str = 
     return record
 
 
-
-
 PostCount = Annotated[int, Field(ge=1, le=1_000_000)]
 
 
 class CareersLever(Record):
-    """The ``careers:`` field of a policy: how vacancies in positions are filled, each year.
+    """The ``careers:`` field of a policy: promotion, kenaikan pangkat, tournament pay.
 
-    At each year's close, after the flows, vacancies are filled top down by ``promotion``
-    from the level below (reading the year's hasil-kerja ratings, the ones pay reads);
-    what is left at the bottom goes to the year's entrants. ``ladder`` gives the posts per
-    level, bottom first, taken from the agency's posts in order of kelas jabatan (highest
-    kelas at the top); empty: the ladder of job types (pelaksana and fungsional, pengawas,
-    administrator, JPT). The tournament, when ``tournament.share_of_budget > 0``, pays
-    that share of the year's performance part of tukin as rank prizes within each unit or
-    grade, beside the tukin tiers, from the same budget.
+    Each part is optional (``None``: not in the policy). At each year's close, after the
+    flows, vacancies are filled top down by ``promotion`` from the level below (reading the
+    year's hasil-kerja ratings, the ones pay reads); what is left at the bottom goes to the
+    year's entrants. ``ladder`` gives the posts per level, bottom first, taken from the
+    agency's posts in order of kelas jabatan (highest kelas at the top); empty: the ladder
+    of job types (pelaksana and fungsional, pengawas, administrator, JPT). Then
+    ``kenaikan_pangkat`` moves the PNS whose years in pangkat and Baik years meet the rule
+    one golongan step up (gaji pokok follows the golongan). The tournament, when
+    ``tournament.share_of_budget > 0``, pays that share of each month's performance part
+    of tukin as rank prizes within each unit or grade, beside the tukin tiers, from the
+    same budget.
     """
 
-    promotion: Promotion
+    promotion: Promotion | None = None
+    kenaikan_pangkat: KenaikanPangkat | None = None
     tournament: Tournament | None = None
     #: Posts per level, bottom first (empty: from job types).
     ladder: Annotated[tuple[PostCount, ...], Field(max_length=40)] = ()

@@ -7,10 +7,18 @@ Monthly tukin of employee *i*::
                               * (1 - min(1, absence_days[i] * deduction_per_day))
 
 ``share_p`` is the performance part of tukin (e.g. 60 % in Permentan 20/2025; the rest is
-the attendance part). The annual budget cap is released evenly by month with carry-over
-inside the budget year; when a month's payments exceed what is available, the policy's
-rule applies: *prorate* (everyone gets the same fraction) or *rank_order* (pay in order of
-predikat, then composite score, until the money runs out).
+the attendance part). Under a rank-order tournament (``careers.tournament``) a share ``s``
+of the performance part is paid as prizes instead of through the tiers::
+
+    due[i] = (entitled[i] * (share_p * (1 - s) * multiplier[predikat[i]] + (1 - share_p))
+              + prize[i]) * (1 - min(1, absence_days[i] * deduction_per_day))
+
+where the prizes of a group sum to ``s * share_p`` times its members' entitlement
+(:func:`simlib.world.careers.tournament_prizes`). The annual budget cap is released
+evenly by month with carry-over inside the budget year; when a month's payments exceed
+what is available, the policy's rule applies: *prorate* (everyone gets the same fraction)
+or *rank_order* (pay in order of predikat, then composite score, until the money runs
+out). Prizes are part of what is due, so the cap holds with a tournament too.
 """
 
 from __future__ import annotations
@@ -35,13 +43,27 @@ def due(
     predikat_codes: np.ndarray,
     absence_days: np.ndarray,
     incentives: Incentives,
+    *,
+    prizes_idr: np.ndarray | None = None,
+    tournament_share: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Tukin due this month, and the part cut for performance (both IDR, by employee)."""
+    """Tukin due this month, and the part cut for performance (both IDR, by employee).
+
+    With ``prizes_idr`` (tournament prizes before absence cuts) the tiers pay only ``1 -
+    tournament_share`` of the performance part; the prizes pay the rest. The part "cut for
+    performance" is then entitlement minus pay before absence: negative for a prize winner,
+    and over all employees what tiers and prizes together withhold.
+    """
     mult = np.asarray(incentives.multipliers.as_tuple())[predikat_codes]
     share = incentives.performance_share
-    performance_factor = share * mult + (1.0 - share)
+    if prizes_idr is None:
+        performance_factor = share * mult + (1.0 - share)
+    else:
+        performance_factor = share * (1.0 - tournament_share) * mult + (1.0 - share)
     attendance_factor = 1.0 - np.minimum(1.0, absence_days * incentives.absence_deduction_per_day)
     before_absence = entitled_idr * performance_factor
+    if prizes_idr is not None:
+        before_absence = before_absence + prizes_idr
     return before_absence * attendance_factor, entitled_idr - before_absence
 
 

@@ -44,6 +44,10 @@ Kenaikan pangkat (:func:`kp_reguler_eligible`, :func:`kp_pilihan_eligible`,
     PP 99/2000). KP pilihan for a structural post: 4 years at the post's lowest pangkat,
     or 1 year in pangkat and 1 in the post one step below it, up to the post's highest;
     for a functional post: 2 years plus the angka kredit of the step.
+    :func:`pangkat_at_entry` places the people of a workforce that knows only golongan
+    groups I-IV on the 17 steps (from the education caps table and years of service),
+    :func:`kp_routes` says who is under which rule, :func:`kp_round` who rises this
+    round, :func:`angka_kredit_earned` the year's credit of a JF holder.
 
 Tournament pay (:func:`tournament_prizes`)
     Lazear & Rosen (1981) rank-order prizes: within each unit (or grade), members are
@@ -88,6 +92,7 @@ from simlib.params.careers import (
 
 __all__ = [
     "GOLONGAN_STEPS",
+    "KP_ROUTES",
     "PURPOSES",
     "SLOTS_PER_YEAR",
     "Careers",
@@ -99,6 +104,7 @@ __all__ = [
     "TalentPool",
     "Tournament",
     "advance_years",
+    "angka_kredit_earned",
     "assess_potensi",
     "bias_for_variance_share",
     "entrant_slots",
@@ -110,9 +116,12 @@ __all__ = [
     "kp_fungsional_eligible",
     "kp_pilihan_eligible",
     "kp_reguler_eligible",
+    "kp_round",
+    "kp_routes",
     "load_careers",
     "mean_by_level",
     "nine_box",
+    "pangkat_at_entry",
     "predikat_streak",
     "promotion_accuracy",
     "random_leavers",
@@ -520,6 +529,104 @@ def kp_fungsional_eligible(
     )
 
 
+#: Who is under which KP rule: KP reguler, KP pilihan of a structural post, of a JF post.
+KP_ROUTES = ("reguler", "struktural", "fungsional")
+_REGULER, _STRUKTURAL, _FUNGSIONAL = range(len(KP_ROUTES))
+
+
+def pangkat_at_entry(
+    group: np.ndarray,
+    tenure_years: np.ndarray,
+    *,
+    group_steps: np.ndarray,
+    education_caps: dict[str, tuple[int, int]],
+    period_years: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Golongan step, years in pangkat and KP reguler cap of people known by group only.
+
+    A workforce gives golongan groups I-IV (``group``: 0-3); KP needs the 17 steps. Each
+    person is given the education that enters their group lowest (``education_caps``:
+    start and cap steps by education; SD for I, SLTA/D1 for II, S1/D4 for III) or, for a
+    group no education enters (IV), the education with the highest cap (S3), and is placed
+    as if they had risen one step every ``period_years`` of service from its start,
+    within their group (``group_steps[g]``: first and last step of group ``g``); the years
+    since the last such rise are their years in pangkat. Returns ``(step, years, cap)``.
+    """
+    group = np.asarray(group, dtype=np.int64)
+    tenure = np.asarray(tenure_years, dtype=np.float64)
+    caps = list(education_caps.values())
+    start = np.empty(len(group_steps), dtype=np.int64)
+    cap = np.empty(len(group_steps), dtype=np.int64)
+    for g, (first, last) in enumerate(group_steps):
+        inside = [c for c in caps if first <= c[0] <= last]
+        start[g], cap[g] = min(inside) if inside else max(caps, key=lambda c: (c[1], c[0]))
+    rises = np.floor(tenure / period_years).astype(np.int64)
+    step = np.clip(start[group] + rises, group_steps[group, 0], group_steps[group, 1])
+    years = np.clip(tenure - period_years * np.maximum(step - start[group], 0), 0.0, tenure)
+    return step, years, cap[group]
+
+
+def angka_kredit_earned(
+    predikat: np.ndarray, coefficient: np.ndarray, *, rule: KenaikanPangkat
+) -> np.ndarray:
+    """A year's angka kredit: the jenjang's coefficient times the predikat's multiplier."""
+    multiplier = np.asarray(rule.credit_multipliers)[predikat]
+    return np.asarray(coefficient, dtype=np.float64) * multiplier
+
+
+def kp_routes(
+    structural: np.ndarray, functional: np.ndarray, pns: np.ndarray, *, rule: KenaikanPangkat
+) -> np.ndarray:
+    """Each person's KP rule (:data:`KP_ROUTES` code; ``-1``: no pangkat, e.g. PPPK).
+
+    With ``rule.pilihan``, holders of a structural post are under KP pilihan struktural
+    and JF holders under the JF rule; everyone else (and everyone without ``pilihan``)
+    under KP reguler.
+    """
+    route = np.where(pns, _REGULER, -1)
+    if rule.pilihan:
+        route = np.where(pns & structural, _STRUKTURAL, route)
+        route = np.where(pns & functional & ~structural, _FUNGSIONAL, route)
+    return route
+
+
+def kp_round(
+    golongan: np.ndarray,
+    route: np.ndarray,
+    *,
+    years_in_pangkat: np.ndarray,
+    baik_years: np.ndarray,
+    cap: np.ndarray,
+    years_in_post: np.ndarray,
+    post_min: np.ndarray,
+    post_max: np.ndarray,
+    angka_kredit: np.ndarray,
+    credit_needed: np.ndarray,
+    rule: KenaikanPangkat,
+) -> np.ndarray:
+    """Who rises one golongan step this round, by their route (:func:`kp_routes`).
+
+    KP reguler: :func:`kp_reguler_eligible` under ``cap``. KP pilihan struktural:
+    :func:`kp_pilihan_eligible` in the post's range, or KP reguler where that allows (a
+    holder more than one step below the post's range still rises by KP reguler). JF:
+    :func:`kp_fungsional_eligible` (the credit of the step; the jenjang's own range is
+    not applied: moves between jenjang are not modelled). ``-1``: nobody.
+    """
+    reguler = kp_reguler_eligible(golongan, years_in_pangkat, baik_years, cap, rule=rule)
+    pilihan = kp_pilihan_eligible(
+        golongan, years_in_pangkat, years_in_post, baik_years, post_min, post_max, rule=rule
+    )
+    top = np.full(len(golongan), GOLONGAN_STEPS - 1)
+    fungsional = kp_fungsional_eligible(
+        golongan, years_in_pangkat, baik_years, angka_kredit, credit_needed, top, rule=rule
+    )
+    return (
+        ((route == _REGULER) & reguler)
+        | ((route == _STRUKTURAL) & (pilihan | reguler))
+        | ((route == _FUNGSIONAL) & fungsional)
+    )
+
+
 def kenaikan_pangkat(golongan: np.ndarray, eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One golongan step up for the eligible (never above IV/e); returns (golongan, promoted)."""
     promoted = eligible & (golongan < GOLONGAN_STEPS - 1)
@@ -536,15 +643,18 @@ def tournament_prizes(
     *,
     rule: Tournament,
     tiebreak: np.ndarray,
+    scale: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rank-order prizes (IDR) that spend exactly the budget (Lazear & Rosen 1981).
 
     Within each group (``group``: unit or grade code per person, ``-1``: not in the
     tournament) members are ranked by ``score`` (ties by ``tiebreak``, e.g. a keyed
     uniform); a member at rank ``r`` of ``n`` (0 best) falls in the first tier whose
-    cumulative share exceeds ``r / n``. Prizes are proportional to the tier's weight and
-    sum to ``budget_idr``: one total shared by all groups (a number), or one budget per
-    group code (an array indexed by group).
+    cumulative share exceeds ``r / n``. Prizes are proportional to the tier's weight
+    (times the member's ``scale``, e.g. their own tukin entitlement, so that a unit's
+    tournament moves pay between ranks and not between job classes) and sum to
+    ``budget_idr``: one total shared by all groups (a number), or one budget per group
+    code (an array indexed by group).
     """
     score = np.asarray(score, dtype=np.float64)
     group = np.asarray(group, dtype=np.int64)
@@ -561,6 +671,8 @@ def tournament_prizes(
     edges = np.cumsum(rule.tiers)
     tier = np.minimum(np.searchsorted(edges, rank_share, side="right"), len(rule.tiers) - 1)
     weight = np.asarray(rule.weights, dtype=np.float64)[tier]
+    if scale is not None:
+        weight = weight * np.asarray(scale, dtype=np.float64)[inside[order]]
     if np.ndim(budget_idr) == 0:
         total = weight.sum()
         share = weight / total if total > 0 else np.zeros_like(weight)
