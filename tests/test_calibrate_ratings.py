@@ -124,7 +124,7 @@ def test_mapping_by_hand():
         "ratee": g2 * (T + D**2 * (1 - a) / k),
         "rater": g2 * L**2,
         "ratee:source": g2 * P**2,
-        "ratee:rater": g2 * (I_**2 + E**2 * (1 - a) / k),
+        "ratee:rater:source": g2 * (I_**2 + E**2 * (1 - a) / k),
         "ratee:dimension": g2 * a * D**2,
         "residual": g2 * a * E**2 + 1 / 12,
     }
