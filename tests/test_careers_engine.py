@@ -130,3 +130,100 @@ def test_a_ladder_that_does_not_fit_the_agency_is_refused():
     bad = apply_changes(policy(), {"careers.ladder": (100, 10)})
     with pytest.raises(ConfigError, match=r"careers\.ladder: 110 posts"):
         simlib.simulate(sc, bad, seed=1)
+
+
+# --- kenaikan pangkat and tournament pay (issue 15) -------------------------------------
+
+POL = ROOT / "data" / "policies"
+
+
+def _small(**changes):
+    sc = simlib.load_scenario(ROOT / "data" / "scenarios" / "district_health_office.yaml")
+    i = "agencies.0.structure"
+    base = {"calendar.horizon_months": 36, f"{i}.employees": 150, f"{i}.units": 5,
+            f"{i}.subunits_per_unit": 1, f"{i}.jpt_posts": 1}  # fmt: skip
+    return apply_changes(sc, {**base, **changes})
+
+
+def _with(*names):
+    p = simlib.load_policy(POL / "baseline_regional.yaml")
+    for name in names:
+        p = apply_variant(p, load_variant(POL / f"{name}.yaml"))
+    return p
+
+
+def test_kp_and_tournament_report_exactly_their_declared_outcomes():
+    from simlib.engine.outcomes import OUTCOMES, requirements
+
+    for name, lever in (("kp_pilihan", "kenaikan_pangkat"), ("tournament", "tournament")):
+        policy = _with(name)
+        out = simlib.simulate(_small(), policy, seed=2).outcomes
+        met = requirements(policy)
+        assert met == {"", lever}
+        declared = {o.name for o in OUTCOMES if "year" in o.levels and o.requires in met}
+        assert set(out.loc[out.period_kind == "year", "metric"]) == declared
+
+
+def test_tournament_widens_pay_within_units_pays_the_better_and_keeps_the_cap():
+    sc = _small(**{"outputs.employee_ledger": True})
+    spread, corr = [], []
+    for seed in range(4):
+        runs = {}
+        for arm in ("none", "tournament"):
+            policy = _with() if arm == "none" else _with("tournament")
+            runs[arm] = r = simlib.simulate(sc, policy, seed=seed)
+            led = r.ledger
+            # The budget cap holds every year, prizes included.
+            year = led.groupby(led.t_month // 12)
+            assert (year.paid_idr.sum() <= year.budget_cap_idr.max() * (1 + 1e-9)).all()
+        sds = []
+        for arm, r in runs.items():
+            e = r.employee_ledger
+            unit = r.workforce.set_index("employee")["unit"]  # units stay with their posts
+            e = e.assign(ratio=e.paid_idr / e.entitled_idr, unit=unit.loc[e.employee].to_numpy())
+            sds.append(float(e.groupby(["t_month", "unit"]).ratio.std().mean()))
+        spread.append(sds[1] - sds[0])
+        y = runs["tournament"].outcomes
+        corr.append(float(y.loc[y.metric == "tournament_prize_performance_corr", "value"].mean()))
+    d, se = float(np.mean(spread)), float(np.std(spread, ddof=1) / math.sqrt(len(spread)))
+    assert d > 2 * se, f"within-unit SD of paid/entitled: tournament - none {d:.4f}, 2 SE {2 * se:.4f}"
+    c, se = float(np.mean(corr)), float(np.std(corr, ddof=1) / math.sqrt(len(corr)))
+    assert c > 2 * se, f"prize-performance correlation {c:.3f} vs 2 SE {2 * se:.3f}"
+
+
+def test_kp_needs_baik_years_and_raises_golongan():
+    from simlib.world import careers as C
+
+    rule = _with("kp_reguler").careers.kenaikan_pangkat
+    gol = np.array([8, 8, 8])
+    baik = C.predikat_streak(np.array([5, 5, 5]), np.array([1, 2, 0]))  # Baik, BP, SB
+    rose = C.kp_round(
+        gol, np.zeros(3, dtype=int), years_in_pangkat=np.full(3, 4.0), baik_years=baik,
+        cap=np.full(3, 11), years_in_post=np.zeros(3), post_min=np.full(3, -1),
+        post_max=np.full(3, -1), angka_kredit=np.zeros(3), credit_needed=np.full(17, np.nan),
+        rule=rule,
+    )  # fmt: skip
+    assert rose.tolist() == [True, False, True], "a person rated below Baik does not rise"
+    out = simlib.simulate(_small(), _with("kp_reguler"), seed=1).outcomes
+    kp = out.loc[out.metric == "kp_promotions", "value"]
+    assert (kp > 0).all() and (kp < 1).all(), kp.tolist()
+
+
+@pytest.mark.parametrize(
+    ("line", "bad", "field"),
+    [
+        ("share_of_budget: {value: 0.25,", "share_of_budget: {value: 1.5,",
+         "careers.tournament.share_of_budget"),
+        ("tiers: {value: [0.2, 0.5, 0.3],", "tiers: {value: [0.2, 0.5, 0.5],",
+         "careers.tournament.tiers"),
+    ],
+)  # fmt: skip
+def test_bad_tournament_is_one_line(tmp_path, line, bad, field):
+    text = (POL / "tournament.yaml").read_text()
+    assert line in text
+    path = tmp_path / "bad.yaml"
+    path.write_text(text.replace(line, bad, 1))
+    with pytest.raises(ConfigError) as info:
+        apply_variant(_with(), load_variant(path))
+    message = str(info.value)
+    assert "\n" not in message and field in message and "bad.yaml" in message, message
