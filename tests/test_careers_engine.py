@@ -177,7 +177,7 @@ def test_tournament_widens_pay_within_units_pays_the_better_and_keeps_the_cap():
             year = led.groupby(led.t_month // 12)
             assert (year.paid_idr.sum() <= year.budget_cap_idr.max() * (1 + 1e-9)).all()
         sds = []
-        for arm, r in runs.items():
+        for r in runs.values():
             e = r.employee_ledger
             unit = r.workforce.set_index("employee")["unit"]  # units stay with their posts
             e = e.assign(ratio=e.paid_idr / e.entitled_idr, unit=unit.loc[e.employee].to_numpy())
@@ -186,7 +186,9 @@ def test_tournament_widens_pay_within_units_pays_the_better_and_keeps_the_cap():
         y = runs["tournament"].outcomes
         corr.append(float(y.loc[y.metric == "tournament_prize_performance_corr", "value"].mean()))
     d, se = float(np.mean(spread)), float(np.std(spread, ddof=1) / math.sqrt(len(spread)))
-    assert d > 2 * se, f"within-unit SD of paid/entitled: tournament - none {d:.4f}, 2 SE {2 * se:.4f}"
+    assert d > 2 * se, (
+        f"within-unit SD of paid/entitled: tournament - none {d:.4f}, 2 SE {2 * se:.4f}"
+    )
     c, se = float(np.mean(corr)), float(np.std(corr, ddof=1) / math.sqrt(len(corr)))
     assert c > 2 * se, f"prize-performance correlation {c:.3f} vs 2 SE {2 * se:.3f}"
 
