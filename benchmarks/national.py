@@ -1,7 +1,7 @@
 """National scenario: one replication in-process against the same split over Dask workers.
 
 Runs data/scenarios/national.yaml (all 632 agencies, 4.28 million ASN, or every
-``1/share``-th agency with ``--share``) for ``--months`` (default 60: five years of
+``1/share``-th agency with ``--fraction F``, alias ``--share``, for a smaller run) for ``--months`` (default 60: five years of
 quarterly cycles) under its baseline (the 360 rater model, behaviour, the incentive
 ledger), first in this process with ``simlib.simulate`` (the reference), then split by
 agency over a Dask LocalCluster of 1 and of ``--workers`` workers started in the same run
@@ -83,7 +83,8 @@ def _same(a, b) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--share", type=float, default=1.0, help="share of agencies (1 = all)")
+    parser.add_argument("--fraction", "--share", dest="share", type=float, default=1.0,
+                        help="fraction of agencies, every 1/F-th (default 1: all)")  # fmt: skip
     parser.add_argument("--months", type=int, default=60, help="horizon (default 60)")
     parser.add_argument("--workers", type=int, default=2, help="Dask workers (default 2)")
     parser.add_argument("--seed", type=int, default=1)
