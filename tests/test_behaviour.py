@@ -369,19 +369,23 @@ def test_scullen_scenario_runs_from_the_cli_and_potential_rises(tmp_path, capsys
     import pandas as pd
 
     out = pd.read_parquet(tmp_path / "run" / "outcomes.parquet")
-    curve = out[out.metric == "mean_workforce_potential"].set_index("period").value
+    yearly = out[out.period_kind == "year"]
+    curve = yearly[yearly.metric == "mean_workforce_potential"].set_index("period").value
     assert len(curve) == 30, len(curve)
     # Large early gains that level off (Scullen et al. 2005): year 1 > year 10 > year 25.
     steps = curve.diff()
     assert curve.iloc[0] > 0.1 and curve.iloc[-1] > 0.7, curve.round(3).tolist()
     assert steps.iloc[1:4].mean() > 3 * steps.iloc[20:].mean(), steps.round(3).tolist()
-    # Reliability .70 holds for the generated workforce (competence variance 1): the first
-    # year, before selection narrows the spread and lowers the correlation. Band: 4 Monte-Carlo
-    # SE of a correlation over n people, (1 - r^2) / sqrt(n).
+    # The measure has reliability .70 for potential of variance 1 (raters.source measurement):
+    # for the hired workforce of variance v the first year's correlation is
+    # sqrt(v / (v + (1 - .7) / .7)). Band: 4 Monte-Carlo SE of a correlation over n people,
+    # (1 - r^2) / sqrt(n).
     first_year = out[(out.metric == "rating_accuracy") & (out.period_kind == "year")]
     accuracy = first_year.sort_values("t_month").value.iloc[0]
     n = out[out.metric == "headcount"].value.iloc[0]
-    assert abs(accuracy - np.sqrt(0.7)) < 4 * (1 - 0.7) / np.sqrt(n), (accuracy, n)
+    v = pd.read_parquet(tmp_path / "run" / "workforce.parquet").competence.var()
+    expected = np.sqrt(v / (v + 0.3 / 0.7))
+    assert abs(accuracy - expected) < 4 * (1 - expected**2) / np.sqrt(n), (accuracy, v, n)
 
 
 def test_scullen_without_forced_separation_gains_less(tmp_path):
