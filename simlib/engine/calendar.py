@@ -9,7 +9,9 @@ month boundary ``t`` (months since the start date) does, in this order
 2. at a quarter end: **appraisal** of the quarter (:func:`~simlib.engine.steps.appraise`);
 3. at a year end: **annual predikat** and the close of the budget year
    (:func:`~simlib.engine.steps.close_year`);
-4. at the horizon: the **run's close** (:func:`~simlib.engine.steps.close_run`), and stop;
+4. at the horizon, or at a year's close that meets ``calendar.stop_when`` (``no_originals``:
+   no one of the starting workforce remains): the **run's close**
+   (:func:`~simlib.engine.steps.close_run`), and stop;
 5. else a new **budget year** opens (January; under ``flows.voluntary_timing:
    before_ratings`` with its voluntary turnover and replacement,
    :func:`~simlib.engine.steps.open_flows`), a new **quarter** starts, and a campaign
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from simlib.core.errors import ConfigError
 from simlib.core.streams import Streams
 from simlib.engine import steps
 from simlib.engine.recorder import Recorder, RunResult, result
@@ -39,7 +42,7 @@ from simlib.params.policy import PolicySchedule
 from simlib.params.resolve import Inputs
 from simlib.params.scenario import Scenario
 
-__all__ = ["Run", "agency_calendar", "begin", "finish", "start", "tick"]
+__all__ = ["Run", "agency_calendar", "begin", "check_stop_rule", "finish", "start", "tick"]
 
 
 @dataclass(eq=False)
@@ -56,6 +59,8 @@ class Run:
     #: Name columns of the per-employee rows, built once per (agency, rows, value): the
     #: recorder concatenates them at the end and never changes them.
     columns: dict = field(default_factory=dict)
+    #: Agencies whose run has closed (at the horizon, or sooner by ``calendar.stop_when``).
+    closed: set = field(default_factory=set)
 
     def month_label(self, month: int) -> str:
         """``YYYY-MM`` of month ``month``."""
@@ -79,6 +84,7 @@ def start(inputs: Inputs, *, seed: int, replication: int) -> tuple[Run, list[Age
     """The run and every agency's state at month 0 (their calendars not yet started)."""
     streams = Streams(seed, replication)
     world = inputs.scenario
+    check_stop_rule(world, inputs.schedule)
     states = [
         initial_state(agency, index=i, world=world, streams=streams)
         for i, agency in enumerate(inputs.agencies)
@@ -86,6 +92,22 @@ def start(inputs: Inputs, *, seed: int, replication: int) -> tuple[Run, list[Age
     initial = [(s.name, initial_frame(s)) for s in states]
     run = Run(world, inputs.schedule, streams, Recorder(), initial, seed, replication)
     return run, states
+
+
+def check_stop_rule(world: Scenario, schedule: PolicySchedule) -> None:
+    """``calendar.stop_when: no_originals`` needs a careers lever from month 0 (it tracks them).
+
+    Raises
+    ------
+    ConfigError
+        Naming the scenario's field and what it needs.
+    """
+    if world.calendar.stop_when == "no_originals" and schedule.at(0).careers is None:
+        raise ConfigError(
+            "no_originals needs a policy whose careers lever is in force from month 0 (it "
+            "tracks the starting workforce); allowed: horizon, or such a policy",
+            file=world.source_file or None, path="calendar.stop_when",
+        )  # fmt: skip
 
 
 def begin(run: Run, state: AgencyState) -> AgencyState:
@@ -127,10 +149,10 @@ def tick(run: Run, state: AgencyState, t: int) -> AgencyState:
         policy = schedule.at(month)
         state, out = steps.close_year(state, policy, world, year=year, streams=streams)
         run.record(state, "year", run.year_label(year), month, policy, out)
-    horizon = world.calendar.horizon_months
-    if t == horizon:
+    if t == world.calendar.horizon_months or (t % 12 == 0 and _end_reached(run, state)):
         state, out = steps.close_run(state, months=t)
         run.record(state, "run", "run", t - 1, schedule.at(t - 1), out)
+        run.closed.add(state.name)
         return state
     if t % 12 == 0:
         state, _ = steps.open_year(state, schedule.at(t), year=t // 12)
@@ -138,6 +160,18 @@ def tick(run: Run, state: AgencyState, t: int) -> AgencyState:
     if t % 3 == 0:
         state = _start_quarter(run, state, t // 3)
     return _maybe_campaign(run, state, t)
+
+
+def _end_reached(run: Run, state: AgencyState) -> bool:
+    """At a year's close: whether the scenario's end condition has been met (not the horizon).
+
+    ``no_originals``: no one of the agency's workforce at the start remains (the careers
+    state tracks them from the first year's promotion on).
+    """
+    if run.world.calendar.stop_when != "no_originals":
+        return False
+    careers = state.careers
+    return careers is not None and not careers.original.any()
 
 
 def _start_quarter(run: Run, state: AgencyState, quarter: int) -> AgencyState:
@@ -175,6 +209,8 @@ def agency_calendar(env: simpy.Environment, run: Run, state: AgencyState):
     for t in range(1, run.world.calendar.horizon_months + 1):
         yield env.timeout(1)
         state = tick(run, state, t)
+        if state.name in run.closed:
+            return
 
 
 def report_progress(env: simpy.Environment, progress: Callable[[int], None], horizon: int):

@@ -85,6 +85,7 @@ def run_agencies(
     """
     streams = Streams(seed, replication)
     world, schedule = inputs.scenario, inputs.schedule
+    calendar.check_stop_rule(world, schedule)
     horizon = world.calendar.horizon_months
     parts = []
     with reading(inputs.tables):
@@ -98,7 +99,8 @@ def run_agencies(
             state = calendar.begin(run, state)
             marks = [_lengths(rec)]
             for t in range(1, horizon + 1):
-                state = calendar.tick(run, state, t)
+                if state.name not in run.closed:  # closed sooner by calendar.stop_when
+                    state = calendar.tick(run, state, t)
                 marks.append(_lengths(rec))
             parts.append(AgencyPart(i, state.name, frame, rec, tuple(zip(*marks, strict=True))))
             del state

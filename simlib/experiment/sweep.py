@@ -66,6 +66,7 @@ from pydantic import Field, field_validator, model_validator
 
 from simlib.core.errors import ConfigError
 from simlib.core.paths import ROOT
+from simlib.engine.calendar import check_stop_rule
 from simlib.engine.model import simulate
 from simlib.params.changes import apply_changes, record_at
 from simlib.params.config import (
@@ -579,6 +580,7 @@ def plan_sweep(
             if exp.group_summaries and not scenario.outputs.employee_ledger:
                 scenario = apply_changes(scenario, {"outputs.employee_ledger": True})
             bundle = resolve(scenario, schedule, cache=cache)
+            check_stop_rule(bundle.scenario, bundle.schedule)  # refused before any run
             inputs[(a, s)] = bundle
             digests[(a, s)] = bundle.sha256
             hashes.update({f.path.resolve(): f.sha256 for f in bundle.files})

@@ -89,11 +89,22 @@ Text = Annotated[str, Field(max_length=2000)]
 ARCHETYPES = ("central_ministry", "provincial_government", "district_health_office", "custom")
 
 
+#: When a run ends: at its horizon, or at the first year's close at which no one of the
+#: workforce at the start remains (needs a policy's careers lever, which tracks them).
+STOP_RULES = ("horizon", "no_originals")
+
+
 class Calendar(Record):
-    """Start date and horizon of a run."""
+    """Start date and horizon of a run, and the end condition that may stop it sooner.
+
+    ``stop_when: no_originals`` ends an agency's run at the close of the first year in
+    which no one of its workforce at the start remains (Martell et al. 1996's end), or at
+    the horizon if some still do.
+    """
 
     start_date: dt.date
     horizon_months: Annotated[int, Field(ge=3, le=1200, multiple_of=3)]
+    stop_when: Literal[STOP_RULES] = "horizon"
 
     @field_validator("start_date")
     @classmethod
