@@ -11,6 +11,12 @@ from simlib.core.paths import POLICIES, SCENARIOS
 
 #: An arm label with HTML in it: reports must show it as text.
 NASTY_LABEL = '<script>alert("x")</script> Tiers & Co'
+#: Assumptions a tiny probabilistic sensitivity analysis draws, with their ranges (within
+#: the parameter tree's declared ranges).
+TINY_ASSUMPTIONS = {
+    "behaviour.pay_sensitivity": (0.8, 5.0),
+    "adoption.initial_resisting_share": (0.1, 0.3),
+}
 
 
 def write_tiny_scenario(
@@ -36,11 +42,22 @@ def write_tiny_scenario(
     return path
 
 
-def write_tiny_experiment(folder: Path, *, agencies: int = 1, bilingual: bool = False) -> Path:
+def write_tiny_experiment(
+    folder: Path,
+    *,
+    agencies: int = 1,
+    bilingual: bool = False,
+    careers: bool = False,
+    draws: int = 0,
+    name: str = "tiny_experiment",
+) -> Path:
     """Two arms (one with an HTML label) on the tiny scenario, two replications.
 
     With ``bilingual`` the baseline's label and description are given in both languages
-    (the other arm's stay in one).
+    (the other arm's stay in one). With ``careers`` a third arm promotes by rating (so
+    the careers outcomes, women's share by level, are reported). With ``draws`` > 0 the
+    experiment is a probabilistic sensitivity analysis of the same arms: ``draws``
+    replications, each drawing two assumptions (:data:`TINY_ASSUMPTIONS`) per replication.
     """
     scenario = write_tiny_scenario(folder, agencies=agencies)
     experiment = {
@@ -63,7 +80,26 @@ def write_tiny_experiment(folder: Path, *, agencies: int = 1, bilingual: bool = 
     if bilingual:
         experiment["arms"][0]["label"] = {"id": "Aturan hari ini", "en": "Today's rules"}
         experiment["arms"][0]["description"] = {"id": "Dasar.", "en": "The baseline."}
-    path = folder / "tiny_experiment.yaml"
+    if careers:
+        experiment["arms"].append(
+            {
+                "name": "promotion",
+                "label": "Promotion by rating",
+                "variants": [str(POLICIES / "promotion_by_rating.yaml")],
+            }
+        )
+    if draws:
+        experiment["replications"]["value"] = draws
+        experiment["uncertainties"] = {
+            "method": "lhs",
+            "per_replication": True,
+            "samples": {"value": draws, "unit": "samples", "source": "test"},
+            "parameters": [
+                {"path": p, "range": {"value": list(r), "unit": "as declared", "source": "test"}}
+                for p, r in TINY_ASSUMPTIONS.items()
+            ],
+        }
+    path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(experiment, sort_keys=False), encoding="utf-8")
     return path
 

@@ -40,6 +40,7 @@ __all__ = [
     "message_keys",
     "metric_label",
     "name_label",
+    "parameter_label",
     "text",
     "unit_kind",
 ]
@@ -123,6 +124,26 @@ def name_label(kind: str, name: str, lang: str) -> str:
     """
     key = f"{kind}:{name}"
     return text(key, lang) if key in _messages("en") else _pretty(str(name))
+
+
+def parameter_label(path: str, lang: str) -> str:
+    """A reader's name of the parameter at dotted ``path`` (an assumption that was drawn).
+
+    The catalogue names the parameters an experiment draws (``parameter:behaviour.
+    pay_sensitivity``) in both languages; any other falls back to the parameter tree's
+    description (``data/parameters/``, in English), then to the path itself.
+    """
+    key = f"parameter:{path}"
+    if key in _messages("en"):
+        return text(key, lang)
+    from simlib.params.tree import parameter
+
+    for kind in ("scenario", "policy"):
+        try:
+            return parameter(kind, path).description.rstrip(".") or path
+        except ConfigError:
+            continue
+    return path
 
 
 def localized(value: object, lang: str) -> tuple[str, str | None]:

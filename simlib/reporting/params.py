@@ -20,10 +20,12 @@ from simlib.core.paths import DEFAULT_EXPERIMENT, ROOT
 from simlib.reporting import i18n
 
 __all__ = [
+    "AssumptionParams",
     "CalibrationParams",
     "CompareParams",
     "ExploreParams",
     "RaterParams",
+    "assumption_parameters",
     "calibration_parameters",
     "compare_parameters",
     "explore_parameters",
@@ -283,6 +285,102 @@ def compare_parameters(
         _lang(lang),
         _output_dir("figures_dir", figures_dir),
     )
+
+
+_ASSUMPTIONS_ALLOWED = (
+    "a run store of the same arms with the assumptions drawn per replication (e.g. the "
+    'store of data/experiments/assumptions.yaml), or ""'
+)
+
+
+@dataclass(frozen=True)
+class AssumptionParams:
+    """Checked parameters of ``04-briefing`` for assumption uncertainty.
+
+    ``store`` is the store that draws the assumptions (``None``: the briefing's intervals
+    cover Monte-Carlo noise only); ``discover`` the outcomes whose failures scenario
+    discovery looks for.
+    """
+
+    store: Path | None
+    discover: tuple[str, ...]
+    given: str = ""
+
+    def check(self, manifest: dict, world: dict | None = None) -> None:
+        """Refuse an assumption store that does not fit the experiment of ``manifest``.
+
+        ``world`` is what the experiment simulates (:func:`simlib.reporting.stores.
+        plan_world` or :func:`~simlib.reporting.stores.store_world`).
+        """
+        from simlib.reporting.stores import assumption_problem, store_world
+        from simlib.store.runstore import open_store, read_manifest
+
+        if self.store is None:
+            return
+        theirs = read_manifest(self.store)
+        drawn_world = store_world(open_store(self.store)) if world is not None else None
+        problem = assumption_problem(manifest, theirs, world=world, assumptions_world=drawn_world)
+        if problem:
+            raise _fail("assumptions", self.given, problem, _ASSUMPTIONS_ALLOWED)
+
+    def open(self, store):
+        """The assumption store, checked against the opened run ``store`` (or ``None``)."""
+        from simlib.reporting.stores import store_world
+        from simlib.store.runstore import open_store
+
+        if self.store is None:
+            return None
+        self.check(store.manifest, store_world(store))
+        return open_store(self.store)
+
+
+def assumption_parameters(*, assumptions: object, discover: object) -> AssumptionParams:
+    """Check the assumption-uncertainty parameters of ``04-briefing``.
+
+    Parameters
+    ----------
+    assumptions
+        Folder of a run store whose experiment draws its assumptions (an ``uncertainties``
+        block; ``data/experiments/assumptions.yaml``) with completed runs of its
+        baseline, or ``""`` for none. Whether it fits the briefing's store (same scenario,
+        baseline, arms, years and agencies) is checked by :meth:`AssumptionParams.open`.
+    discover
+        Declared outcomes, separated by ``;`` or ``,``, whose failures (an effect below
+        zero) scenario discovery looks for in the assumption store; ``""`` for none.
+    """
+    from simlib.engine.outcomes import OUTCOMES
+    from simlib.store.runstore import completed_keys, read_manifest
+
+    text_value = _string("assumptions", assumptions, _ASSUMPTIONS_ALLOWED)
+    path = None
+    if text_value:
+        path = _directory("assumptions", assumptions, _ASSUMPTIONS_ALLOWED)
+        try:
+            manifest = read_manifest(path)
+        except ConfigError:
+            raise _fail(
+                "assumptions", assumptions, "is not a run store (no manifest.json)",
+                _ASSUMPTIONS_ALLOWED,
+            ) from None  # fmt: skip
+        if not manifest.get("uncertainties"):
+            raise _fail("assumptions", assumptions, "draws no assumptions (its experiment has "
+                        "no uncertainties block)", _ASSUMPTIONS_ALLOWED)  # fmt: skip
+        done = completed_keys(path)
+        baseline = manifest.get("baseline")
+        if not any(r["key"] in done for r in manifest.get("runs", []) if r["arm"] == baseline):
+            raise _fail("assumptions", assumptions, "holds no completed run of the baseline",
+                        _ASSUMPTIONS_ALLOWED)  # fmt: skip
+    names = [o.name for o in OUTCOMES]
+    allowed = "declared outcomes separated by ';' (e.g. 'adoption_share'), or \"\""
+    wanted = _string("discover", discover, allowed)
+    outcomes = tuple(dict.fromkeys(w.strip() for w in wanted.replace(",", ";").split(";")
+                                   if w.strip()))  # fmt: skip
+    for name in outcomes:
+        if name not in names:
+            raise _fail("discover", discover, f"names {name!r}, not a declared outcome", allowed)
+    if outcomes and path is None:
+        raise _fail("discover", discover, "needs an assumption store", "'assumptions' given too")
+    return AssumptionParams(path, outcomes, text_value)
 
 
 @dataclass(frozen=True)

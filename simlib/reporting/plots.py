@@ -37,6 +37,7 @@ __all__ = [
     "new_figure",
     "target_bands",
     "winners_losers",
+    "women_by_level",
 ]
 
 #: Colours of policy arms in order (baseline first, in grey).
@@ -376,4 +377,48 @@ def target_bands(fit: pd.DataFrame, *, lang: str, columns: dict[str, str]) -> Fi
         ncol=3,
     )
     ax.set_title(text("fig_calibration", lang), loc="left", fontsize=11)
+    return fig
+
+
+def women_by_level(levels: pd.DataFrame, *, lang: str) -> Figure:
+    """Women's share at each level of the position ladder, one colour per arm.
+
+    Each point is the mean over replications, its bar the interval of the mean and the
+    shaded band the central range of single replications (as
+    :func:`simlib.analysis.careers.careers_by_level` gives them, shares clipped to 0-1).
+
+    Parameters
+    ----------
+    levels
+        Columns ``label`` (arm), ``level`` (1 = bottom), ``mean``, ``ci_low``,
+        ``ci_high``, ``range_low`` and ``range_high``; one row per arm and level.
+    lang
+        Report language.
+    """
+    arms = list(dict.fromkeys(levels["label"]))
+    fig = new_figure(8.0, 4.2 + 0.22 * ((len(arms) + 1) // 2))
+    ax = fig.subplots()
+    step = 0.12 if len(arms) > 1 else 0.0
+    for i, arm in enumerate(arms):
+        part = levels[levels["label"] == arm].sort_values("level")
+        colour = PALETTE[(i + 1) % len(PALETTE)]
+        x = part["level"].to_numpy(dtype=float) + step * (i - (len(arms) - 1) / 2)
+        mean = part["mean"].to_numpy(dtype=float)
+        ax.fill_between(x, part["range_low"], part["range_high"], color=colour, alpha=0.12,
+                        linewidth=0)  # fmt: skip
+        err = [
+            np.clip(mean - part["ci_low"].to_numpy(dtype=float), 0, None),
+            np.clip(part["ci_high"].to_numpy(dtype=float) - mean, 0, None),
+        ]
+        ax.errorbar(x, mean, yerr=err, fmt="o-", color=colour, capsize=3, markersize=5,
+                    linewidth=1.5, label=_plain(arm))  # fmt: skip
+    ticks = sorted(levels["level"].unique())
+    ax.set_xticks(ticks, [str(int(t)) for t in ticks])
+    ax.set_xlabel(text("level", lang))
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(_value_formatter("share", lang))
+    ax.set_ylabel(text("women_share", lang))
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(text("fig_women_by_level", lang), loc="left", fontsize=11)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     return fig
