@@ -951,12 +951,7 @@ def flows(
     if movers:
         _reorder(state, order)
     state.wf = state.wf.aged(1.0)
-    if len(leaving):
-        hires = hire(
-            leaving, fl, world.workforce, female_share=float(wf.female.mean()),
-            rng=_keyed(streams, state, "hiring", month),
-        )  # fmt: skip
-        _hire(state, world, leaving, hires, month, streams)
+    _replace(state, world, leaving, float(wf.female.mean()), month, streams)
     metrics = {
         **out.counts(),
         "separations": float(len(leaving)),
@@ -1015,15 +1010,27 @@ def open_flows(
         rate, model=fl.voluntary_exit_model, person=people.person,
         rng=_keyed(streams, state, "flows", month),
     ))  # fmt: skip
-    if len(leaving):
-        hires = hire(
-            leaving, fl, world.workforce, female_share=float(wf.female.mean()),
-            rng=_keyed(streams, state, "hiring", month),
-        )  # fmt: skip
-        _hire(state, world, leaving, hires, month, streams)
+    _replace(state, world, leaving, float(wf.female.mean()), month, streams)
     k = float(len(leaving))
     state.opening_flows = {"voluntary_exits": k, "separations": k, "hires": k}
     return state, StepOut({})
+
+
+def _replace(
+    state: AgencyState,
+    world: Scenario,
+    leaving: np.ndarray,
+    female_share: float,
+    month: int,
+    streams: Streams,
+) -> None:
+    """Fill the posts ``leaving`` through selection (stream ``hiring``, keyed by month)."""
+    if len(leaving):
+        hires = hire(
+            leaving, world.flows, world.workforce, female_share=female_share,
+            rng=_keyed(streams, state, "hiring", month),
+        )  # fmt: skip
+        _hire(state, world, leaving, hires, month, streams)
 
 
 def _staff_mean(values: np.ndarray, supervisor: np.ndarray) -> float:

@@ -243,6 +243,29 @@ class CompareParams:
     figures_dir: Path | None
 
 
+def _run_store(field: str, value: object, allowed: str, *, draws: bool = False) -> Path:
+    """The folder ``value`` as a run store with a completed baseline run.
+
+    With ``draws``, its experiment must also draw assumptions. Otherwise a one-line
+    ConfigError names ``field``.
+    """
+    from simlib.store.runstore import completed_keys, read_manifest
+
+    path = _directory(field, value, allowed)
+    try:
+        manifest = read_manifest(path)
+    except ConfigError:
+        raise _fail(field, value, "is not a run store (no manifest.json)", allowed) from None
+    if draws and not manifest.get("uncertainties"):
+        raise _fail(field, value, "draws no assumptions (its experiment has no uncertainties "
+                    "block)", allowed)  # fmt: skip
+    done = completed_keys(path)
+    baseline = manifest.get("baseline")
+    if not any(r["key"] in done for r in manifest.get("runs", []) if r["arm"] == baseline):
+        raise _fail(field, value, "holds no completed run of the baseline", allowed)
+    return path
+
+
 def compare_parameters(
     *, store: object, confidence: object, lang: object, figures_dir: object
 ) -> CompareParams:
@@ -259,21 +282,11 @@ def compare_parameters(
     lang, figures_dir
         As in :func:`explore_parameters`.
     """
-    from simlib.store.runstore import completed_keys, read_manifest
-
     allowed = "a run store folder (written by 'simlib report' or 'simlib sweep'), or \"\""
     text_value = _string("store", store, allowed)
     path = None
     if text_value:
-        path = _directory("store", store, allowed)
-        try:
-            manifest = read_manifest(path)
-        except ConfigError:
-            raise _fail("store", store, "is not a run store (no manifest.json)", allowed) from None
-        done = completed_keys(path)
-        baseline = manifest.get("baseline")
-        if not any(r["key"] in done for r in manifest.get("runs", []) if r["arm"] == baseline):
-            raise _fail("store", store, "holds no completed run of the baseline", allowed)
+        path = _run_store("store", store, allowed)
     if isinstance(confidence, bool) or not isinstance(confidence, float | int):
         raise _fail("confidence", confidence, "is not a number", "0.5 to 0.999")
     if not 0.5 <= confidence <= 0.999:
@@ -349,27 +362,11 @@ def assumption_parameters(*, assumptions: object, discover: object) -> Assumptio
         zero) scenario discovery looks for in the assumption store; ``""`` for none.
     """
     from simlib.engine.outcomes import OUTCOMES
-    from simlib.store.runstore import completed_keys, read_manifest
 
     text_value = _string("assumptions", assumptions, _ASSUMPTIONS_ALLOWED)
     path = None
     if text_value:
-        path = _directory("assumptions", assumptions, _ASSUMPTIONS_ALLOWED)
-        try:
-            manifest = read_manifest(path)
-        except ConfigError:
-            raise _fail(
-                "assumptions", assumptions, "is not a run store (no manifest.json)",
-                _ASSUMPTIONS_ALLOWED,
-            ) from None  # fmt: skip
-        if not manifest.get("uncertainties"):
-            raise _fail("assumptions", assumptions, "draws no assumptions (its experiment has "
-                        "no uncertainties block)", _ASSUMPTIONS_ALLOWED)  # fmt: skip
-        done = completed_keys(path)
-        baseline = manifest.get("baseline")
-        if not any(r["key"] in done for r in manifest.get("runs", []) if r["arm"] == baseline):
-            raise _fail("assumptions", assumptions, "holds no completed run of the baseline",
-                        _ASSUMPTIONS_ALLOWED)  # fmt: skip
+        path = _run_store("assumptions", assumptions, _ASSUMPTIONS_ALLOWED, draws=True)
     names = [o.name for o in OUTCOMES]
     allowed = "declared outcomes separated by ';' (e.g. 'adoption_share'), or \"\""
     wanted = _string("discover", discover, allowed)
