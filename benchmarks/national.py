@@ -2,13 +2,13 @@
 
 Runs data/scenarios/national.yaml (all 632 agencies, 4.28 million ASN, or every
 ``1/share``-th agency with ``--fraction F``, alias ``--share``, for a smaller run) for
-``--months`` (default 60: five years of quarterly cycles) under its baseline (the 360
-rater model, behaviour, the incentive ledger), first in this process with ``simlib.simulate`` (the reference), then split by
-agency over a Dask LocalCluster of 1 and of ``--workers`` workers started in the same run
-(``simlib.experiment.national.simulate_split``); checks the split results equal the
-reference frame for frame, and prints wall time, employee-cycles (employee-quarters) per
-second, peak memory (this process; the largest worker) and the speed-up, with the machine's
-load average beside each timing (the machine may be shared).
+``--months`` (default 60: five years of quarterly cycles) under its baseline (the 360 rater
+model, behaviour, the incentive ledger), first in this process with ``simlib.simulate`` (the
+reference), then split by agency over a Dask LocalCluster of 1 and of ``--workers`` workers
+started in the same run (``simlib.experiment.national.simulate_split``); checks the split
+results equal the reference frame for frame, and prints wall time, employee-cycles
+(employee-quarters) per second, peak memory (this process; the largest worker) and the
+speed-up, with the machine's load average beside each timing (the machine may be shared).
 
 Targets (defined at full size, ``--share 1 --months 60``; not measured smaller): in-process
 wall under 5 minutes, peak memory under 8 GB; speed-up >= 1.7 on 2 workers (measured at
