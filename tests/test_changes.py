@@ -41,7 +41,7 @@ def test_an_unknown_path_is_refused_with_the_allowed_keys(district) -> None:
     text = str(caught.value)
     assert text == (
         "f.yaml: changes.calendar.horizon_monthz: unknown key 'horizon_monthz' of calendar; "
-        "allowed: horizon_months, start_date"
+        "allowed: horizon_months, start_date, stop_when"
     ), text
     # No new key at the top either, and the loader's own fields cannot be set.
     for path in ("horizon_months", "docs", "source_file"):
